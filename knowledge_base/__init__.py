@@ -1,0 +1,1 @@
+"""The intervention corpus (Markdown passages with metadata), crisis resources, and ingestion."""

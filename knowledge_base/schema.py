@@ -1,0 +1,123 @@
+"""Schema of a knowledge-base passage (YAML front matter + Markdown body, one passage per file).
+
+Example file ``knowledge_base/passages/depression/dep-ba-001.md``::
+
+    ---
+    id: dep-ba-001
+    title: Behavioural activation for low mood
+    conditions: [depression]
+    severity: [mild, moderate]
+    risk: [none, indicator]
+    intervention_type: behaviour_change
+    audience: person
+    evidence:
+      guideline: NICE NG222
+      section: Treatment for a new episode of less severe depression
+      year: 2022
+      url: https://www.nice.org.uk/guidance/ng222
+    reviewed: 2026-11-25
+    ---
+    Body text, 60-200 words, in the project's own words ...
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator, model_validator
+
+from classifiers.labels import CONDITIONS, RISK_LEVELS, SEVERITY_LEVELS
+
+#: Conditions a passage may target: the classifier's labels plus two cross-cutting topics.
+PASSAGE_CONDITIONS: tuple[str, ...] = (*CONDITIONS, "suicide_risk", "general_wellbeing")
+
+InterventionType = Literal[
+    "psychoeducation",
+    "behaviour_change",
+    "guided_self_help",
+    "psychological_therapy",
+    "medication_review",
+    "referral",
+    "social_support",
+    "safety_planning",
+    "crisis_resources",
+]
+INTERVENTION_TYPES: tuple[str, ...] = InterventionType.__args__  # type: ignore[attr-defined]
+
+MIN_WORDS = 60
+MAX_WORDS = 200
+_ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{2,80}$")
+
+
+class EvidenceSource(BaseModel):
+    """The public guideline a passage rests on."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    guideline: str = Field(min_length=3, description="e.g. 'NICE NG222', 'WHO mhGAP-IG 2.0'")
+    section: str = Field(min_length=3, description="Section or recommendation area.")
+    year: int = Field(ge=1990, le=2100)
+    url: HttpUrl
+
+
+class Passage(BaseModel):
+    """One self-contained intervention passage."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str
+    title: str = Field(min_length=5, max_length=160)
+    conditions: list[str] = Field(min_length=1)
+    severity: list[str] = Field(min_length=1)
+    risk: list[str] = Field(min_length=1)
+    intervention_type: InterventionType
+    audience: Literal["practitioner", "person"]
+    evidence: EvidenceSource
+    reviewed: dt.date
+    text: str
+
+    @field_validator("id")
+    @classmethod
+    def _check_id(cls, v: str) -> str:
+        if not _ID_RE.match(v):
+            raise ValueError("must be lowercase letters, digits and dashes (3-81 chars)")
+        return v
+
+    @field_validator("conditions")
+    @classmethod
+    def _check_conditions(cls, v: list[str]) -> list[str]:
+        bad = [c for c in v if c not in PASSAGE_CONDITIONS]
+        if bad:
+            raise ValueError(f"unknown condition(s) {bad}; allowed: {list(PASSAGE_CONDITIONS)}")
+        return v
+
+    @field_validator("severity")
+    @classmethod
+    def _check_severity(cls, v: list[str]) -> list[str]:
+        bad = [s for s in v if s not in SEVERITY_LEVELS]
+        if bad:
+            raise ValueError(f"unknown severity level(s) {bad}; allowed: {list(SEVERITY_LEVELS)}")
+        return v
+
+    @field_validator("risk")
+    @classmethod
+    def _check_risk(cls, v: list[str]) -> list[str]:
+        bad = [r for r in v if r not in RISK_LEVELS]
+        if bad:
+            raise ValueError(f"unknown risk level(s) {bad}; allowed: {list(RISK_LEVELS)}")
+        return v
+
+    @model_validator(mode="after")
+    def _check_length(self) -> Passage:
+        words = len(self.text.split())
+        if not MIN_WORDS <= words <= MAX_WORDS:
+            raise ValueError(f"text has {words} words; a passage needs {MIN_WORDS}-{MAX_WORDS}")
+        return self
+
+    @property
+    def citation(self) -> str:
+        """Human-readable citation, e.g. 'NICE NG222 (2022), Treatment ...'."""
+        e = self.evidence
+        return f"{e.guideline} ({e.year}), {e.section}. {e.url}"

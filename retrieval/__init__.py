@@ -1,0 +1,1 @@
+"""Vector store, embeddings, hybrid search and reranking over the intervention corpus."""

@@ -1,0 +1,1 @@
+"""Gradio shell: builds the Blocks and calls assistant/; holds no logic."""
