@@ -1,0 +1,1 @@
+"""Benchmarks (`make bench`): each module writes benchmarks/results/<name>.json and .md."""
