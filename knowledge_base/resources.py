@@ -1,0 +1,152 @@
+"""Crisis resources as configuration: one YAML file per locale, plus an optional clinic file.
+
+Phone numbers never live in passages or prompts; they come from ``knowledge_base/resources/
+<locale>.yaml`` so a deployment can check and change them without touching the corpus. A clinic
+can add its own resources (its duty line, an on-call team) in a file with the same schema; those
+are listed first.
+
+Example file ``knowledge_base/resources/en-GB.yaml``::
+
+    locale: en-GB
+    name: United Kingdom
+    emergency_number: "999"
+    resources:
+      - name: Samaritans
+        contact: call 116 123
+        kind: phone
+        hours: 24/7
+        description: Free, confidential listening support.
+        url: https://www.samaritans.org
+    reviewed: 2026-11-25
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, ValidationError
+
+#: Locale files are small; anything bigger is not a resources file and is refused unread.
+MAX_FILE_BYTES = 256 * 1024
+
+
+class CrisisResourcesError(ValueError):
+    """A crisis-resources file or locale could not be loaded; the message says which and why."""
+
+
+class CrisisResource(BaseModel):
+    """One place a person in crisis can reach (a line, a text service, a directory)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(min_length=1, description="Service name, e.g. 'Samaritans'.")
+    contact: str = Field(min_length=1, description="How to reach it, e.g. 'call 116 123'.")
+    kind: Literal["phone", "text", "web", "chat"] = Field(description="Channel of contact.")
+    hours: str = Field(min_length=1, description="When it answers, e.g. '24/7'.")
+    description: str = Field("", description="One sentence on who it is for.")
+    url: HttpUrl | None = Field(None, description="Official web page, if any.")
+
+    def to_line(self) -> str:
+        """``name - contact (hours)``."""
+        return f"{self.name} - {self.contact} ({self.hours})"
+
+
+class CrisisResources(BaseModel):
+    """The crisis resources shown for one locale, clinic resources first."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    locale: str = Field(min_length=2, description="Locale code, e.g. 'en-GB', or 'intl'.")
+    name: str = Field(min_length=1, description="Region name shown to people.")
+    emergency_number: str = Field(min_length=1, description="Emergency number, e.g. '999'.")
+    resources: list[CrisisResource] = Field(min_length=1)
+    reviewed: dt.date = Field(description="When the numbers were last checked by a person.")
+
+    def to_markdown(self) -> str:
+        """A short Markdown list, one ``name - contact (hours)`` line per resource."""
+        lines = [f"- {r.to_line()}" for r in self.resources]
+        if not any(self.emergency_number in r.contact for r in self.resources):
+            # Every block must end in a way to reach emergency help, even if a file forgot it.
+            lines.append(f"- Emergency services - {self.emergency_number} (24/7)")
+        return "\n".join(lines)
+
+
+def available_locales(resources_dir: Path) -> list[str]:
+    """Locales that have a ``<locale>.yaml`` file in ``resources_dir``, sorted."""
+    if not resources_dir.is_dir():
+        return []
+    return sorted(p.stem for p in resources_dir.glob("*.yaml") if p.is_file())
+
+
+def load_crisis_resources(
+    resources_dir: Path, locale: str, extra_file: Path | None = None
+) -> CrisisResources:
+    """Load the crisis resources for ``locale``, with a clinic's own file merged in front.
+
+    Args:
+        resources_dir: Folder holding one ``<locale>.yaml`` per locale.
+        locale: Locale to load, e.g. ``"en-GB"``; ``"intl"`` is the international fallback.
+        extra_file: A clinic's own resources (same schema). Its resources are listed first; the
+            locale's emergency number and name are kept.
+
+    Returns:
+        The validated resources.
+
+    Raises:
+        CrisisResourcesError: Unknown locale (the message lists the available ones), or a file
+            that is missing, unreadable, not YAML, or fails validation (the message names the
+            file and the field).
+    """
+    path = resources_dir / f"{locale}.yaml"
+    if not path.is_file():
+        available = available_locales(resources_dir)
+        raise CrisisResourcesError(
+            f"no crisis resources for locale {locale!r} in {resources_dir}; "
+            f"available locales: {', '.join(available) if available else '(none)'}"
+        )
+    base = _load_file(path)
+    if extra_file is None:
+        return base
+    extra = _load_file(extra_file)
+    seen = {(r.name.casefold(), r.contact.casefold()) for r in extra.resources}
+    merged = list(extra.resources) + [
+        r for r in base.resources if (r.name.casefold(), r.contact.casefold()) not in seen
+    ]
+    return base.model_copy(
+        update={"resources": merged, "reviewed": min(base.reviewed, extra.reviewed)}
+    )
+
+
+def _load_file(path: Path) -> CrisisResources:
+    """Read and validate one resources file, turning every failure into a message naming it."""
+    if not path.is_file():
+        raise CrisisResourcesError(f"{path}: crisis resources file not found")
+    size = path.stat().st_size
+    if size > MAX_FILE_BYTES:
+        raise CrisisResourcesError(
+            f"{path}: {size} bytes is too large for a crisis resources file "
+            f"(limit {MAX_FILE_BYTES})"
+        )
+    try:
+        raw = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise CrisisResourcesError(f"{path}: not UTF-8 text ({exc.reason})") from exc
+    try:
+        data: Any = yaml.safe_load(raw)
+    except yaml.YAMLError as exc:
+        raise CrisisResourcesError(f"{path}: not valid YAML: {exc}") from exc
+    if not isinstance(data, dict):
+        raise CrisisResourcesError(
+            f"{path}: expected a mapping with locale, name, emergency_number, resources, "
+            f"reviewed; got {type(data).__name__}"
+        )
+    try:
+        return CrisisResources.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"field '{'.'.join(str(p) for p in err['loc'])}': {err['msg']}" for err in exc.errors()
+        )
+        raise CrisisResourcesError(f"{path}: {problems}") from exc

@@ -1,0 +1,156 @@
+"""Crisis resources load per locale, merge a clinic's file first, and fail with clear messages."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from knowledge_base.resources import (
+    CrisisResources,
+    CrisisResourcesError,
+    available_locales,
+    load_crisis_resources,
+)
+
+RESOURCES_DIR = Path(__file__).resolve().parents[2] / "knowledge_base" / "resources"
+
+CLINIC_YAML = """\
+locale: en-GB
+name: Riverside Clinic
+emergency_number: "999"
+resources:
+  - name: Riverside duty clinician
+    contact: call the clinic switchboard and ask for the duty clinician
+    kind: phone
+    hours: Mon-Fri 9:00-17:00
+    description: Same-day call back from the clinician on duty.
+reviewed: 2026-11-20
+"""
+
+
+@pytest.mark.parametrize(
+    ("locale", "emergency", "expected_contact"),
+    [
+        ("en-US", "911", "988"),
+        ("en-GB", "999", "116 123"),
+        ("en-IE", "112", "50808"),
+        ("en-CA", "911", "988"),
+        ("en-AU", "000", "13 11 14"),
+        ("intl", "local emergency number", "findahelpline.com"),
+    ],
+)
+def test_shipped_locales_load_with_their_crisis_lines(
+    locale: str, emergency: str, expected_contact: str
+) -> None:
+    res = load_crisis_resources(RESOURCES_DIR, locale)
+
+    assert res.locale == locale
+    assert emergency in res.emergency_number
+    assert any(expected_contact in r.contact for r in res.resources)
+    markdown = res.to_markdown()
+    assert expected_contact in markdown
+    # The person must always see how to reach emergency help.
+    assert emergency in markdown
+
+
+def test_available_locales_lists_every_shipped_file() -> None:
+    assert available_locales(RESOURCES_DIR) == ["en-AU", "en-CA", "en-GB", "en-IE", "en-US", "intl"]
+
+
+def test_markdown_lines_read_name_contact_hours() -> None:
+    res = load_crisis_resources(RESOURCES_DIR, "en-GB")
+
+    lines = res.to_markdown().splitlines()
+
+    assert "- Samaritans - call 116 123 (24/7)" in lines
+    assert len(lines) == len(res.resources)
+
+
+def test_clinic_file_is_merged_with_its_resources_first(tmp_path: Path) -> None:
+    clinic = tmp_path / "clinic.yaml"
+    clinic.write_text(CLINIC_YAML, encoding="utf-8")
+
+    res = load_crisis_resources(RESOURCES_DIR, "en-GB", extra_file=clinic)
+
+    names = [r.name for r in res.resources]
+    assert names[0] == "Riverside duty clinician"
+    assert "Samaritans" in names
+    assert res.emergency_number == "999"
+    assert res.to_markdown().splitlines()[0].startswith("- Riverside duty clinician - ")
+
+
+def test_clinic_entry_with_same_name_and_contact_is_not_listed_twice(tmp_path: Path) -> None:
+    clinic = tmp_path / "clinic.yaml"
+    clinic.write_text(
+        CLINIC_YAML.replace("Riverside duty clinician", "Samaritans").replace(
+            "call the clinic switchboard and ask for the duty clinician", "call 116 123"
+        ),
+        encoding="utf-8",
+    )
+
+    res = load_crisis_resources(RESOURCES_DIR, "en-GB", extra_file=clinic)
+
+    assert [r.name for r in res.resources].count("Samaritans") == 1
+
+
+def test_unknown_locale_error_lists_available_locales() -> None:
+    with pytest.raises(CrisisResourcesError) as info:
+        load_crisis_resources(RESOURCES_DIR, "fr-FR")
+
+    message = str(info.value)
+    assert "fr-FR" in message
+    assert "en-GB" in message and "intl" in message
+
+
+def test_bad_clinic_file_error_names_file_and_field(tmp_path: Path) -> None:
+    clinic = tmp_path / "clinic.yaml"
+    clinic.write_text(CLINIC_YAML.replace("kind: phone", "kind: pigeon"), encoding="utf-8")
+
+    with pytest.raises(CrisisResourcesError) as info:
+        load_crisis_resources(RESOURCES_DIR, "en-GB", extra_file=clinic)
+
+    message = str(info.value)
+    assert str(clinic) in message
+    assert "resources.0.kind" in message
+
+
+def test_missing_required_field_is_named(tmp_path: Path) -> None:
+    (tmp_path / "xx.yaml").write_text(
+        CLINIC_YAML.replace('emergency_number: "999"\n', ""), encoding="utf-8"
+    )
+
+    with pytest.raises(CrisisResourcesError, match="emergency_number"):
+        load_crisis_resources(tmp_path, "xx")
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (b"\xff\xfe\x00binary\x00", "not UTF-8"),
+        (b"locale: [unclosed", "not valid YAML"),
+        (b"- just\n- a list\n", "expected a mapping"),
+        (b"", "expected a mapping"),
+    ],
+)
+def test_unreadable_files_get_a_clear_error(tmp_path: Path, content: bytes, expected: str) -> None:
+    path = tmp_path / "zz.yaml"
+    path.write_bytes(content)
+
+    with pytest.raises(CrisisResourcesError, match=expected) as info:
+        load_crisis_resources(tmp_path, "zz")
+
+    assert str(path) in str(info.value)
+
+
+def test_missing_clinic_file_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(CrisisResourcesError, match="not found"):
+        load_crisis_resources(RESOURCES_DIR, "en-US", extra_file=tmp_path / "nope.yaml")
+
+
+def test_emergency_line_is_added_when_a_file_forgets_it(tmp_path: Path) -> None:
+    (tmp_path / "xx.yaml").write_text(CLINIC_YAML, encoding="utf-8")
+
+    res: CrisisResources = load_crisis_resources(tmp_path, "xx")
+
+    assert res.to_markdown().splitlines()[-1] == "- Emergency services - 999 (24/7)"
