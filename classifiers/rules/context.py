@@ -1,0 +1,297 @@
+"""Decide whether a lexicon hit is about the writer, now, and meant: the scope rules.
+
+A cue such as "depressed" says little on its own: "I'm not depressed", "my brother is
+depressed", "what if I were depressed", "I used to be depressed" and a quoted "> I'm depressed"
+are all about something else. :class:`TextContext` splits a text into sentences (keeping
+character offsets into the original string) and, for a hit at ``[start, end)``, looks at the
+words before it in the same clause to set the flags of :class:`ContextFlags`.
+
+The rules are deliberately small and readable (NegEx-style trigger words with a short scope
+that stops at clause boundaries) so a practitioner can see why a hit was discounted.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from dataclasses import dataclass
+
+# Sentence ends: terminal punctuation followed by space, or any line break (Reddit posts use
+# line breaks as sentence ends all the time).
+_SENTENCE_END_RE = re.compile(r"(?<=[.!?…])[\"'”’)\]]*\s+|\n+")
+_QUOTE_LINE_RE = re.compile(r"^[ \t]*(?:>|&gt;).*$", re.MULTILINE)
+# Straight or curly double quotes around at most a few sentences; single quotes are skipped
+# because they are apostrophes far more often than quotes.
+_QUOTED_RE = re.compile(r"\"[^\"\n]{1,400}\"|“[^”\n]{1,400}”")
+_WORD_RE = re.compile(r"[\w'’]+")
+
+# Words that end the scope of a trigger: a negation before "but I'm depressed" or "why I
+# want to die" does not reach the cue.
+_CLAUSE_BREAKS = frozenset(
+    {
+        "but",
+        "and",
+        "because",
+        "cause",
+        "cuz",
+        "so",
+        "why",
+        "how",
+        "that",
+        "when",
+        "which",
+        "who",
+        "though",
+        "although",
+        "since",
+        "yet",
+        "until",
+        "unless",
+        "while",
+        "where",
+        "what",
+        "except",
+        "or",
+    }
+)
+_CLAUSE_PUNCT_RE = re.compile(r"[,;:()\[\]—–]|\s-\s")
+
+_NEGATORS = frozenset(
+    {
+        "not",
+        "never",
+        "no",
+        "nor",
+        "neither",
+        "dont",
+        "don't",
+        "doesnt",
+        "doesn't",
+        "didnt",
+        "didn't",
+        "isnt",
+        "isn't",
+        "arent",
+        "aren't",
+        "wasnt",
+        "wasn't",
+        "werent",
+        "weren't",
+        "havent",
+        "haven't",
+        "hasnt",
+        "hasn't",
+        "hadnt",
+        "hadn't",
+        "wont",
+        "won't",
+        "wouldnt",
+        "wouldn't",
+        "aint",
+        "ain't",
+        "nothing",
+    }
+)
+# "I've never been so depressed" intensifies instead of negating.
+_INTENSIFIED_NEVER_RE = re.compile(
+    r"\bnever\s+(?:been|felt|had|was)\s+(?:so|this|that|more|as)\b", re.IGNORECASE
+)
+_NEGATION_SCOPE_WORDS = 4
+_NO_SCOPE_WORDS = 2
+_NEGATION_PHRASES_RE = re.compile(
+    r"\b(?:no\s+longer|not\s+anymore|free\s+(?:of|from)|recovered\s+from|got\s+over|"
+    r"(?:do|does|did)\s*n[o']?t\s+(?:think|believe|feel\s+like)\s+(?:i|i'?m)\b)",
+    re.IGNORECASE,
+)
+
+_HYPOTHETICAL_RE = re.compile(
+    r"\b(?:if|whether|what\s+if|wonder(?:ing|ed)?|suppose|supposing|imagine|hypothetical(?:ly)?|"
+    r"in\s+case|pretend(?:ing)?|as\s+though|maybe\s+i\s+(?:have|had|am)|"
+    r"(?:could|might|may)\s+(?:i\s+)?(?:have|be|develop)|(?:do|does|did)\s+i\s+have|am\s+i)\b",
+    re.IGNORECASE,
+)
+# "as if" / "even if" describe how it feels, not a hypothetical about the writer's state.
+_NOT_HYPOTHETICAL_RE = re.compile(r"\b(?:as|even)\s+if\b", re.IGNORECASE)
+
+_PAST_RE = re.compile(
+    r"\b(?:used\s+to|use\s+to|in\s+the\s+past|back\s+(?:then|in)|years?\s+ago|"
+    r"(?:a\s+few|several|many|\d+|two|three|four|five|ten)\s+(?:years?|decades?)\s+ago|"
+    r"when\s+i\s+was\s+(?:a\s+(?:kid|child|teen(?:ager)?)|younger|little|in\s+(?:high\s+)?school|\d+)|"
+    r"as\s+a\s+(?:kid|child|teen(?:ager)?)|recovered|in\s+recovery|remission|formerly|former|"
+    r"(?:have|had|has)\s+(?:been\s+)?(?:recovered|healed))\b",
+    re.IGNORECASE,
+)
+
+# People other than the writer. Relationship nouns count only after a possessive or article
+# ("my brother", "a friend"), so "I brother" typos and "friendly" never fire.
+_RELATION_NOUNS = (
+    r"(?:mom|mum|mother|dad|father|parents?|brother|sister|siblings?|son|daughter|kids?|children|"
+    r"child|baby|wife|husband|spouse|partner|boyfriend|girlfriend|bf|gf|ex|fianc[eé]e?|"
+    r"friends?|best\s+friend|bff|roommate|flatmate|room\s?mate|cousin|aunt|uncle|grandma|grandpa|"
+    r"grandmother|grandfather|nan|niece|nephew|coworker|co-worker|colleague|boss|classmate|"
+    r"neighbou?r|step(?:mom|dad|mother|father|son|daughter)|family\s+member|relative|student|"
+    r"client|patient|teen|guy|girl|man|woman|person|someone|somebody|people|they|he|she)"
+)
+_THIRD_PERSON_RE = re.compile(
+    r"\b(?:(?:my|our|his|her|their|a|an|the|this|one\s+of\s+my)\s+(?:\w+\s+)?"
+    + _RELATION_NOUNS
+    + r"|"
+    r"he|she|they|him|them|his|her|hers|their|theirs|he'?s|she'?s|they'?re|"
+    r"someone|somebody|people|everyone|everybody|anyone|anybody)\b",
+    re.IGNORECASE,
+)
+_FIRST_PERSON_RE = re.compile(
+    r"\b(?:i|me|myself|mine|im|i'm|i’m|i've|i’ve|ive|i'd|i’d|i'll|i’ll|my(?!\s+(?:\w+\s+)?"
+    + _RELATION_NOUNS
+    + r"\b))\b",
+    re.IGNORECASE,
+)
+# Cues that name the writer themselves ("kill myself", "I'm autistic") are first person even
+# when someone else was mentioned earlier in the sentence.
+FIRST_PERSON_WORD_RE = re.compile(r"\b(?:i|me|my|myself|i'?m|i’m|im|i'?ve|i’ve)\b", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class ContextFlags:
+    """Why a hit may not be a current, first-person statement of the writer."""
+
+    negated: bool = False
+    hypothetical: bool = False
+    third_person: bool = False
+    past: bool = False
+    quoted: bool = False
+
+    @property
+    def reasons(self) -> tuple[str, ...]:
+        """Names of the flags that are set, in a fixed order (empty for a plain hit)."""
+        names = ("negated", "hypothetical", "third_person", "past", "quoted")
+        return tuple(name for name in names if getattr(self, name))
+
+    @property
+    def plain(self) -> bool:
+        """True when nothing discounts the hit."""
+        return not self.reasons
+
+
+class TextContext:
+    """Sentence and quote structure of one text, for scoping hits.
+
+    Args:
+        text: The (validated) text; every offset refers to this exact string.
+    """
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.sentences = split_sentences(text)
+        self._sentence_starts = [s for s, _ in self.sentences]
+        self._quotes = quoted_regions(text)
+
+    def sentence_of(self, pos: int) -> tuple[int, int]:
+        """The ``(start, end)`` of the sentence containing character ``pos``."""
+        i = bisect.bisect_right(self._sentence_starts, pos) - 1
+        if i < 0:
+            return (0, len(self.text))
+        return self.sentences[i]
+
+    def is_quoted(self, start: int, end: int) -> bool:
+        """True when ``[start, end)`` lies inside a quote line or quotation marks."""
+        return any(qs <= start and end <= qe for qs, qe in self._quotes)
+
+    def flags_for(self, start: int, end: int, first_person_cue: bool = False) -> ContextFlags:
+        """Scope flags of the hit ``text[start:end]``.
+
+        Args:
+            start: Start offset of the hit.
+            end: End offset of the hit.
+            first_person_cue: The cue names the writer itself ("kill myself", "I'm autistic"),
+                so a third person earlier in the sentence does not take it over.
+        """
+        s_start, s_end = self.sentence_of(start)
+        before = self.text[s_start:start]
+        clause = _clause_tail(before)
+        sentence = self.text[s_start:s_end]
+        return ContextFlags(
+            negated=_is_negated(clause, self.text[start:end]),
+            hypothetical=_is_hypothetical(_punct_tail(before)),
+            third_person=(not first_person_cue) and _is_third_person(before),
+            past=bool(_PAST_RE.search(sentence)),
+            quoted=self.is_quoted(start, end),
+        )
+
+
+def split_sentences(text: str) -> list[tuple[int, int]]:
+    """Split into sentences, returning ``(start, end)`` offsets into ``text``.
+
+    Whitespace between sentences is left out; concatenating the spans with the gaps gives the
+    text back exactly.
+    """
+    spans: list[tuple[int, int]] = []
+    pos = 0
+    for m in _SENTENCE_END_RE.finditer(text):
+        if m.start() > pos:
+            spans.append((pos, m.start()))
+        pos = m.end()
+    if pos < len(text):
+        spans.append((pos, len(text)))
+    return spans or [(0, len(text))]
+
+
+def quoted_regions(text: str) -> list[tuple[int, int]]:
+    """Offsets of Reddit quote lines (``> ...``) and of text inside double quotation marks."""
+    regions = [(m.start(), m.end()) for m in _QUOTE_LINE_RE.finditer(text)]
+    regions.extend((m.start(), m.end()) for m in _QUOTED_RE.finditer(text))
+    return regions
+
+
+def _punct_tail(before: str) -> str:
+    """The part of ``before`` after the last clause punctuation ("If I go out, I panic")."""
+    cut = 0
+    for m in _CLAUSE_PUNCT_RE.finditer(before):
+        cut = m.end()
+    return before[cut:]
+
+
+def _clause_tail(before: str) -> str:
+    """The part of ``before`` after the last clause boundary (punctuation or conjunction)."""
+    cut = 0
+    for m in _CLAUSE_PUNCT_RE.finditer(before):
+        cut = m.end()
+    tail = before[cut:]
+    words = list(_WORD_RE.finditer(tail))
+    for m in reversed(words):
+        if m.group().lower() in _CLAUSE_BREAKS:
+            return tail[m.end() :]
+    return tail
+
+
+def _is_negated(clause: str, hit: str = "") -> bool:
+    """NegEx-style: a negator within a few words before the hit, in the same clause."""
+    if _NEGATION_PHRASES_RE.search(clause):
+        return True
+    words = [w.lower().replace("’", "'") for w in _WORD_RE.findall(clause)]
+    window = words[-_NEGATION_SCOPE_WORDS:]
+    for offset, word in enumerate(reversed(window)):
+        if word in ("no", "nothing") and offset >= _NO_SCOPE_WORDS:
+            continue
+        if word in _NEGATORS:
+            if word == "never" and _INTENSIFIED_NEVER_RE.search(clause + hit):
+                continue
+            return True
+    return False
+
+
+def _is_hypothetical(before: str) -> bool:
+    if not _HYPOTHETICAL_RE.search(before):
+        return False
+    stripped = _NOT_HYPOTHETICAL_RE.sub(" ", before)
+    return bool(_HYPOTHETICAL_RE.search(stripped))
+
+
+def _is_third_person(before: str) -> bool:
+    """True when the nearest person mentioned before the hit is someone other than the writer."""
+    last_third = -1
+    for m in _THIRD_PERSON_RE.finditer(before):
+        last_third = m.end()
+    if last_third < 0:
+        return False
+    return not _FIRST_PERSON_RE.search(before, last_third)

@@ -1,0 +1,1 @@
+"""Lexicon data files (YAML); a package so the files ship as package data."""

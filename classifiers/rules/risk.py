@@ -1,0 +1,194 @@
+"""C-SSRS-aligned suicide-risk cues and :func:`score_risk`.
+
+Two sources feed the risk lexicon: the hand-written cues of ``lexicons/risk.yaml`` (always
+there) and, when the ``construct-tracker`` package is installed, its validated Suicide Risk
+Lexicon (Low et al., Apache-2.0), loaded at run time and never copied into this repository.
+Its constructs are mapped onto C-SSRS levels by ``construct_tracker`` in ``risk.yaml``;
+tokens found too generic on control posts are listed there and skipped.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from classifiers.base import Evidence, RiskResult
+from classifiers.labels import RISK_LEVELS, risk_rank
+from classifiers.rules.context import ContextFlags
+from classifiers.rules.patterns import CueSpec
+
+logger = logging.getLogger(__name__)
+
+CONSTRUCT_TRACKER_LEXICON = (
+    "lexicons/suicide_risk_lexicon_v1-0/suicide_risk_lexicon_validated_24-08-02T21-27-35.json"
+)
+# Base score of each level when it is the highest one supported; more distinct cues and
+# cues at the same level push the score up within the level's band.
+_LEVEL_BASE = {"none": 0.0, "indicator": 0.25, "ideation": 0.55, "behavior": 0.75, "attempt": 0.85}
+_LEVEL_SPAN = {"none": 0.1, "indicator": 0.2, "ideation": 0.18, "behavior": 0.1, "attempt": 0.12}
+_MAX_EVIDENCE = 8
+
+
+@dataclass(frozen=True)
+class RiskHit:
+    """One risk cue found in the text, with the level it supports after its context."""
+
+    start: int
+    end: int
+    text: str
+    cue: str
+    level: str
+    effective_level: str
+    weight: float
+    flags: ContextFlags
+    source: str
+
+    @property
+    def counted(self) -> bool:
+        """True when the hit supports any level for the writer."""
+        return self.effective_level != "none"
+
+
+def effective_level(level: str, flags: ContextFlags) -> str:
+    """The level a hit supports once its context is taken into account.
+
+    Negated and third-person hits say nothing about the writer. A quoted hit is somebody
+    else's words, and "I used to be suicidal" is history: both count as an indicator only.
+    Past attempts stay attempts (C-SSRS counts lifetime attempts) and past self-harm stays
+    behaviour. Hypotheticals keep their level: "if this doesn't work I'll kill myself" is
+    ideation, and a safety screen should rather over-call here.
+    """
+    if flags.negated or flags.third_person:
+        return "none"
+    if flags.quoted:
+        return "indicator" if risk_rank(level) >= risk_rank("indicator") else level
+    if flags.past and level == "ideation":
+        return "indicator"
+    return level
+
+
+def score_risk(hits: Sequence[RiskHit]) -> RiskResult:
+    """The highest C-SSRS level the hits support, its evidence and a 0-1 score.
+
+    Args:
+        hits: Risk cues found in one text, with their effective levels.
+
+    Returns:
+        ``none`` with score 0 when nothing counts; otherwise the top level, with the evidence
+        of that level first, then of lower levels (at most a few spans).
+    """
+    counted = [h for h in hits if h.counted]
+    if not counted:
+        return RiskResult(level="none", score=0.0, evidence=(), sources=("rules",))
+    top = max(counted, key=lambda h: risk_rank(h.effective_level)).effective_level
+    at_top = [h for h in counted if h.effective_level == top]
+    strength = sum(h.weight for h in {(h.cue, h.effective_level): h for h in at_top}.values())
+    below = sum(h.weight for h in counted if risk_rank(h.effective_level) < risk_rank(top))
+    support = 1.0 - math.exp(-(strength + 0.3 * below))
+    score = _LEVEL_BASE[top] + _LEVEL_SPAN[top] * support
+    ordered = sorted(counted, key=lambda h: (-risk_rank(h.effective_level), h.start))
+    evidence = []
+    seen: set[tuple[int, int]] = set()
+    for h in ordered:
+        if (h.start, h.end) in seen:
+            continue
+        seen.add((h.start, h.end))
+        evidence.append(Evidence(start=h.start, end=h.end, text=h.text, cue=h.cue))
+        if len(evidence) >= _MAX_EVIDENCE:
+            break
+    return RiskResult(
+        level=top, score=round(min(score, 0.99), 4), evidence=tuple(evidence), sources=("rules",)
+    )
+
+
+def load_construct_tracker_cues(config: Mapping[str, Any]) -> tuple[list[CueSpec], str]:
+    """Risk cues from construct-tracker's Suicide Risk Lexicon, mapped to C-SSRS levels.
+
+    Args:
+        config: The ``construct_tracker`` block of ``risk.yaml``: ``levels`` (construct name to
+            level), ``weights`` (level to weight) and ``exclude`` (tokens too generic to use).
+
+    Returns:
+        The cue specs and a short identifier of the lexicon version ("" when unavailable).
+        When the package is missing or its data cannot be read, logs a warning and returns no
+        cues: the hand-written cues still work.
+    """
+    try:
+        from importlib.resources import files
+
+        path = files("construct_tracker.data") / CONSTRUCT_TRACKER_LEXICON
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except Exception as exc:  # any failure means "not available": degrade, do not crash
+        logger.warning(
+            "construct-tracker Suicide Risk Lexicon not available (%s: %s); using the "
+            "hand-written risk cues only. Install with: pip install --no-deps "
+            "construct-tracker==1.0.16",
+            type(exc).__name__,
+            exc,
+        )
+        return [], ""
+    levels: Mapping[str, str] = config.get("levels", {})
+    weights: Mapping[str, float] = config.get("weights", {})
+    exclude = {str(t).lower() for t in config.get("exclude", [])}
+    keep_single = {str(t).lower() for t in config.get("keep_single_words", [])}
+    specs: list[CueSpec] = []
+    for construct, level in levels.items():
+        entry = data.get(construct)
+        if entry is None:
+            logger.warning("construct-tracker lexicon has no construct %r; skipped", construct)
+            continue
+        if level not in RISK_LEVELS:
+            raise ValueError(f"risk.yaml maps {construct!r} to unknown level {level!r}")
+        tokens = list(entry.get("tokens", []))
+        # The list holds the raw tokens followed by their lemmatised forms ("kill I", "do with
+        # live"), which never occur in real text; only the raw half is useful here.
+        raw = tokens[: len(tokens) // 2] if len(tokens) % 2 == 0 else tokens
+        cue = "ct:" + _slug(construct)
+        for token in dict.fromkeys(str(t).strip() for t in raw):
+            if not token or token.lower() in exclude:
+                continue
+            single = " " not in token
+            if single and level == "indicator" and token.lower() not in keep_single:
+                continue
+            specs.append(
+                CueSpec(
+                    lexicon="risk",
+                    cue=cue,
+                    weight=float(weights.get(level, 0.5)),
+                    pattern=_literal_pattern(token),
+                    level=level,
+                    source="construct_tracker",
+                    # Short all-caps tokens ("OD", "NSSI") are abbreviations; as lower-case
+                    # words they are ordinary English ("od" is rare, but "er" is not).
+                    case_sensitive=token.isupper() and len(token) <= 4,
+                )
+            )
+    return specs, f"ct{len(specs)}"
+
+
+def _slug(construct: str) -> str:
+    """``"Shame, self-disgust, & worthlessness"`` -> ``"shame_self_disgust_worthlessness"``."""
+    words = [w for w in re.split(r"[^a-z]+", construct.lower()) if w]
+    return "_".join(words)
+
+
+def _literal_pattern(token: str) -> str:
+    """A lexicon token as a pattern: regex characters escaped, spaces and apostrophes relaxed."""
+    out = []
+    for ch in token:
+        if ch in "'’":
+            out.append("'")
+        elif ch == " ":
+            out.append(" ")
+        elif ch == "-":
+            out.append("(?:-| )?")
+        elif ch.isalnum():
+            out.append(ch)
+        else:
+            out.append("\\" + ch)
+    return "".join(out)

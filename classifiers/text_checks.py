@@ -1,0 +1,76 @@
+"""Checks every text passes before any classifier sees it.
+
+Bad input must fail loudly with a message a practitioner can act on (and never echo the text
+itself, which is sensitive), instead of producing a confident-looking result for garbage.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from classifiers.base import InvalidTextError
+
+# C0/C1 control characters that never occur in typed prose (tab, newlines and form feed do).
+_CONTROL_RE = re.compile("[\x01-\x08\x0e-\x1f\x7f-\x9f]")
+_SURROGATE_RE = re.compile("[\ud800-\udfff]")
+# Above this share of odd characters the "text" is almost certainly a binary file or a
+# mis-decoded one (a few stray characters in a long post are normal, a tenth is not).
+_MAX_CONTROL_SHARE = 0.02
+_MAX_REPLACEMENT_SHARE = 0.10
+_MIN_REPLACEMENTS = 3
+
+
+def validate_text(text: object, max_chars: int = 50_000) -> str:
+    """Check one input text and return it normalised to Unicode NFC.
+
+    Args:
+        text: The text to classify. ``bytes`` are accepted only when they are valid UTF-8.
+        max_chars: Longest text accepted, counted after normalisation.
+
+    Returns:
+        The NFC-normalised text; evidence spans of the classifiers index this string.
+
+    Raises:
+        InvalidTextError: The text is not a string, is empty or whitespace-only, looks binary
+            (NUL bytes, control characters), looks mis-decoded (many U+FFFD characters,
+            unpaired surrogates) or is longer than ``max_chars``.
+    """
+    if isinstance(text, (bytes, bytearray)):
+        try:
+            text = bytes(text).decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise InvalidTextError(
+                f"text is not valid UTF-8 (undecodable byte at position {exc.start}); "
+                "save the file as UTF-8 and try again"
+            ) from None
+    if not isinstance(text, str):
+        raise InvalidTextError(f"expected text (a string), got {type(text).__name__}")
+    if not text.strip():
+        raise InvalidTextError("text is empty or only whitespace; nothing to classify")
+    if "\x00" in text:
+        raise InvalidTextError(
+            "text contains NUL characters and looks like a binary file, not prose"
+        )
+    if _SURROGATE_RE.search(text):
+        raise InvalidTextError(
+            "text contains undecodable bytes (unpaired surrogates); re-read the file as UTF-8"
+        )
+    controls = len(_CONTROL_RE.findall(text))
+    if controls > max(2, _MAX_CONTROL_SHARE * len(text)):
+        raise InvalidTextError(
+            f"text has {controls} control characters and looks like binary data, not prose"
+        )
+    replacements = text.count("\ufffd")
+    if replacements >= _MIN_REPLACEMENTS and replacements > _MAX_REPLACEMENT_SHARE * len(text):
+        raise InvalidTextError(
+            f"text has {replacements} replacement characters (U+FFFD): it was decoded with the "
+            "wrong encoding; re-read it as UTF-8"
+        )
+    text = unicodedata.normalize("NFC", text)
+    if len(text) > max_chars:
+        raise InvalidTextError(
+            f"text is {len(text):,} characters long; the limit is {max_chars:,}. "
+            "Split it into smaller parts (or raise classifier.max_chars)"
+        )
+    return text

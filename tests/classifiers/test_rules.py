@@ -1,0 +1,399 @@
+"""The rule-based classifier: lexicon hits, context scoping, risk, severity, relevance."""
+
+from __future__ import annotations
+
+import logging
+import pickle
+import shutil
+from pathlib import Path
+
+import pytest
+
+from classifiers.base import Classification, Classifier, InvalidTextError
+from classifiers.labels import CONDITIONS, RISK_LEVELS, SEVERITY_LEVELS, risk_rank, severity_rank
+from classifiers.rules import LexiconClassifier
+from classifiers.rules import risk as risk_module
+from classifiers.rules.lexicon import default_lexicon_dir
+from classifiers.rules.patterns import LexiconError
+
+
+@pytest.fixture(scope="module")
+def clf() -> LexiconClassifier:
+    return LexiconClassifier()
+
+
+def classify(clf: LexiconClassifier, text: str) -> Classification:
+    return clf.predict([text])[0]
+
+
+# ---- contract ---------------------------------------------------------------------------------
+def test_result_has_every_field_of_the_output_contract(clf: LexiconClassifier) -> None:
+    text = "I've been so depressed for months and I can't get out of bed. I want to die."
+    row = classify(clf, text).to_dict(id="post-1")
+    assert set(row) == {
+        "id",
+        "relevant",
+        "relevance_score",
+        "labels",
+        "severity",
+        "risk",
+        "model_version",
+    }
+    assert row["id"] == "post-1"
+    assert row["relevant"] is True
+    assert 0.0 <= row["relevance_score"] <= 1.0
+    assert row["model_version"] == clf.version and clf.version.startswith("rules-")
+    (label,) = [x for x in row["labels"] if x["label"] == "depression"]
+    assert set(label) == {"label", "score", "sources", "evidence"}
+    assert label["sources"] == ["rules"]
+    assert 0.5 <= label["score"] <= 1.0
+    assert {"start", "end", "text", "cue"} <= set(label["evidence"][0])
+    assert row["severity"]["level"] in SEVERITY_LEVELS
+    assert set(row["risk"]) == {"level", "score", "crisis", "evidence"}
+    assert row["risk"]["level"] == "ideation" and row["risk"]["crisis"] is True
+    assert row["risk"]["evidence"], "a crisis call must show the words that triggered it"
+
+
+def test_classifier_satisfies_the_protocol_and_keeps_input_order(clf: LexiconClassifier) -> None:
+    assert isinstance(clf, Classifier)
+    texts = [
+        "My ADHD meds stopped working and I can't focus at work.",
+        "Which index fund has the lowest fees for my ISA?",
+        "I relapsed after 90 days sober and the cravings are back.",
+    ]
+    results = clf.predict(texts)
+    assert [r.label_names() for r in results] == [["adhd"], [], ["substance_use"]]
+
+
+@pytest.mark.parametrize(
+    ("label", "text"),
+    [
+        ("depression", "I don't enjoy anything anymore, I have no motivation and feel worthless."),
+        (
+            "anxiety",
+            "I had another panic attack at work, my heart was racing and I can't stop worrying.",
+        ),
+        (
+            "bipolar",
+            "I haven't slept in days but I'm full of energy. My psychiatrist upped my lithium.",
+        ),
+        (
+            "ptsd",
+            "The flashbacks and nightmares about the assault are getting worse; I'm so hypervigilant.",
+        ),
+        (
+            "adhd",
+            "Executive dysfunction is killing me, I procrastinate everything and can't focus.",
+        ),
+        (
+            "ocd",
+            "My intrusive thoughts won't stop and I check the locks over and over until it feels right.",
+        ),
+        (
+            "eating_disorder",
+            "I've been restricting again, counting calories and I purged after dinner.",
+        ),
+        (
+            "psychosis",
+            "I hear voices telling me people are watching me. My antipsychotics aren't helping.",
+        ),
+        (
+            "autism",
+            "I had a meltdown after sensory overload at the mall; masking all day exhausts me.",
+        ),
+        ("bpd", "My favourite person didn't text back and my fear of abandonment is unbearable."),
+        (
+            "substance_use",
+            "I'm 30 days sober today but the withdrawal was hell and the cravings are strong.",
+        ),
+    ],
+)
+def test_clear_first_person_posts_are_detected(
+    clf: LexiconClassifier, label: str, text: str
+) -> None:
+    result = classify(clf, text)
+    assert label in result.label_names()
+    assert result.relevant
+
+
+# ---- evidence spans ---------------------------------------------------------------------------
+def test_evidence_spans_index_the_original_text_after_emoji_and_accents(
+    clf: LexiconClassifier,
+) -> None:
+    text = "Ça va? 😔🌧️ Ñandú says hi… Honestly I'm so depressed and I want to kill myself 💔"
+    result = classify(clf, text)
+    spans = [e for label in result.labels for e in label.evidence] + list(result.risk.evidence)
+    assert spans
+    for e in spans:
+        assert text[e.start : e.end] == e.text
+    assert any(e.text == "kill myself" or "kill myself" in e.text for e in result.risk.evidence)
+
+
+def test_every_hit_in_the_analysis_points_into_the_text(clf: LexiconClassifier) -> None:
+    text = (
+        "> quoted line about anxiety\nMy brother isn't depressed. I used to binge. 🙂 I'm autistic."
+    )
+    analysis = clf.analyze(text)
+    hits = [h for la in analysis.labels for h in la.hits] + list(analysis.risk_hits)
+    assert hits
+    for h in hits:
+        assert text[h.start : h.end] == h.text
+
+
+# ---- context: negation, third person, hypothetical, past, quotes --------------------------------
+@pytest.mark.parametrize(
+    ("label", "text"),
+    [
+        ("depression", "I'm not depressed, just tired after a long week."),
+        ("anxiety", "I have never had a panic attack in my life."),
+        ("adhd", "I don't have ADHD, I'm just bored in class."),
+        ("autism", "I'm not autistic, but I like routines."),
+    ],
+)
+def test_negated_mentions_are_not_detected_and_are_flagged(
+    clf: LexiconClassifier, label: str, text: str
+) -> None:
+    analysis = clf.analyze(text)
+    assert label not in analysis.to_classification().label_names()
+    la = analysis.label(label)
+    assert la.hits, "the mention is still reported, for fusion to veto on"
+    assert all("negated" in h.reasons for h in la.hits)
+    assert la.vetoed
+
+
+def test_intensified_never_is_not_a_negation(clf: LexiconClassifier) -> None:
+    assert "depression" in classify(clf, "I've never been so depressed in my life.").label_names()
+
+
+@pytest.mark.parametrize(
+    ("label", "text"),
+    [
+        ("bipolar", "My brother has bipolar disorder and takes lithium."),
+        ("eating_disorder", "My sister is anorexic and keeps restricting."),
+        ("substance_use", "My dad is an alcoholic and relapsed again."),
+    ],
+)
+def test_conditions_of_other_people_are_not_the_writers(
+    clf: LexiconClassifier, label: str, text: str
+) -> None:
+    analysis = clf.analyze(text)
+    assert label not in analysis.to_classification().label_names()
+    assert all("third_person" in h.reasons for h in analysis.label(label).hits)
+    assert analysis.relevant, "a post about a relative's condition is still about mental health"
+
+
+def test_what_others_say_about_the_writer_is_first_person(clf: LexiconClassifier) -> None:
+    result = classify(clf, "My mom says I have ADHD and honestly I can't focus on anything.")
+    assert "adhd" in result.label_names()
+
+
+def test_friend_wanting_to_die_is_relevant_but_not_the_writers_ideation(
+    clf: LexiconClassifier,
+) -> None:
+    result = classify(clf, "My friend wants to kill himself and I don't know how to help him.")
+    assert risk_rank(result.risk.level) < risk_rank("ideation")
+    assert result.relevant
+
+
+def test_hypotheticals_are_discounted(clf: LexiconClassifier) -> None:
+    analysis = clf.analyze("If I were depressed, would I even know?")
+    hits = analysis.label("depression").hits
+    assert hits and all("hypothetical" in h.reasons and 0 < h.factor < 1 for h in hits)
+    assert "depression" not in analysis.to_classification().label_names()
+
+
+def test_past_and_remission_are_down_weighted(clf: LexiconClassifier) -> None:
+    past = clf.analyze("I used to be anorexic, 3 years recovered now.").label("eating_disorder")
+    now = clf.analyze("I am anorexic.").label("eating_disorder")
+    assert past.hits and all("past" in h.reasons for h in past.hits)
+    assert past.score < now.score
+    assert past.score < 0.5 <= now.score
+
+
+def test_quoted_text_is_down_weighted(clf: LexiconClassifier) -> None:
+    quoted = clf.analyze(
+        "> I want to kill myself\nI hear you, that sounds so hard. Please reach out."
+    )
+    own = clf.analyze("I want to kill myself. I hear you, that sounds so hard.")
+    assert all("quoted" in h.flags.reasons for h in quoted.risk_hits)
+    assert not quoted.risk.crisis and own.risk.crisis
+    inline = clf.analyze('She wrote "I am so depressed" on her story.')
+    assert "depression" not in inline.to_classification().label_names()
+
+
+# ---- suicide risk ------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("level", "text"),
+    [
+        ("none", "Had a lovely walk with the dog today and finished my book."),
+        ("indicator", "I feel like such a burden to everyone and it all feels hopeless."),
+        ("ideation", "Lately I keep thinking about killing myself."),
+        ("ideation", "I just want to die, I don't want to wake up tomorrow."),
+        ("behavior", "I wrote a suicide note last night and I have the pills ready."),
+        ("behavior", "I started cutting myself again last week."),
+        ("attempt", "I tried to kill myself last year and woke up in the hospital."),
+        ("attempt", "After my overdose in March I was in the ICU for a week."),
+    ],
+)
+def test_risk_levels_follow_the_cssrs_scale(clf: LexiconClassifier, level: str, text: str) -> None:
+    risk = classify(clf, text).risk
+    assert risk.level == level
+    assert risk.crisis == (risk_rank(level) >= risk_rank("ideation"))
+    if level != "none":
+        assert risk.evidence and 0.0 < risk.score <= 1.0
+    else:
+        assert risk.score == 0.0
+
+
+def test_risk_scores_rise_with_the_level(clf: LexiconClassifier) -> None:
+    texts = {
+        "indicator": "I'm such a burden to everyone.",
+        "ideation": "I want to kill myself.",
+        "behavior": "I wrote my suicide note.",
+        "attempt": "I attempted suicide two years ago.",
+    }
+    scores = [classify(clf, texts[level]).risk.score for level in RISK_LEVELS[1:]]
+    assert scores == sorted(scores) and len(set(scores)) == 4
+
+
+def test_negated_or_resolved_suicidality_is_not_ideation(clf: LexiconClassifier) -> None:
+    for text in ["I'm not suicidal, just really stressed.", "I'm no longer suicidal."]:
+        assert not classify(clf, text).risk.crisis, text
+
+
+def test_past_ideation_is_history_but_a_past_attempt_stays_an_attempt(
+    clf: LexiconClassifier,
+) -> None:
+    assert classify(clf, "I used to be suicidal as a teenager.").risk.level == "indicator"
+    assert classify(clf, "Years ago I attempted suicide.").risk.level == "attempt"
+
+
+def test_hand_written_risk_cues_work_without_construct_tracker() -> None:
+    clf = LexiconClassifier(use_construct_tracker=False)
+    assert "+ct" not in clf.version
+    assert classify(clf, "I want to kill myself tonight.").risk.level == "ideation"
+    assert classify(clf, "I tried to kill myself in 2019.").risk.level == "attempt"
+
+
+def test_missing_construct_tracker_degrades_with_a_warning(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(risk_module, "CONSTRUCT_TRACKER_LEXICON", "lexicons/no-such-file.json")
+    with caplog.at_level(logging.WARNING, logger="classifiers.rules.risk"):
+        clf = LexiconClassifier()
+    assert "construct-tracker" in caplog.text and "pip install" in caplog.text
+    assert classify(clf, "I want to die.").risk.level == "ideation"
+
+
+# ---- severity -----------------------------------------------------------------------------------
+def test_severity_rises_with_symptoms_impairment_and_risk(clf: LexiconClassifier) -> None:
+    mild = classify(clf, "I've been feeling a bit down lately but mostly okay.").severity
+    moderate = classify(
+        clf,
+        "I'm depressed, I have no motivation, I can't sleep and I feel worthless every day.",
+    ).severity
+    severe = classify(
+        clf,
+        "I've been severely depressed for months, I haven't left my room in weeks, I lost my job "
+        "and I bought a rope to hang myself.",
+    ).severity
+    assert severity_rank(mild.level) < severity_rank(moderate.level) < severity_rank(severe.level)
+    assert mild.score < moderate.score < severe.score
+    assert severe.level == "severe"
+
+
+def test_ideation_is_at_least_moderate(clf: LexiconClassifier) -> None:
+    result = classify(clf, "I want to die.")
+    assert result.risk.level == "ideation"
+    assert severity_rank(result.severity.level) >= severity_rank("moderate")
+
+
+# ---- relevance ----------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Should I overpay my mortgage or put the money into my stocks and shares ISA? The interest "
+        "rate is 4% and my pension contributions are already maxed.",
+        "What a match last night! The striker scored twice and the league title race is on.",
+        "The government's new policy on the election was debated in parliament for hours.",
+    ],
+)
+def test_off_topic_posts_are_not_relevant(clf: LexiconClassifier, text: str) -> None:
+    result = classify(clf, text)
+    assert result.relevant is False
+    assert result.labels == ()
+    assert result.risk.level == "none"
+    assert result.severity.level == "minimal"
+
+
+def test_general_mental_health_talk_is_relevant_without_a_condition(
+    clf: LexiconClassifier,
+) -> None:
+    result = classify(clf, "I'm really struggling lately and my therapist says I should rest more.")
+    assert result.relevant and result.labels == ()
+
+
+# ---- analysis for fusion -------------------------------------------------------------------------
+def test_analysis_reports_every_label_with_cue_counts(clf: LexiconClassifier) -> None:
+    analysis = clf.analyze("Panic attacks every day, racing heart, I can't stop worrying.")
+    assert [la.label for la in analysis.labels] == list(CONDITIONS)
+    anxiety = analysis.label("anxiety")
+    assert anxiety.cue_count >= 3 and anxiety.score >= 0.8
+    assert analysis.label("psychosis").score == 0.0 and not analysis.label("psychosis").hits
+    dumped = analysis.to_dict()
+    assert dumped["labels"][0]["label"] == "anxiety"
+    assert dumped["severity_features"]["symptom_criteria"] >= 3
+
+
+def test_more_independent_cues_give_more_confidence(clf: LexiconClassifier) -> None:
+    one = clf.analyze("I keep procrastinating.").label("adhd").score
+    three = (
+        clf.analyze("I keep procrastinating, I can't focus and I hyperfocus on games.")
+        .label("adhd")
+        .score
+    )
+    assert 0 < one < three
+
+
+# ---- robustness ---------------------------------------------------------------------------------
+def test_invalid_text_raises_a_clear_error(clf: LexiconClassifier) -> None:
+    with pytest.raises(InvalidTextError, match="empty"):
+        clf.predict(["   "])
+    with pytest.raises(InvalidTextError, match="limit"):
+        LexiconClassifier(max_chars=100).predict(["word " * 50])
+
+
+def test_pickled_classifier_predicts_the_same(clf: LexiconClassifier) -> None:
+    texts = ["I'm so anxious and I had a panic attack.", "I tried to overdose last year."]
+    clone = pickle.loads(pickle.dumps(clf))
+    assert clone.version == clf.version
+    assert [r.to_dict() for r in clone.predict(texts)] == [r.to_dict() for r in clf.predict(texts)]
+
+
+def test_version_tracks_the_lexicon_files(tmp_path: Path) -> None:
+    lexicons = tmp_path / "lexicons"
+    shutil.copytree(default_lexicon_dir(), lexicons)
+    before = LexiconClassifier(lexicons, use_construct_tracker=False).version
+    again = LexiconClassifier(lexicons, use_construct_tracker=False).version
+    path = lexicons / "adhd.yaml"
+    path.write_text(
+        path.read_text() + "\n  - cue: extra\n    weight: 0.3\n    patterns: ['fidget spinner']\n"
+    )
+    after = LexiconClassifier(lexicons, use_construct_tracker=False)
+    assert before == again != after.version
+    assert "adhd" in after.analyze("fidget spinner").to_dict()["labels"][0]["label"]
+
+
+def test_malformed_lexicon_names_the_file(tmp_path: Path) -> None:
+    lexicons = tmp_path / "lexicons"
+    shutil.copytree(default_lexicon_dir(), lexicons)
+    (lexicons / "ocd.yaml").write_text(
+        "lexicon: ocd\ncues:\n  - cue: broken\n    patterns: ['(unclosed']\n"
+    )
+    with pytest.raises(LexiconError, match=r"ocd\.yaml"):
+        LexiconClassifier(lexicons)
+    (lexicons / "ocd.yaml").write_text(
+        "lexicon: ocd\ncues:\n  - cue: grouped\n    patterns: ['(check) again']\n"
+    )
+    with pytest.raises(LexiconError, match="capturing group"):
+        LexiconClassifier(lexicons)
