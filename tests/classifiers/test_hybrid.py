@@ -1,0 +1,230 @@
+"""Hybrid fusion: rules add, veto and raise risk; the model's calls otherwise stand.
+
+The rules are the real ``LexiconClassifier``; the student is the real artifact where it exists
+and otherwise a deterministic fake that returns ``ModelScores`` chosen per test.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from classifiers.base import Classification, Evidence, InvalidTextError, RiskResult
+from classifiers.hybrid import (
+    FusionConfig,
+    HybridClassifier,
+    ModelView,
+    RuleHit,
+    RulesView,
+    fuse,
+)
+from classifiers.labels import CONDITIONS, RISK_LEVELS, SEVERITY_LEVELS
+
+ARTIFACT = Path(__file__).resolve().parents[2] / "classifiers" / "artifacts" / "minilm-mh"
+CONFIG = {
+    "version": "fake-student-1",
+    "thresholds": dict.fromkeys(CONDITIONS, 0.5),
+    "relevance_threshold": 0.5,
+    "crisis_threshold": 0.4,
+    "severity_cut_points": [0.25, 0.5, 0.75],
+}
+
+
+def _risk_probs(level: str, p: float = 0.9) -> list[float]:
+    rest = (1 - p) / (len(RISK_LEVELS) - 1)
+    return [p if lv == level else rest for lv in RISK_LEVELS]
+
+
+class FakeStudent:
+    """Deterministic stand-in for ``TransformerClassifier``: the same scores for every text."""
+
+    version = "fake-student-1"
+    config: Mapping[str, Any] = CONFIG
+
+    def __init__(
+        self,
+        conditions: Mapping[str, float] | None = None,
+        relevance: float = 0.9,
+        severity_score: float = 0.4,
+        risk: str = "none",
+    ) -> None:
+        self.conditions = conditions or {}
+        self.relevance = relevance
+        self.severity_score = severity_score
+        self.risk = risk
+
+    def predict_proba(self, texts: Sequence[str]) -> Any:
+        from classifiers.transformer import ModelScores
+
+        n = len(texts)
+        cond = np.array([[self.conditions.get(c, 0.01) for c in CONDITIONS]] * n)
+        risk = np.array([_risk_probs(self.risk)] * n)
+        return ModelScores(
+            conditions=cond,
+            relevance=np.full(n, self.relevance),
+            severity_probs=np.full((n, len(SEVERITY_LEVELS)), 0.25),
+            severity_score=np.full(n, self.severity_score),
+            risk=risk,
+            crisis=risk[:, 2:].sum(axis=1),
+        )
+
+
+@pytest.fixture(scope="module")
+def rules() -> Any:
+    from classifiers.rules.lexicon import LexiconClassifier
+
+    return LexiconClassifier()
+
+
+def _hybrid(rules: Any, **student: Any) -> HybridClassifier:
+    return HybridClassifier(rules=rules, model=FakeStudent(**student), fusion=FusionConfig())
+
+
+def _label(result: Classification, name: str) -> Any:
+    return next((lab for lab in result.labels if lab.label == name), None)
+
+
+def _spans_index_text(text: str, evidence: Sequence[Evidence]) -> bool:
+    return bool(evidence) and all(text[e.start : e.end] == e.text for e in evidence)
+
+
+# ---- with the real rules --------------------------------------------------------------------
+ED_TEXT = "I binge and purge almost every day and I'm terrified of gaining weight."
+NEGATED_TEXT = "I'm not depressed at all. My brother is depressed, though, and I worry about him."
+PLAN_TEXT = "I want to kill myself. I bought a rope and wrote a goodbye note to my mum."
+FINANCE_TEXT = (
+    "Should I move my ISA into index funds before the budget? Interest rates keep rising."
+)
+
+
+def test_rules_add_a_label_the_model_missed_with_evidence(rules: Any) -> None:
+    (result,) = _hybrid(rules, conditions={"eating_disorder": 0.2}).predict([ED_TEXT])
+    label = _label(result, "eating_disorder")
+    assert label is not None, result.label_names()
+    assert label.sources == ("rules",)
+    assert _spans_index_text(ED_TEXT, label.evidence)
+
+
+def test_rules_do_not_add_when_the_model_is_confidently_against(rules: Any) -> None:
+    (result,) = _hybrid(rules, conditions={"eating_disorder": 0.001}).predict([ED_TEXT])
+    assert _label(result, "eating_disorder") is None
+
+
+def test_negated_and_third_person_mentions_veto_an_unsure_model(rules: Any) -> None:
+    (unsure,) = _hybrid(rules, conditions={"depression": 0.6}).predict([NEGATED_TEXT])
+    assert _label(unsure, "depression") is None
+    (sure,) = _hybrid(rules, conditions={"depression": 0.95}).predict([NEGATED_TEXT])
+    assert _label(sure, "depression") is not None
+    assert _label(sure, "depression").sources == ("model",)
+
+
+def test_agreement_boosts_the_score_and_names_both_sources(rules: Any) -> None:
+    text = "I've been so depressed for months. I can't get out of bed and nothing brings me joy."
+    (result,) = _hybrid(rules, conditions={"depression": 0.7}).predict([text])
+    label = _label(result, "depression")
+    assert label is not None and label.sources == ("model", "rules")
+    assert label.score > 0.7
+    assert _spans_index_text(text, label.evidence)
+
+
+def test_model_cannot_lower_the_rules_risk(rules: Any) -> None:
+    (result,) = _hybrid(rules, risk="none").predict([PLAN_TEXT])
+    assert result.risk.crisis, result.risk
+    assert "rules" in result.risk.sources
+    assert _spans_index_text(PLAN_TEXT, result.risk.evidence)
+    # Severity is floored by the crisis even though the model's severity score is low.
+    assert result.severity.level in ("moderate", "severe")
+
+
+def test_rules_cannot_lower_the_models_crisis_call(rules: Any) -> None:
+    (result,) = _hybrid(rules, risk="ideation").predict(["Long week. Work was fine, I guess."])
+    assert result.risk.level == "ideation" and result.risk.crisis
+    assert result.relevant  # a crisis is never filtered out as off-topic
+
+
+def test_off_topic_text_is_not_relevant_and_has_no_labels(rules: Any) -> None:
+    (result,) = _hybrid(rules, relevance=0.1, conditions={"anxiety": 0.7}).predict([FINANCE_TEXT])
+    assert result.relevant is False
+    assert result.labels == ()
+    assert result.severity.level == "minimal"
+    assert result.risk.level == "none"
+
+
+def test_relevance_filter_never_hides_risk(rules: Any) -> None:
+    text = FINANCE_TEXT + " Honestly I want to kill myself over this debt."
+    (result,) = _hybrid(rules, relevance=0.05).predict([text])
+    assert result.risk.crisis
+    assert result.relevant
+    assert result.to_dict(1)["risk"]["crisis"] is True
+
+
+def test_results_come_back_in_order_with_a_combined_version(rules: Any) -> None:
+    clf = _hybrid(rules, conditions={"depression": 0.2})
+    results = clf.predict([ED_TEXT, FINANCE_TEXT, PLAN_TEXT])
+    assert [r.risk.crisis for r in results] == [False, False, True]
+    assert clf.version == f"hybrid({rules.version}|fake-student-1)"
+    assert all(r.model_version == clf.version for r in results)
+    with pytest.raises(InvalidTextError):
+        clf.predict(["ok text", "  "])
+
+
+# ---- the fusion function on hand-built views ------------------------------------------------
+def _model_view(p: Mapping[str, float], risk: str = "none", relevance: float = 0.9) -> ModelView:
+    return ModelView(
+        conditions={c: p.get(c, 0.0) for c in CONDITIONS},
+        thresholds=dict.fromkeys(CONDITIONS, 0.5),
+        relevance=relevance,
+        relevance_threshold=0.5,
+        severity_score=0.3,
+        severity_cut_points=(0.25, 0.5, 0.75),
+        risk=dict(zip(RISK_LEVELS, _risk_probs(risk), strict=True)),
+        crisis_threshold=0.5,
+    )
+
+
+def _rules_view(hits: Mapping[str, RuleHit], risk: str = "none") -> RulesView:
+    ev = (Evidence(0, 4, "rope", "means"),) if risk != "none" else ()
+    return RulesView(hits, 0.8, False, RiskResult(risk, 0.8 if ev else 0.0, ev, ("rules",)))
+
+
+def test_fuse_orders_labels_and_respects_each_rule() -> None:
+    ev = (Evidence(0, 3, "sad", "low mood"),)
+    rules = _rules_view(
+        {
+            "depression": RuleHit(0.9, ev, strong=True),
+            "adhd": RuleHit(0.8, ev, strong=True),
+            "ocd": RuleHit(0.0, (), vetoed=True),
+            "ptsd": RuleHit(0.7, ev, strong=False),
+        },
+        risk="behavior",
+    )
+    model = _model_view({"depression": 0.6, "adhd": 0.3, "ocd": 0.7, "ptsd": 0.4, "bpd": 0.9})
+    result = fuse(rules, model, FusionConfig(), "v")
+    by_name = {lab.label: lab for lab in result.labels}
+    assert set(by_name) == {"depression", "adhd", "bpd"}  # ocd vetoed, ptsd cue not plain
+    assert by_name["depression"].sources == ("model", "rules")
+    assert by_name["adhd"].sources == ("rules",) and by_name["adhd"].evidence == ev
+    assert by_name["bpd"].sources == ("model",) and by_name["bpd"].evidence == ()
+    assert [lab.score for lab in result.labels] == sorted(
+        (lab.score for lab in result.labels), reverse=True
+    )
+    assert result.risk.level == "behavior" and result.severity.level == "severe"
+    assert result.decided_by == ("model", "rules")
+
+
+@pytest.mark.slow
+def test_real_student_and_rules_together(rules: Any) -> None:
+    if not (ARTIFACT / "config.json").is_file():
+        pytest.skip(f"student artifact not built at {ARTIFACT} (run `mindsignal train`)")
+    from classifiers.factory import load_classifier
+
+    clf = load_classifier(ARTIFACT, mode="hybrid")
+    results = clf.predict([PLAN_TEXT, FINANCE_TEXT, ED_TEXT])
+    assert results[0].risk.crisis
+    assert results[1].relevant is False and results[1].labels == ()
+    assert "eating_disorder" in results[2].label_names()
+    assert all(r.model_version == clf.version for r in results)

@@ -1,0 +1,306 @@
+"""Training data, label fusion, calibration and a tiny end-to-end training run of the student."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from classifiers.labels import CONDITIONS, RISK_LEVELS, SEVERITY_LEVELS
+from classifiers.training import calibration as cal
+from classifiers.training.data import (
+    RULES_WEIGHT,
+    SUBREDDIT_MAP,
+    TEACHER_WEIGHT,
+    CorpusError,
+    SourceLabel,
+    author_groups,
+    build_targets,
+    load_cssrs_dev,
+    load_labeled_csv,
+    load_reddit_corpus,
+    load_severity_dev,
+    load_teacher_labels,
+    parse_post_list,
+    split_by_author,
+    text_sha256,
+)
+
+C = {name: i for i, name in enumerate(CONDITIONS)}
+
+
+def _frame(rows: list[tuple[str, str, str]]) -> pd.DataFrame:
+    df = pd.DataFrame(rows, columns=["subreddit", "author", "text"])
+    df["id"] = [f"p{i}" for i in range(len(df))]
+    df["text_sha256"] = [text_sha256(t) for t in df["text"]]
+    return df
+
+
+@pytest.fixture(scope="module")
+def corpus() -> pd.DataFrame:
+    return load_reddit_corpus()
+
+
+# ---- corpus and split ------------------------------------------------------------------------
+
+
+def test_corpus_has_every_subreddit_mapped(corpus: pd.DataFrame) -> None:
+    assert len(corpus) > 7000
+    assert set(corpus["subreddit"]) == set(SUBREDDIT_MAP)
+    assert corpus["id"].is_unique
+    assert (corpus["text"].str.strip() != "").all()
+
+
+def test_split_keeps_each_author_in_one_part(corpus: pd.DataFrame) -> None:
+    split = split_by_author(corpus, seed=13)
+    ids = corpus["id"].to_numpy()
+    groups = dict(zip(ids, author_groups(corpus), strict=True))
+    parts = {
+        name: {groups[i] for i in getattr(split, name)} for name in ("train", "validation", "test")
+    }
+    assert not parts["train"] & parts["test"]
+    assert not parts["train"] & parts["validation"]
+    assert not parts["validation"] & parts["test"]
+    assert len(split.train) + len(split.validation) + len(split.test) == len(corpus)
+    # Roughly 70/15/15 and every subreddit is represented in the test part.
+    assert 0.6 < len(split.train) / len(corpus) < 0.8
+    test_subs = set(corpus.set_index("id").loc[list(split.test), "subreddit"])
+    assert test_subs == set(SUBREDDIT_MAP)
+
+
+def test_split_is_reproducible_with_its_seed(corpus: pd.DataFrame) -> None:
+    sample = corpus.sample(600, random_state=1)
+    assert split_by_author(sample, seed=5) == split_by_author(sample, seed=5)
+    assert split_by_author(sample, seed=5).test != split_by_author(sample, seed=6).test
+
+
+def test_deleted_authors_do_not_pull_posts_together() -> None:
+    df = _frame(
+        [("depression", "[deleted]", f"post {i}") for i in range(4)]
+        + [("adhd", "amy", "a"), ("adhd", "amy", "b")]
+    )
+    groups = author_groups(df)
+    assert len(set(groups[:4])) == 4
+    assert groups[4] == groups[5]
+    split = split_by_author(df, seed=0)
+    amy_parts = [
+        name for name in ("train", "validation", "test") if {"p4", "p5"} & set(getattr(split, name))
+    ]
+    assert len(amy_parts) == 1
+
+
+def test_split_round_trips_through_json(tmp_path: Path, corpus: pd.DataFrame) -> None:
+    split = split_by_author(corpus.head(200), seed=3)
+    split.save(tmp_path / "split.json")
+    assert type(split).load(tmp_path / "split.json") == split
+
+
+# ---- label fusion ----------------------------------------------------------------------------
+
+
+def test_distant_labels_follow_the_subreddit_recipe() -> None:
+    df = _frame(
+        [
+            ("depression", "a", "I feel empty"),
+            ("suicidewatch", "b", "I want to end it"),
+            ("guns", "c", "Which rifle?"),
+            ("divorce", "d", "Custody question"),
+            ("mentalhealth", "e", "Rough week"),
+        ]
+    )
+    t = build_targets(df)
+    # r/depression: depression positive, other conditions negative, OCD unknown.
+    assert t.conditions[0, C["depression"]] == 1 and t.conditions_w[0, C["depression"]] == 1
+    assert t.conditions[0, C["anxiety"]] == 0 and t.conditions_w[0, C["anxiety"]] == 1
+    assert t.conditions_w[0, C["ocd"]] == 0
+    # r/SuicideWatch: relevant, crisis-level risk, conditions unknown.
+    assert t.risk[1] == RISK_LEVELS.index("ideation") and t.risk_w[1] > 0
+    assert t.conditions_w[1].sum() == 0 and t.relevance[1] == 1
+    # Controls: not relevant, no condition (OCD included), no risk, minimal severity prior.
+    assert t.relevance[2] == 0 and t.relevance_w[2] == 1
+    assert t.conditions[2].sum() == 0 and t.conditions_w[2, C["ocd"]] == 1
+    assert t.risk[2] == 0 and t.risk_w[2] > 0
+    assert t.severity[2] == 0 and t.severity_w[2] > 0
+    # Ambiguous and general subreddits leave heads masked.
+    assert t.relevance_w[3] == 0
+    assert t.conditions_w[4].sum() == 0 and t.relevance[4] == 1
+
+
+def test_rules_and_teacher_add_weighted_labels() -> None:
+    df = _frame(
+        [
+            ("depression", "a", "panic every day"),
+            ("mentalhealth", "b", "I check the stove 40 times"),
+        ]
+    )
+    rules = [
+        SourceLabel(conditions=("anxiety",), severity="moderate", risk="indicator"),
+        SourceLabel(conditions=(), severity=None, risk=None),
+    ]
+    teacher = {
+        text_sha256("I check the stove 40 times"): SourceLabel(
+            relevant=True, conditions=("ocd",), risk="none"
+        )
+    }
+    t = build_targets(df, rules=rules, teacher=teacher)
+    assert t.conditions[0, C["anxiety"]] == 1 and t.conditions_w[0, C["anxiety"]] == RULES_WEIGHT
+    assert t.conditions[0, C["depression"]] == 1 and t.conditions_w[0, C["depression"]] == 1
+    assert t.severity[0] == SEVERITY_LEVELS.index("moderate") and t.severity_w[0] == RULES_WEIGHT
+    assert t.risk[0] == RISK_LEVELS.index("indicator")
+    assert t.conditions[1, C["ocd"]] == 1 and t.conditions_w[1, C["ocd"]] == TEACHER_WEIGHT
+    # The teacher's silence on other conditions is only a weak negative.
+    assert t.conditions_w[1, C["bipolar"]] == TEACHER_WEIGHT and t.conditions[1, C["bipolar"]] == 0
+    assert t.counts["teacher_rows_matched"] == 1 and t.counts["rule_condition_positives"] == 1
+
+
+def test_teacher_jsonl_skips_missing_and_malformed_rows(tmp_path: Path) -> None:
+    path = tmp_path / "teacher.jsonl"
+    rows = [
+        {
+            "id": 1,
+            "text_sha256": "aa",
+            "relevant": True,
+            "conditions": ["depression", "made_up"],
+            "severity": "severe",
+            "risk": "ideation",
+            "rationale": "...",
+            "teacher_model": "smollm2",
+        },
+        {"id": 2, "text_sha256": "bb", "missing": True},
+    ]
+    path.write_text("\n".join(json.dumps(r) for r in rows) + "\n{not json\n\n", encoding="utf-8")
+    labels = load_teacher_labels(path)
+    assert set(labels) == {"aa"}
+    assert labels["aa"].conditions == ("depression",)
+    assert labels["aa"].severity == "severe" and labels["aa"].risk == "ideation"
+
+
+def test_other_labeled_csv_is_read_and_bad_labels_are_named(tmp_path: Path) -> None:
+    good = tmp_path / "good.csv"
+    pd.DataFrame(
+        {
+            "body": ["I can't stop drinking", "tax question", ""],
+            "tag": ["substance_use", "none", "adhd"],
+        }
+    ).to_csv(good, index=False)
+    df = load_labeled_csv(good, text_col="body", label_col="tag")
+    assert len(df) == 2  # the empty text is dropped
+    t = build_targets(df)
+    assert t.conditions[0, C["substance_use"]] == 1 and t.relevance[1] == 0
+    bad = tmp_path / "bad.csv"
+    pd.DataFrame({"text": ["x"], "label": ["hypochondria"]}).to_csv(bad, index=False)
+    with pytest.raises(CorpusError, match="hypochondria"):
+        load_labeled_csv(bad)
+    with pytest.raises(CorpusError, match="lacks column"):
+        load_labeled_csv(good, text_col="nope")
+
+
+def test_malformed_post_list_falls_back_to_regex_split() -> None:
+    assert parse_post_list("['one', 'two']") == ["one", "two"]
+    broken = "['I can't go on', 'nobody would notice']"  # unescaped quote: literal_eval fails
+    assert parse_post_list(broken) == ["I can't go on", "nobody would notice"]
+
+
+def test_dev_sets_load_with_our_label_names(shared_data: Path) -> None:
+    sev = load_severity_dev(shared_data / "dev" / "depression_severity_dev.csv")
+    assert set(sev["level"]) == set(SEVERITY_LEVELS) and len(sev) == 400
+    cssrs = load_cssrs_dev(shared_data / "dev" / "cssrs_users_dev.csv")
+    assert set(cssrs["level"]) == set(RISK_LEVELS) and len(cssrs) == 100
+    assert all(len(posts) >= 1 for posts in cssrs["posts"])
+
+
+# ---- calibration -----------------------------------------------------------------------------
+
+
+def test_temperature_softens_overconfident_logits() -> None:
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 2000).astype(float)
+    true_logit = np.where(y > 0, 1.0, -1.0) + rng.normal(0, 1.5, 2000)
+    t = cal.fit_binary_temperature(true_logit * 5, y, np.ones_like(y))
+    assert t > 2.0
+
+
+def test_thresholds_fall_back_to_default_without_positives() -> None:
+    probs = np.linspace(0, 1, 50)
+    assert cal.tune_threshold(probs, np.zeros(50), default=0.7) == 0.7
+    y = (probs > 0.3).astype(float)
+    assert 0.25 <= cal.tune_threshold(probs, y) <= 0.32
+
+
+def test_cut_points_recover_separable_levels_and_cv_is_reported() -> None:
+    rng = np.random.default_rng(1)
+    levels = np.repeat(np.arange(4), 50)
+    scores = levels / 4 + rng.uniform(0, 0.2, 200)
+    fit = cal.cross_validated_cut_points(scores, levels)
+    assert fit.cv_balanced_accuracy > 0.95 and fit.in_sample_balanced_accuracy > 0.95
+    assert fit.cut_points == sorted(fit.cut_points)
+    noisy = cal.cross_validated_cut_points(rng.uniform(0, 1, 200), levels)
+    assert noisy.cv_balanced_accuracy < noisy.in_sample_balanced_accuracy
+
+
+# ---- end to end ------------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_tiny_training_run_produces_a_loadable_artifact(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from assistant.cli import app
+    from classifiers.base import Classification
+    from classifiers.transformer import TransformerClassifier
+
+    monkeypatch.setenv("MINDSIGNAL_DATA_DIR", str(tmp_path / "var"))
+    out = tmp_path / "artifact"
+    result = CliRunner().invoke(
+        app, ["train", "--max-posts", "40", "--epochs", "1", "--no-rules", "--output", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    for name in ("model.onnx", "tokenizer.json", "config.json", "split.json", "MODEL_CARD.md"):
+        assert (out / name).is_file(), name
+    config = json.loads((out / "config.json").read_text())
+    assert set(config["thresholds"]) == set(CONDITIONS)
+    assert config["version"].startswith("minilm-mh-")
+    split = json.loads((out / "split.json").read_text())
+    assert len(split["train"]) + len(split["validation"]) + len(split["test"]) == 40
+    assert "not a diagnosis" in (out / "MODEL_CARD.md").read_text()
+
+    clf = TransformerClassifier(out, threads=1)
+    results = clf.predict(
+        ["I haven't eaten in three days and I still feel fat.", "What ISA should I open?"]
+    )
+    assert len(results) == 2
+    for r in results:
+        assert isinstance(r, Classification)
+        row = r.to_dict(id="x")
+        assert row["model_version"] == config["version"]
+        assert row["severity"]["level"] in SEVERITY_LEVELS
+        assert row["risk"]["level"] in RISK_LEVELS
+        assert all(
+            label["label"] in CONDITIONS and label["sources"] == ["model"]
+            for label in row["labels"]
+        )
+        assert 0.0 <= row["relevance_score"] <= 1.0
+
+
+def test_train_command_rejects_a_missing_teacher_file(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from assistant.cli import app
+
+    result = CliRunner().invoke(
+        app,
+        [
+            "train",
+            "--teacher-labels",
+            str(tmp_path / "nope.jsonl"),
+            "--output",
+            str(tmp_path / "a"),
+        ],
+    )
+    assert result.exit_code == 2
+    assert "not found" in result.output
