@@ -23,6 +23,8 @@ Example file ``knowledge_base/passages/depression/dep-ba-001.md``::
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 import re
 from typing import Literal
 
@@ -121,3 +123,12 @@ class Passage(BaseModel):
         """Human-readable citation, e.g. 'NICE NG222 (2022), Treatment ...'."""
         e = self.evidence
         return f"{e.guideline} ({e.year}), {e.section}. {e.url}"
+
+    @property
+    def content_hash(self) -> str:
+        """sha256 of the normalised front matter and text; changes exactly when the passage does."""
+        front = self.model_dump(mode="json", exclude={"text"})
+        # Whitespace-only edits (line endings, trailing spaces) must not trigger a re-embed.
+        text = "\n".join(line.rstrip() for line in self.text.strip().splitlines())
+        payload = json.dumps(front, sort_keys=True, ensure_ascii=False) + "\n" + text
+        return hashlib.sha256(payload.encode("utf-8")).hexdigest()

@@ -1,9 +1,255 @@
-"""CLI commands: kb (being built)."""
+"""CLI commands: ``mindsignal kb ingest | stats | query | eval`` (the knowledge base and retrieval)."""
 
 from __future__ import annotations
 
+import json
+import time
+from collections import Counter
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
 import typer
+
+if TYPE_CHECKING:
+    from assistant.app import MindSignalApp
+
+kb_app = typer.Typer(
+    name="kb",
+    help="Knowledge base: ingest passages and clinic protocols, inspect, query and evaluate.",
+    no_args_is_help=True,
+)
 
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the CLI."""
+    app.add_typer(kb_app, name="kb")
+
+
+def _app() -> MindSignalApp:
+    from assistant.app import build_app
+    from assistant.logging_setup import configure_logging
+    from assistant.settings import load_settings
+
+    settings = load_settings()
+    configure_logging(settings)
+    return build_app(settings)
+
+
+def _fail(message: str, code: int = 1) -> typer.Exit:
+    typer.secho(message, err=True, fg=typer.colors.RED)
+    return typer.Exit(code)
+
+
+@kb_app.command("ingest")
+def ingest(
+    paths: Annotated[
+        list[Path] | None,
+        typer.Argument(help="Clinic protocol files or folders (Markdown or PDF) to add."),
+    ] = None,
+    rebuild: Annotated[
+        bool, typer.Option("--rebuild", help="Drop the collection and embed everything again.")
+    ] = False,
+    strict: Annotated[
+        bool, typer.Option("--strict", help="Exit 1 when any file had errors (for CI).")
+    ] = False,
+) -> None:
+    """Embed new and edited passages into the vector store; remove deleted ones."""
+    from knowledge_base.ingest import KnowledgeBaseError, ingest_knowledge_base
+    from retrieval.chroma_store import StoreError
+
+    mind = _app()
+    if rebuild:
+        _drop_store(mind)
+    last = [0.0]
+
+    def progress(done: int, total: int) -> None:
+        now = time.monotonic()
+        if done == total or now - last[0] > 2:
+            last[0] = now
+            typer.echo(f"  embedded {done}/{total}", err=True)
+
+    try:
+        report = ingest_knowledge_base(
+            mind.store, mind.settings.knowledge_base, extra_paths=paths or [], progress=progress
+        )
+    except (KnowledgeBaseError, StoreError) as exc:
+        raise _fail(str(exc)) from exc
+    typer.echo(f"knowledge base: {report.summary()}")
+    typer.echo(f"store: {mind.store.location}")
+    for err in report.errors:
+        typer.secho(f"  skipped {err.file}: {err.field}: {err.message}", err=True, fg="yellow")
+    if strict and report.errors:
+        raise typer.Exit(1)
+
+
+def _drop_store(mind: MindSignalApp) -> None:
+    from retrieval.chroma_store import StoreError
+
+    try:
+        mind.store.drop()
+    except StoreError:
+        # A corrupt on-disk store cannot even be opened: move it aside (never delete data).
+        path = mind.settings.store_path
+        if mind.settings.retrieval.store_url or not path.exists():
+            raise
+        aside = path.with_name(f"{path.name}.corrupt-{time.strftime('%Y%m%d-%H%M%S')}")
+        path.rename(aside)
+        typer.echo(f"moved the unreadable store aside to {aside}", err=True)
+        del mind.store  # rebuilt on next use
+        mind.store.ensure_collection()
+
+
+@kb_app.command("stats")
+def stats(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Counts by condition, intervention type, severity and source; store location and size."""
+    from retrieval.chroma_store import StoreError, split_list
+
+    mind = _app()
+    store = mind.store
+    try:
+        metas = store.get_metadatas()
+    except StoreError as exc:
+        raise _fail(str(exc)) from exc
+    counts: dict[str, Counter[str]] = {
+        "condition": Counter(),
+        "intervention_type": Counter(),
+        "severity": Counter(),
+        "risk": Counter(),
+        "source": Counter(),
+    }
+    for meta in metas.values():
+        counts["condition"].update(split_list(meta, "conditions"))
+        counts["severity"].update(split_list(meta, "severity"))
+        counts["risk"].update(split_list(meta, "risk"))
+        counts["intervention_type"][str(meta.get("intervention_type", "?"))] += 1
+        counts["source"][str(meta.get("source", "?"))] += 1
+    size = store.size_on_disk()
+    out: dict[str, Any] = {
+        "store": store.location,
+        "collection": store.collection_name,
+        "passages": len(metas),
+        "size_bytes": size,
+        **{k: dict(sorted(v.items())) for k, v in counts.items()},
+    }
+    if as_json:
+        typer.echo(json.dumps(out, indent=2))
+        return
+    typer.echo(f"store: {out['store']} (collection {out['collection']})")
+    if size is not None:
+        typer.echo(f"size on disk: {size / 1e6:.1f} MB")
+    typer.echo(f"passages: {len(metas)}")
+    for key in counts:
+        items = ", ".join(f"{k} {v}" for k, v in sorted(counts[key].items()))
+        typer.echo(f"by {key.replace('_', ' ')}: {items or '-'}")
+
+
+@kb_app.command("query")
+def query(
+    text: Annotated[str, typer.Argument(help="The post or question to find passages for.")],
+    condition: Annotated[
+        list[str] | None, typer.Option("--condition", "-c", help="Detected condition (repeatable).")
+    ] = None,
+    severity: Annotated[
+        str | None, typer.Option("--severity", "-s", help="Severity level.")
+    ] = None,
+    risk: Annotated[str | None, typer.Option("--risk", "-r", help="Suicide-risk level.")] = None,
+    k: Annotated[int, typer.Option("-k", "--k", min=1, max=50, help="Passages to return.")] = 5,
+    mode: Annotated[
+        str, typer.Option("--mode", help="hybrid, dense or lexical (for comparison).")
+    ] = "hybrid",
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Show the passages the assistant would retrieve for a text and its labels."""
+    from classifiers.labels import RISK_LEVELS, SEVERITY_LEVELS
+    from knowledge_base.schema import PASSAGE_CONDITIONS
+    from retrieval.base import RetrievalQuery
+    from retrieval.chroma_store import StoreError
+    from retrieval.hybrid import HybridRetriever
+
+    conditions = tuple(condition or ())
+    bad = [c for c in conditions if c not in PASSAGE_CONDITIONS]
+    if bad:
+        raise _fail(f"unknown condition(s) {bad}; use: {', '.join(PASSAGE_CONDITIONS)}", 2)
+    if severity is not None and severity not in SEVERITY_LEVELS:
+        raise _fail(f"unknown severity {severity!r}; use: {', '.join(SEVERITY_LEVELS)}", 2)
+    if risk is not None and risk not in RISK_LEVELS:
+        raise _fail(f"unknown risk {risk!r}; use: {', '.join(RISK_LEVELS)}", 2)
+    if mode not in ("hybrid", "dense", "lexical"):
+        raise _fail("mode must be hybrid, dense or lexical", 2)
+    if not text.strip() and not conditions:
+        raise _fail("empty query: give a text or at least one --condition", 2)
+
+    mind = _app()
+    if mode == "hybrid":
+        retriever: Any = mind.retriever
+    else:
+        rs = mind.settings.retrieval
+        retriever = HybridRetriever(
+            mind.store,
+            fetch_k=rs.fetch_k,
+            rrf_k=rs.rrf_k,
+            mmr_lambda=rs.mmr_lambda,
+            mode=mode,  # type: ignore[arg-type]
+        )
+    q = RetrievalQuery(text=text, conditions=conditions, severity=severity, risk=risk, k=k)
+    try:
+        found = retriever.retrieve(q)
+    except StoreError as exc:
+        raise _fail(str(exc)) from exc
+    if as_json:
+        typer.echo(json.dumps([p.to_dict() for p in found], indent=2))
+        return
+    if not found:
+        typer.echo("no passages found")
+    for i, p in enumerate(found, start=1):
+        meta = p.metadata
+        stages = ", ".join(f"{name} {value:.3f}" for name, value in p.scores.items())
+        typer.secho(f"[{i}] {p.title}  ({p.id})", bold=True)
+        typer.echo(
+            f"    {meta.get('intervention_type', '?')} | conditions {meta.get('conditions', '')}"
+            f" | severity {meta.get('severity', '')} | source {meta.get('source', '')}"
+        )
+        typer.echo(f"    score {p.score:.4f} ({stages})")
+        typer.echo(f"    {p.citation}")
+        snippet = " ".join(p.text.split())
+        typer.echo(f"    {snippet[:240]}{'...' if len(snippet) > 240 else ''}")
+
+
+@kb_app.command("eval")
+def evaluate(
+    queries: Annotated[
+        str | None,
+        typer.Option(
+            "--queries", help="Glob of query files. Default: knowledge_base/eval/queries_*.jsonl"
+        ),
+    ] = None,
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", help="Report folder. Default: <data_dir>/reports/retrieval"),
+    ] = None,
+) -> None:
+    """Recall@5, MRR@5 and nDCG@5 for dense, lexical and hybrid retrieval; JSON + Markdown."""
+    from assistant.settings import PROJECT_ROOT
+    from retrieval.chroma_store import StoreError
+    from retrieval.evaluation import evaluate_store, load_queries
+
+    pattern = queries or str(PROJECT_ROOT / "knowledge_base" / "eval" / "queries_*.jsonl")
+    loaded = load_queries(pattern)
+    if not loaded.queries:
+        raise _fail(f"no usable queries in {pattern} ({len(loaded.errors)} malformed rows)")
+    mind = _app()
+    rs = mind.settings.retrieval
+    try:
+        report = evaluate_store(
+            mind.store, loaded, fetch_k=rs.fetch_k, rrf_k=rs.rrf_k, mmr_lambda=rs.mmr_lambda
+        )
+    except StoreError as exc:
+        raise _fail(str(exc)) from exc
+    out_dir = output or mind.settings.data_dir / "reports" / "retrieval"
+    json_path, md_path = report.write(out_dir)
+    typer.echo(report.to_markdown().split("\n## ")[0].strip())
+    typer.echo(f"\nwrote {json_path} and {md_path}")
+    for err in loaded.errors:
+        typer.secho(f"  skipped {err.file}:{err.line}: {err.message}", err=True, fg="yellow")

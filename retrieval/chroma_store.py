@@ -1,0 +1,445 @@
+"""Chroma vector store adapter: on-disk (``PersistentClient``) or a Chroma server (``HttpClient``).
+
+Embeddings are always computed here with the injected local model and handed to Chroma, and the
+collection is created without an embedding function, so Chroma can never fall back to its default
+one (which would try to download a model). Metadata values are scalars: list fields are stored
+both pipe-joined (``conditions: "depression|anxiety"``) and as one boolean flag per value
+(``cond_depression: True``) so ``where`` filters can select on them.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlparse
+
+import numpy as np
+
+from retrieval.base import EmbeddingModel
+
+if TYPE_CHECKING:
+    from chromadb.api import ClientAPI
+    from chromadb.api.models.Collection import Collection
+    from langchain_chroma import Chroma
+
+logger = logging.getLogger(__name__)
+
+#: Prefixes of the boolean flag keys, by list field.
+FLAG_PREFIXES: dict[str, str] = {"conditions": "cond_", "severity": "sev_", "risk": "risk_"}
+#: Collection-level metadata key that changes on every write (lets readers see the store changed).
+STAMP_KEY = "mindsignal_stamp"
+INGEST_HINT = "run `mindsignal kb ingest`"
+
+
+class StoreError(RuntimeError):
+    """The vector store is missing, empty, corrupt or unreachable; the message says what to do."""
+
+
+def flag_key(field_name: str, value: str) -> str:
+    """Metadata key of the boolean flag for one list value, e.g. ``cond_depression``."""
+    return FLAG_PREFIXES[field_name] + value
+
+
+def record_metadata(
+    conditions: Sequence[str],
+    severity: Sequence[str],
+    risk: Sequence[str],
+    **scalars: str | int | float | bool | None,
+) -> dict[str, str | int | float | bool]:
+    """Chroma-ready metadata: pipe-joined lists, one True flag per list value, and scalars.
+
+    ``None`` scalars are left out (Chroma rejects them).
+    """
+    meta: dict[str, str | int | float | bool] = {
+        "conditions": "|".join(conditions),
+        "severity": "|".join(severity),
+        "risk": "|".join(risk),
+    }
+    for name, values in (("conditions", conditions), ("severity", severity), ("risk", risk)):
+        for value in values:
+            meta[flag_key(name, value)] = True
+    for key, scalar in scalars.items():
+        if scalar is not None:
+            meta[key] = scalar
+    return meta
+
+
+def split_list(meta: Mapping[str, Any], name: str) -> list[str]:
+    """A pipe-joined list field back as a list."""
+    raw = meta.get(name) or ""
+    return [v for v in str(raw).split("|") if v]
+
+
+@dataclass(frozen=True)
+class StoredDocument:
+    """One record as stored: id, text, metadata and (when asked for) its embedding."""
+
+    id: str
+    text: str
+    metadata: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class StoreHit:
+    """One dense-search hit; ``similarity`` is cosine similarity (1 - cosine distance)."""
+
+    id: str
+    text: str
+    metadata: Mapping[str, Any]
+    similarity: float
+
+
+@dataclass(frozen=True)
+class StoreSnapshot:
+    """Everything in the store at one moment, for the BM25 index and MMR."""
+
+    fingerprint: str
+    documents: list[StoredDocument]
+    embeddings: np.ndarray = field(repr=False)
+
+
+@dataclass(frozen=True)
+class StoreHealth:
+    """What ``health()`` found."""
+
+    ok: bool
+    location: str
+    count: int
+    message: str
+
+
+class ChromaStore:
+    """The intervention corpus in Chroma, embedded with the injected local model.
+
+    Args:
+        path: On-disk store directory (used when ``url`` is empty).
+        url: Chroma server URL, e.g. ``http://chroma:8000``; takes precedence over ``path``.
+        collection: Collection name.
+        embeddings: Local embedding model; Chroma's default embedding function is never used.
+    """
+
+    def __init__(
+        self,
+        path: Path | str | None = None,
+        url: str | None = None,
+        collection: str = "interventions",
+        embeddings: EmbeddingModel | None = None,
+    ) -> None:
+        if not url and path is None:
+            raise ValueError("ChromaStore needs a path or a url")
+        self.path = Path(path) if path is not None and not url else None
+        self.url = url or None
+        self.collection_name = collection
+        self.embeddings = embeddings
+        self._client: ClientAPI | None = None
+        self._collection: Collection | None = None
+        self._lock = threading.RLock()
+        self._local_writes = 0
+
+    # ---- connection -------------------------------------------------------------------------
+    @property
+    def location(self) -> str:
+        """Where the store lives, for messages."""
+        return self.url or str(self.path)
+
+    @property
+    def local_version(self) -> int:
+        """Counts this object's writes; cheap to read, unlike :meth:`fingerprint`."""
+        return self._local_writes
+
+    def _missing(self, what: str = "is missing") -> StoreError:
+        return StoreError(f"vector store at {self.location} {what}: {INGEST_HINT}")
+
+    def _get_client(self, create: bool) -> ClientAPI:
+        if self._client is not None:
+            return self._client
+        import chromadb
+        from chromadb.config import Settings
+
+        settings = Settings(anonymized_telemetry=False, allow_reset=False)
+        try:
+            if self.url:
+                parsed = urlparse(self.url if "://" in self.url else f"http://{self.url}")
+                self._client = chromadb.HttpClient(
+                    host=parsed.hostname or "localhost",
+                    port=parsed.port or (443 if parsed.scheme == "https" else 8000),
+                    ssl=parsed.scheme == "https",
+                    settings=settings,
+                )
+            else:
+                assert self.path is not None
+                if not create and not (self.path / "chroma.sqlite3").is_file():
+                    raise self._missing()
+                self.path.mkdir(parents=True, exist_ok=True)
+                self._client = chromadb.PersistentClient(path=str(self.path), settings=settings)
+        except StoreError:
+            raise
+        except Exception as exc:
+            what = "is unreachable" if self.url else "is corrupt or unreadable"
+            raise StoreError(
+                f"vector store at {self.location} {what} ({type(exc).__name__}: {exc}); "
+                + (INGEST_HINT if self.url else f"delete it and {INGEST_HINT}")
+            ) from exc
+        return self._client
+
+    def _get_collection(self, create: bool = False) -> Collection:
+        with self._lock:
+            if self._collection is not None:
+                return self._collection
+            client = self._get_client(create)
+            try:
+                if create:
+                    self._collection = client.get_or_create_collection(
+                        self.collection_name,
+                        configuration={"hnsw": {"space": "cosine"}},
+                        embedding_function=None,
+                    )
+                else:
+                    self._collection = client.get_collection(
+                        self.collection_name, embedding_function=None
+                    )
+            except Exception as exc:
+                from chromadb.errors import NotFoundError
+
+                if isinstance(exc, NotFoundError):
+                    raise self._missing(f"has no collection {self.collection_name!r}") from exc
+                raise StoreError(
+                    f"vector store at {self.location} is corrupt or unreadable "
+                    f"({type(exc).__name__}: {exc}); delete it and {INGEST_HINT}"
+                ) from exc
+            return self._collection
+
+    def _call(self, what: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        """Run a Chroma call, turning its failures into a StoreError that says what to do."""
+        try:
+            return fn(*args, **kwargs)
+        except StoreError:
+            raise
+        except Exception as exc:
+            from chromadb.errors import NotFoundError
+
+            if isinstance(exc, NotFoundError):
+                self._collection = None
+                raise self._missing(f"has no collection {self.collection_name!r}") from exc
+            if isinstance(exc, ValueError) and "dimension" in str(exc).lower():
+                raise StoreError(
+                    f"vector store at {self.location} was built with another embedding model: "
+                    f"{INGEST_HINT} --rebuild"
+                ) from exc
+            raise StoreError(
+                f"vector store at {self.location} failed to {what} ({type(exc).__name__}: {exc})"
+            ) from exc
+
+    def _embed(self, texts: Sequence[str]) -> list[list[float]]:
+        if self.embeddings is None:
+            raise StoreError("ChromaStore was built without an embedding model")
+        return self.embeddings.embed_documents(list(texts))
+
+    # ---- reads ------------------------------------------------------------------------------
+    def exists(self) -> bool:
+        """True when the collection exists (does not create anything)."""
+        try:
+            self._get_collection(create=False)
+        except StoreError:
+            return False
+        return True
+
+    def count(self) -> int:
+        """Number of records; raises :class:`StoreError` when the store is missing."""
+        col = self._get_collection()
+        return int(self._call("count", col.count))
+
+    def fingerprint(self) -> str:
+        """Changes whenever the stored content changes (count plus a write stamp)."""
+        col = self._get_collection()
+        count = int(self._call("count", col.count))
+        stamp = ""
+        if self.url or self.path is not None:
+            # Re-read the collection metadata: another process (``kb ingest``) may have written.
+            client = self._get_client(create=False)
+            fresh = self._call("read metadata", client.get_collection, self.collection_name)
+            stamp = str((fresh.metadata or {}).get(STAMP_KEY, ""))
+        return f"{count}:{stamp}:{self._local_writes}"
+
+    def get_hashes(self) -> dict[str, str]:
+        """``{id: content_hash}`` of every record."""
+        return {
+            doc_id: str(meta.get("content_hash", ""))
+            for doc_id, meta in self.get_metadatas().items()
+        }
+
+    def get_metadatas(self) -> dict[str, Mapping[str, Any]]:
+        """``{id: metadata}`` of every record, without texts or embeddings."""
+        col = self._get_collection()
+        out: dict[str, Mapping[str, Any]] = {}
+        for batch in self._paged_get(col, include=["metadatas"]):
+            for doc_id, meta in zip(batch["ids"], batch["metadatas"] or [], strict=False):
+                out[doc_id] = meta or {}
+        return out
+
+    def get_all(self, with_embeddings: bool = False) -> StoreSnapshot:
+        """Every record (and optionally its embedding), e.g. to build the BM25 index."""
+        col = self._get_collection()
+        fingerprint = self.fingerprint()
+        include = ["documents", "metadatas"] + (["embeddings"] if with_embeddings else [])
+        docs: list[StoredDocument] = []
+        vectors: list[Any] = []
+        for batch in self._paged_get(col, include=include):
+            metas = batch["metadatas"] or []
+            texts = batch["documents"] or []
+            for i, doc_id in enumerate(batch["ids"]):
+                docs.append(StoredDocument(doc_id, texts[i] or "", metas[i] or {}))
+            if with_embeddings and batch.get("embeddings") is not None:
+                vectors.extend(batch["embeddings"])
+        matrix = (
+            np.asarray(vectors, dtype=np.float32) if vectors else np.zeros((0, 0), dtype=np.float32)
+        )
+        return StoreSnapshot(fingerprint=fingerprint, documents=docs, embeddings=matrix)
+
+    def _paged_get(self, col: Collection, include: list[str], page: int = 2000) -> Iterable[Any]:
+        # Chroma caps how many records one get() returns; page through them.
+        offset = 0
+        while True:
+            batch = self._call("read", col.get, include=include, limit=page, offset=offset)
+            if not batch["ids"]:
+                return
+            yield batch
+            if len(batch["ids"]) < page:
+                return
+            offset += page
+
+    def embed_query(self, text: str) -> list[float]:
+        """The query embedding, from the same model as the documents."""
+        if self.embeddings is None:
+            raise StoreError("ChromaStore was built without an embedding model")
+        return self.embeddings.embed_query(text)
+
+    def query(
+        self,
+        text: str | None = None,
+        embedding: Sequence[float] | None = None,
+        k: int = 10,
+        where: Mapping[str, Any] | None = None,
+    ) -> list[StoreHit]:
+        """Nearest records to a text or an embedding, best first, optionally filtered by ``where``."""
+        if embedding is None:
+            if text is None:
+                raise ValueError("query needs a text or an embedding")
+            embedding = self.embed_query(text)
+        col = self._get_collection()
+        result = self._call(
+            "query",
+            col.query,
+            query_embeddings=[list(embedding)],
+            n_results=max(1, k),
+            where=dict(where) if where else None,
+            include=["documents", "metadatas", "distances"],
+        )
+        hits = []
+        ids = result["ids"][0] if result["ids"] else []
+        docs = (result.get("documents") or [[]])[0] or []
+        metas = (result.get("metadatas") or [[]])[0] or []
+        dists = (result.get("distances") or [[]])[0] or []
+        for i, doc_id in enumerate(ids):
+            hits.append(StoreHit(doc_id, docs[i] or "", metas[i] or {}, 1.0 - float(dists[i])))
+        return hits
+
+    def health(self) -> StoreHealth:
+        """Whether the store answers, and how many records it holds; never raises."""
+        try:
+            n = self.count()
+        except StoreError as exc:
+            return StoreHealth(False, self.location, 0, str(exc))
+        if n == 0:
+            return StoreHealth(False, self.location, 0, f"vector store is empty: {INGEST_HINT}")
+        return StoreHealth(True, self.location, n, f"{n} passages")
+
+    def size_on_disk(self) -> int | None:
+        """Bytes used by the on-disk store (None for a server)."""
+        if self.path is None or not self.path.exists():
+            return None
+        return sum(p.stat().st_size for p in self.path.rglob("*") if p.is_file())
+
+    # ---- writes -----------------------------------------------------------------------------
+    def upsert(
+        self,
+        ids: Sequence[str],
+        texts: Sequence[str],
+        metadatas: Sequence[Mapping[str, Any]],
+        vectors: Sequence[Sequence[float]] | None = None,
+    ) -> None:
+        """Embed and insert-or-replace records (one Chroma write, after embedding succeeded).
+
+        ``vectors`` skips embedding (precomputed with the same model, e.g. by a benchmark).
+        """
+        if not ids:
+            return
+        if not len(ids) == len(texts) == len(metadatas):
+            raise ValueError("ids, texts and metadatas must have the same length")
+        if vectors is None:
+            vectors = self._embed(texts)
+        elif len(vectors) != len(ids):
+            raise ValueError("vectors must match ids in length")
+        col = self._get_collection(create=True)
+        self._call(
+            "write",
+            col.upsert,
+            ids=list(ids),
+            embeddings=[list(v) for v in vectors],
+            documents=list(texts),
+            metadatas=[dict(m) for m in metadatas],
+        )
+        self._local_writes += 1
+
+    def delete(self, ids: Sequence[str]) -> None:
+        """Remove records by id (unknown ids are ignored)."""
+        if not ids:
+            return
+        col = self._get_collection(create=True)
+        self._call("delete", col.delete, ids=list(ids))
+        self._local_writes += 1
+
+    def ensure_collection(self) -> None:
+        """Create the store and collection if they do not exist yet."""
+        self._get_collection(create=True)
+
+    def mark_changed(self) -> None:
+        """Record a write in the collection metadata so other processes see the store changed."""
+        col = self._get_collection(create=True)
+        stamp = f"{time.time():.6f}-{uuid.uuid4().hex[:8]}"
+        meta = {k: v for k, v in (col.metadata or {}).items() if not k.startswith("hnsw:")}
+        meta[STAMP_KEY] = stamp
+        self._call("write metadata", col.modify, metadata=meta)
+        self._local_writes += 1
+
+    def drop(self) -> None:
+        """Delete the whole collection (for ``kb ingest --rebuild``)."""
+        client = self._get_client(create=True)
+        try:
+            client.delete_collection(self.collection_name)
+        except Exception as exc:
+            from chromadb.errors import NotFoundError
+
+            if not isinstance(exc, NotFoundError):
+                raise StoreError(f"could not drop collection at {self.location}: {exc}") from exc
+        self._collection = None
+        self._local_writes += 1
+
+    # ---- LangChain ---------------------------------------------------------------------------
+    def as_langchain(self) -> Chroma:
+        """A ``langchain_chroma.Chroma`` view of the same client, collection and embeddings."""
+        from langchain_chroma import Chroma
+
+        self._get_collection()  # fail with a StoreError now rather than inside LangChain
+        return Chroma(
+            client=self._get_client(create=False),
+            collection_name=self.collection_name,
+            embedding_function=self.embeddings,  # type: ignore[arg-type]
+            create_collection_if_not_exists=False,
+        )

@@ -1,0 +1,92 @@
+"""`mindsignal kb ingest | stats | query | eval` end to end on a fixture corpus (real model, real Chroma)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from assistant.cli import app
+from tests.retrieval.kb_fixtures import PASSAGES, write_corpus
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+
+@pytest.fixture
+def kb_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    corpus = write_corpus(tmp_path / "passages")
+    monkeypatch.setenv("MINDSIGNAL_DATA_DIR", str(tmp_path / "var"))
+    monkeypatch.setenv("MINDSIGNAL_KNOWLEDGE_BASE__PASSAGES_DIR", str(corpus))
+    monkeypatch.setenv("MINDSIGNAL_LOG_LEVEL", "WARNING")
+    return tmp_path
+
+
+def test_kb_commands_end_to_end(kb_env: Path) -> None:
+    runner = CliRunner()
+
+    before = runner.invoke(app, ["kb", "query", "panic attacks"])
+    assert before.exit_code == 1
+    assert "run `mindsignal kb ingest`" in before.output
+
+    ingest = runner.invoke(app, ["kb", "ingest"])
+    assert ingest.exit_code == 0, ingest.output
+    assert f"{len(PASSAGES)} added" in ingest.output
+    again = runner.invoke(app, ["kb", "ingest"])
+    assert "0 added, 0 updated, 0 removed" in again.output
+
+    stats = runner.invoke(app, ["kb", "stats", "--json"])
+    data = json.loads(stats.stdout)
+    assert data["passages"] == len(PASSAGES)
+    assert data["condition"]["anxiety"] == 3
+    assert data["intervention_type"]["crisis_resources"] == 2
+    assert data["source"] == {"curated": len(PASSAGES)}
+    assert data["size_bytes"] > 0
+
+    query = runner.invoke(
+        app,
+        [
+            "kb",
+            "query",
+            "I want to end my life",
+            "-c",
+            "depression",
+            "--risk",
+            "ideation",
+            "-k",
+            "3",
+            "--json",
+        ],
+    )
+    assert query.exit_code == 0, query.output
+    found = json.loads(query.stdout)
+    assert found[0]["metadata"]["intervention_type"] == "safety_planning"
+    assert all("citation" in p and "scores" in p for p in found)
+
+    readable = runner.invoke(app, ["kb", "query", "drink diary", "-c", "substance_use"])
+    assert "[1] Cutting down on drinking alcohol" in readable.output
+
+    bad = runner.invoke(app, ["kb", "query", "x", "--severity", "extreme"])
+    assert bad.exit_code == 2 and "unknown severity" in bad.output
+
+    qfile = kb_env / "queries_cli.jsonl"
+    qfile.write_text(
+        json.dumps(
+            {
+                "id": "q1",
+                "text": "wine every night",
+                "conditions": ["substance_use"],
+                "severity": "mild",
+                "risk": "none",
+                "relevant_ids": ["sub-alcohol-reduction"],
+            }
+        )
+        + "\n",
+        encoding="utf-8",
+    )
+    out = kb_env / "report"
+    ev = runner.invoke(app, ["kb", "eval", "--queries", str(qfile), "--output", str(out)])
+    assert ev.exit_code == 0, ev.output
+    assert "| hybrid |" in ev.output
+    assert (out / "retrieval_eval.json").is_file() and (out / "retrieval_eval.md").is_file()

@@ -1,0 +1,188 @@
+"""Ingestion into a real on-disk Chroma with the real embedding model: incremental, interrupt-safe."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from knowledge_base.ingest import KnowledgeBaseError, ingest_knowledge_base
+from retrieval.base import RetrievalQuery
+from retrieval.chroma_store import ChromaStore
+from retrieval.embeddings import SentenceTransformerEmbeddings
+from retrieval.hybrid import HybridRetriever
+from tests.retrieval.kb_fixtures import PASSAGES, kb_settings, make_pdf, passage_file, write_corpus
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+
+class CrashingEmbeddings:
+    """The real model, but raising on the n-th embedding call (a crash mid-ingest)."""
+
+    def __init__(self, real: SentenceTransformerEmbeddings, fail_on_call: int) -> None:
+        self.real = real
+        self.name = real.name
+        self.fail_on_call = fail_on_call
+        self.calls = 0
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        self.calls += 1
+        if self.calls == self.fail_on_call:
+            raise RuntimeError("simulated crash while embedding")
+        return self.real.embed_documents(texts)
+
+    def embed_query(self, text: str) -> list[float]:
+        return self.real.embed_query(text)
+
+
+@pytest.fixture
+def corpus(tmp_path: Path) -> Path:
+    return write_corpus(tmp_path / "passages")
+
+
+def _store(tmp_path: Path, embeddings) -> ChromaStore:
+    return ChromaStore(path=tmp_path / "chroma", collection="interventions", embeddings=embeddings)
+
+
+def test_second_ingest_changes_nothing(tmp_path: Path, corpus: Path, embeddings) -> None:
+    store = _store(tmp_path, embeddings)
+    first = ingest_knowledge_base(store, kb_settings(corpus))
+    assert (first.added, first.updated, first.removed) == (len(PASSAGES), 0, 0)
+    assert store.count() == len(PASSAGES)
+
+    second = ingest_knowledge_base(store, kb_settings(corpus))
+    assert (second.added, second.updated, second.removed) == (0, 0, 0)
+    assert second.unchanged == len(PASSAGES)
+    assert "0 added, 0 updated, 0 removed" in second.summary()
+
+
+def test_edited_passage_is_replaced_and_deleted_one_removed(
+    tmp_path: Path, corpus: Path, embeddings
+) -> None:
+    store = _store(tmp_path, embeddings)
+    ingest_knowledge_base(store, kb_settings(corpus))
+    retriever = HybridRetriever(store, mode="lexical")
+
+    edited = passage_file(corpus, "sub-alcohol-reduction")
+    edited.write_text(
+        edited.read_text(encoding="utf-8").replace("drink diary", "kombucha diary"),
+        encoding="utf-8",
+    )
+    passage_file(corpus, "anx-worry-time").unlink()
+
+    report = ingest_knowledge_base(store, kb_settings(corpus))
+    assert (report.added, report.updated, report.removed) == (0, 1, 1)
+    assert "anx-worry-time" not in store.get_hashes()
+
+    found = retriever.retrieve(RetrievalQuery("kombucha diary", k=1))
+    assert found[0].id == "sub-alcohol-reduction"
+    assert "kombucha diary" in found[0].text
+
+
+def test_a_passage_broken_by_an_edit_keeps_its_last_good_version(
+    tmp_path: Path, corpus: Path, embeddings
+) -> None:
+    store = _store(tmp_path, embeddings)
+    ingest_knowledge_base(store, kb_settings(corpus))
+    before = store.get_hashes()["anx-worry-time"]
+
+    path = passage_file(corpus, "anx-worry-time")
+    path.write_text(
+        path.read_text(encoding="utf-8").replace("audience: person", "audience: robots")
+    )
+    report = ingest_knowledge_base(store, kb_settings(corpus))
+
+    assert report.removed == 0
+    assert store.get_hashes()["anx-worry-time"] == before
+    assert [(e.file, e.field) for e in report.errors] == [("anxiety/anx-worry-time.md", "audience")]
+
+
+def test_interrupted_ingest_leaves_the_old_store_usable_and_a_rerun_completes(
+    tmp_path: Path, corpus: Path, embeddings
+) -> None:
+    store = _store(tmp_path, embeddings)
+    ingest_knowledge_base(store, kb_settings(corpus))
+    old_hashes = store.get_hashes()
+
+    # Edit every passage, then crash on the second batch of embeddings.
+    for p in PASSAGES:
+        path = passage_file(corpus, p.id)
+        path.write_text(path.read_text(encoding="utf-8").replace("Talk it through", "Talk it over"))
+    crashing = _store(tmp_path, CrashingEmbeddings(embeddings, fail_on_call=2))
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        ingest_knowledge_base(crashing, kb_settings(corpus), batch_size=4)
+
+    # A fresh process opening the store still finds every passage and can search it.
+    reopened = _store(tmp_path, embeddings)
+    assert reopened.count() == len(PASSAGES)
+    hashes = reopened.get_hashes()
+    assert sum(h != old_hashes[i] for i, h in hashes.items()) == 4  # only the first batch landed
+    found = HybridRetriever(reopened).retrieve(
+        RetrievalQuery("I drink wine every night to cope", ("substance_use",), "mild", "none", k=3)
+    )
+    assert found[0].id == "sub-alcohol-reduction"
+
+    rerun = ingest_knowledge_base(reopened, kb_settings(corpus))
+    assert (rerun.added, rerun.updated, rerun.removed) == (0, len(PASSAGES) - 4, 0)
+    final = ingest_knowledge_base(reopened, kb_settings(corpus))
+    assert not final.changed
+
+
+def test_pdf_protocol_is_ingested_and_retrieved_by_its_content(
+    tmp_path: Path, corpus: Path, embeddings
+) -> None:
+    pdf = make_pdf(
+        tmp_path / "lithium_monitoring_protocol.pdf",
+        [
+            "Lithium monitoring protocol of the Riverside clinic.",
+            "Check serum lithium levels every three months and kidney and thyroid function",
+            "every six months. Patients must report vomiting, diarrhoea, coarse tremor or",
+            "confusion the same day, because these can be signs of lithium toxicity.",
+        ],
+    )
+    store = _store(tmp_path, embeddings)
+    report = ingest_knowledge_base(store, kb_settings(corpus), extra_paths=[pdf])
+    assert report.errors == []
+    assert report.added == len(PASSAGES) + 1
+
+    found = HybridRetriever(store).retrieve(
+        RetrievalQuery("how often should lithium blood levels and kidney function be checked?", k=3)
+    )
+    top = found[0]
+    assert top.metadata["source"] == "clinic"
+    assert top.title == "Lithium monitoring protocol"
+    assert "serum lithium levels" in top.text
+    assert "lithium_monitoring_protocol.pdf" in top.citation
+
+    # Deleting the protocol file removes its chunks on the next run.
+    pdf.unlink()
+    again = ingest_knowledge_base(store, kb_settings(corpus), extra_paths=[])
+    assert again.removed == 1
+    assert all(m.get("source") == "curated" for m in store.get_metadatas().values())
+
+
+def test_unreadable_protocol_is_reported_and_the_rest_still_ingest(
+    tmp_path: Path, corpus: Path, embeddings
+) -> None:
+    fake_pdf = tmp_path / "scan.pdf"
+    fake_pdf.write_bytes(b"%PDF-1.4 this is not really a pdf")
+    markdown = tmp_path / "crisis-team.md"
+    markdown.write_text(
+        "---\nconditions: [suicide_risk]\n---\n# Crisis team\n\nOur crisis team answers on "
+        "extension 4242 around the clock; page the duty psychiatrist after 10 pm.\n",
+        encoding="utf-8",
+    )
+    store = _store(tmp_path, embeddings)
+    report = ingest_knowledge_base(store, kb_settings(corpus, extra_paths=[fake_pdf, markdown]))
+    assert [e.field for e in report.errors] == ["file"]
+    assert report.errors[0].file.endswith("scan.pdf")
+    clinic = [m for m in store.get_metadatas().values() if m.get("source") == "clinic"]
+    assert len(clinic) == 1
+    assert clinic[0]["conditions"] == "suicide_risk"
+    assert clinic[0]["title"] == "Crisis team"
+
+
+def test_missing_passages_folder_is_a_clear_error(tmp_path: Path, embeddings) -> None:
+    store = _store(tmp_path, embeddings)
+    with pytest.raises(KnowledgeBaseError, match="does not exist"):
+        ingest_knowledge_base(store, kb_settings(tmp_path / "nowhere"))

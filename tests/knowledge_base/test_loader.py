@@ -1,0 +1,107 @@
+"""Loading passages: good files load, each bad file is named with its bad field, the rest survive."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from knowledge_base.loader import load_passages
+from tests.retrieval.kb_fixtures import PASSAGES, passage_file, passage_markdown, write_corpus
+
+
+def _errors_by_file(result) -> dict[str, set[str]]:
+    out: dict[str, set[str]] = {}
+    for e in result.errors:
+        out.setdefault(e.file, set()).add(e.field)
+    return out
+
+
+def test_valid_corpus_loads_every_passage(tmp_path: Path) -> None:
+    root = write_corpus(tmp_path / "passages")
+    result = load_passages([root], base=root)
+    assert result.errors == []
+    assert {p.id for p in result.passages} == {p.id for p in PASSAGES}
+    assert result.files["anx-worry-time"] == "anxiety/anx-worry-time.md"
+    worry = next(p for p in result.passages if p.id == "anx-worry-time")
+    assert worry.title == "Worry time: postponing worries about the future"
+    assert worry.text.startswith("Generalised anxiety often means worrying")
+
+
+def test_bad_files_are_named_with_their_field_and_the_rest_still_load(tmp_path: Path) -> None:
+    root = write_corpus(tmp_path / "passages")
+    fixture = PASSAGES[0]
+    bad = root / "broken"
+    bad.mkdir()
+    (bad / "yaml.md").write_text("---\nid: x-yaml\ntitle: [unclosed\n---\nbody\n", encoding="utf-8")
+    (bad / "condition.md").write_text(
+        passage_markdown(fixture, id="x-condition", conditions="[sadness]"), encoding="utf-8"
+    )
+    (bad / "missing-title.md").write_text(
+        passage_markdown(fixture, id="x-title").replace(f'title: "{fixture.title}"\n', ""),
+        encoding="utf-8",
+    )
+    (bad / "short.md").write_text(
+        passage_markdown(fixture, id="x-short").split("---\n")[0]
+        + "---\n"
+        + passage_markdown(fixture, id="x-short").split("---\n")[1]
+        + "---\nToo short to be a passage.\n",
+        encoding="utf-8",
+    )
+    (bad / "latin1.md").write_bytes(
+        passage_markdown(fixture, id="x-latin").encode() + "café".encode("latin-1")
+    )
+    (bad / "binary.md").write_bytes(b"\x00\x01\x02 not text")
+    (bad / "no-front-matter.md").write_text("Just a body, no metadata.\n", encoding="utf-8")
+    copies = root / "zz-copies"  # sorts after the original, so the copy is the duplicate
+    copies.mkdir()
+    (copies / "duplicate.md").write_text(passage_markdown(fixture), encoding="utf-8")
+
+    result = load_passages([root], base=root)
+
+    assert {p.id for p in result.passages} == {p.id for p in PASSAGES}
+    fields = _errors_by_file(result)
+    assert fields == {
+        "broken/yaml.md": {"front_matter"},
+        "broken/condition.md": {"conditions"},
+        "broken/missing-title.md": {"title"},
+        "broken/short.md": {"text"},
+        "broken/latin1.md": {"encoding"},
+        "broken/binary.md": {"encoding"},
+        "broken/no-front-matter.md": {"front_matter"},
+        "zz-copies/duplicate.md": {"id"},
+    }
+    messages = {e.file: e.message for e in result.errors}
+    assert "sadness" in messages["broken/condition.md"]
+    assert "words" in messages["broken/short.md"]
+    # The duplicate's message points at the file that already holds the id.
+    assert (
+        passage_file(root, fixture.id).relative_to(root).as_posix()
+        in messages["zz-copies/duplicate.md"]
+    )
+
+
+def test_content_hash_changes_with_content_not_with_whitespace(tmp_path: Path) -> None:
+    root = write_corpus(tmp_path / "passages")
+    path = passage_file(root, "anx-worry-time")
+    before = next(p for p in load_passages([path]).passages).content_hash
+
+    path.write_text(path.read_text(encoding="utf-8").replace("\n", "  \r\n"), encoding="utf-8")
+    assert next(p for p in load_passages([path]).passages).content_hash == before
+
+    path.write_text(
+        path.read_text(encoding="utf-8").replace("twenty minute", "fifteen minute"),
+        encoding="utf-8",
+    )
+    after_text = next(p for p in load_passages([path]).passages).content_hash
+    assert after_text != before
+
+    path.write_text(
+        path.read_text(encoding="utf-8").replace("severity: [minimal,", "severity: [severe,"),
+        encoding="utf-8",
+    )
+    assert next(p for p in load_passages([path]).passages).content_hash not in (before, after_text)
+
+
+def test_missing_path_is_an_error_not_a_crash(tmp_path: Path) -> None:
+    result = load_passages([tmp_path / "nope"])
+    assert result.passages == []
+    assert [(e.field, e.message) for e in result.errors] == [("file", "does not exist")]
