@@ -1,0 +1,193 @@
+"""The typed result of one analysis and care draft: :class:`CareDraft` and the parts it holds.
+
+This is the contract between the pipeline and its front ends (the Gradio UI, the CLI, exports):
+
+- :class:`Redaction` - one identifier removed from the input (kind and offsets on the ORIGINAL
+  text; the removed value itself is never stored).
+- :class:`SafetyDecision` - what the deterministic safety gate decided (crisis, urgent, level,
+  reasons) and the crisis block shown first.
+- :class:`SentenceCheck` - one sentence of the draft with its citations and grounding verdict.
+- :class:`CareDraft` - everything above plus classification, passages, the final recommendation,
+  degraded-mode flags, versions and timings; ``to_markdown()`` and ``to_json()`` export it.
+- :class:`DraftEvent` - what :meth:`assistant.pipeline.CarePipeline.stream` yields: one
+  ``"analysis"`` event, then ``"token"`` events, then one ``"final"`` event.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+DISCLAIMER = (
+    "Draft for practitioner review - not a diagnosis and not a substitute for clinical judgement. "
+    "Detected signals are consistent with, not proof of, a condition; verify everything before use."
+)
+
+RedactionKind = Literal["NAME", "EMAIL", "PHONE", "URL", "HANDLE", "ADDRESS"]
+
+
+class Redaction(BaseModel):
+    """One identifier replaced by a typed placeholder; offsets are on the original text."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: RedactionKind
+    start: int = Field(ge=0)
+    end: int = Field(ge=0)
+
+
+class SafetyDecision(BaseModel):
+    """The deterministic safety gate's decision; the LLM can add to it, never remove it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    crisis: bool = Field(description="Risk at ideation or above, or explicit intent/plan/means.")
+    urgent: bool = Field(description="Behaviour or attempt: same-day assessment.")
+    level: str = Field(
+        description="Effective risk level (none ... attempt) after the gate's rules."
+    )
+    reasons: list[str] = Field(default_factory=list, description="Why; rule names and cues.")
+    block_markdown: str = Field(default="", description="Crisis resources and safety-plan outline.")
+    resources: list[dict[str, Any]] = Field(
+        default_factory=list, description="The crisis resources shown (name, contact, hours, ...)."
+    )
+    locale: str = Field(default="", description="Locale of the crisis resources.")
+
+
+class SentenceCheck(BaseModel):
+    """One checked sentence of the LLM draft."""
+
+    model_config = ConfigDict(frozen=True)
+
+    text: str = Field(description="The sentence as shown (invalid citations stripped).")
+    citations: list[int] = Field(default_factory=list, description="Valid passage numbers cited.")
+    supported: bool
+    score: float = Field(description="Support score 0-1 against the cited passages.")
+    reason: str = Field(default="", description="Why it is (un)supported.")
+    best_passage: int | None = Field(
+        default=None, description="Passage number that supports it most."
+    )
+
+
+class CareDraft(BaseModel):
+    """Everything one analysis and draft holds. Frozen: derive changed copies with ``model_copy``."""
+
+    model_config = ConfigDict(frozen=True)
+
+    case_id: str
+    created_at: datetime
+    input_chars: int
+    redacted_text: str
+    redactions: list[Redaction] = Field(default_factory=list)
+    classification: dict[str, Any]
+    gate: SafetyDecision
+    passages: list[dict[str, Any]] = Field(default_factory=list)
+    recommendation: str = ""
+    sentences: list[SentenceCheck] = Field(default_factory=list)
+    unsupported_count: int = 0
+    removed_count: int = 0
+    degraded: bool = False
+    degraded_reason: str | None = None
+    llm_model: str | None = None
+    classifier_version: str = ""
+    versions: dict[str, str] = Field(default_factory=dict)
+    timings_ms: dict[str, float] = Field(default_factory=dict)
+    reviewed: bool = False
+    reviewer_notes: str = ""
+
+    # ---- convenience views -----------------------------------------------------------------
+    @property
+    def labels(self) -> list[str]:
+        """Detected condition names, best first."""
+        return [str(label["label"]) for label in self.classification.get("labels", [])]
+
+    @property
+    def severity(self) -> str:
+        """Severity band from the classification."""
+        return str(self.classification.get("severity", {}).get("level", "minimal"))
+
+    @property
+    def risk(self) -> str:
+        """The classifier's suicide-risk level (the gate's effective level is ``gate.level``)."""
+        return str(self.classification.get("risk", {}).get("level", "none"))
+
+    # ---- exports -------------------------------------------------------------------------
+    def analysis_lines(self) -> list[str]:
+        """One line each for signals, severity, risk, gate reasons and redactions."""
+        lines: list[str] = [f"Created: {self.created_at.isoformat(timespec='seconds')}"]
+        labels = self.classification.get("labels", [])
+        if labels:
+            signals = ", ".join(f"{lab['label']} ({float(lab['score']):.2f})" for lab in labels)
+            lines.append(f"Signals consistent with: {signals}")
+        else:
+            lines.append("Signals consistent with: no condition signal above threshold")
+        lines.append(f"Severity band: {self.severity}")
+        lines.append(f"Suicide-risk level (C-SSRS aligned): {self.gate.level}")
+        if self.gate.reasons:
+            lines.append(f"Safety gate: {'; '.join(self.gate.reasons)}")
+        if self.redactions:
+            kinds = sorted({r.kind for r in self.redactions})
+            lines.append(f"Redacted identifiers: {len(self.redactions)} ({', '.join(kinds)})")
+        return lines
+
+    def to_json(self) -> str:
+        """The whole draft as JSON (ISO dates)."""
+        return self.model_dump_json(indent=2)
+
+    def to_markdown(self) -> str:
+        """Full export: analysis, draft, sources with citations, disclaimer."""
+        out: list[str] = [f"# MindSignal care draft `{self.case_id}`", ""]
+        out.append(f"_{DISCLAIMER}_")
+        out.append("")
+        if self.degraded:
+            out += [f"> **Degraded mode:** {self.degraded_reason or 'LLM unavailable'}.", ""]
+        out += ["## Analysis", ""]
+        out += [f"- {line}" for line in self.analysis_lines()]
+        labels = self.classification.get("labels", [])
+        evidence = [
+            ev
+            for lab in labels
+            for ev in lab.get("evidence", [])
+            if isinstance(ev, dict) and ev.get("text")
+        ]
+        if evidence:
+            out += ["", "Evidence spans (redacted text):"]
+            out += [f'- "{ev["text"]}" ({ev.get("cue", "")})' for ev in evidence[:12]]
+        out += ["", "## Recommendation draft", "", self.recommendation or "_(no draft)_", ""]
+        if self.unsupported_count or self.removed_count:
+            out.append(
+                f"_Grounding check: {self.unsupported_count} unsupported sentence(s) flagged, "
+                f"{self.removed_count} removed._"
+            )
+            out.append("")
+        out += ["## Sources", ""]
+        if not self.passages:
+            out.append("_No evidence passages were retrieved._")
+        for i, passage in enumerate(self.passages, start=1):
+            out.append(f"[{i}] **{passage.get('title', '')}** - {passage.get('citation', '')}")
+        out += ["", "## Review", ""]
+        out.append(f"- Reviewed by practitioner: {'yes' if self.reviewed else 'no'}")
+        if self.reviewer_notes:
+            out.append(f"- Notes: {self.reviewer_notes}")
+        versions = ", ".join(f"{k} {v}" for k, v in sorted(self.versions.items()))
+        if versions:
+            out.append(f"- Versions: {versions}")
+        out += ["", f"_{DISCLAIMER}_", ""]
+        return "\n".join(out)
+
+
+@dataclass(frozen=True)
+class DraftEvent:
+    """One step of a streamed draft.
+
+    ``analysis``: the draft without the LLM text (crisis block already in ``recommendation``).
+    ``token``: a piece of LLM text in ``text`` (``draft`` is None).
+    ``final``: the verified draft.
+    """
+
+    kind: Literal["analysis", "token", "final"]
+    text: str
+    draft: CareDraft | None = None

@@ -1,0 +1,226 @@
+"""What the practitioner UI shows, computed from a :class:`~assistant.draft.CareDraft`.
+
+Pure functions from a draft to plain values (dicts, lists, Markdown, small HTML badges) so the
+Gradio layer only places them on the page. Wording follows the project rule: signals are
+"consistent with" a condition, never a diagnosis.
+"""
+
+from __future__ import annotations
+
+import html
+import unicodedata
+from typing import Any
+
+from assistant.draft import DISCLAIMER, CareDraft
+from assistant.export import evidence_spans
+from assistant.grounding import UNSUPPORTED_MARKER
+
+DISCLAIMER_BANNER = (
+    "**Outputs are drafts for practitioner review - signals, not a diagnosis.** "
+    "Not for emergencies: if someone is in immediate danger, call your local emergency number "
+    "or a crisis line now."
+)
+
+_SEVERITY_COLOURS = {
+    "minimal": "#2e7d32",
+    "mild": "#9e9d24",
+    "moderate": "#ef6c00",
+    "severe": "#c62828",
+}
+_RISK_COLOURS = {
+    "none": "#2e7d32",
+    "indicator": "#ef6c00",
+    "ideation": "#c62828",
+    "behavior": "#8e0000",
+    "attempt": "#8e0000",
+}
+
+
+def label_scores(draft: CareDraft | None) -> dict[str, float]:
+    """Condition -> score, for a bar display (``gr.Label`` confidences)."""
+    if draft is None:
+        return {}
+    return {
+        str(lab["label"]): float(lab["score"]) for lab in draft.classification.get("labels", [])
+    }
+
+
+def _badge(title: str, value: str, colour: str) -> str:
+    return (
+        f'<span class="ms-badge" style="background:{colour};color:#fff;border-radius:6px;'
+        f'padding:3px 9px;margin-right:6px;font-weight:600;display:inline-block">'
+        f"{html.escape(title)}: {html.escape(value)}</span>"
+    )
+
+
+def badges_html(draft: CareDraft | None) -> str:
+    """Severity, risk and relevance badges (small inline HTML)."""
+    if draft is None:
+        return "<div class='ms-badges'><em>No analysis yet.</em></div>"
+    severity = draft.severity
+    level = draft.gate.level
+    parts = [
+        _badge("Severity", severity, _SEVERITY_COLOURS.get(severity, "#555")),
+        _badge("Suicide risk (C-SSRS)", level, _RISK_COLOURS.get(level, "#555")),
+    ]
+    if draft.gate.urgent:
+        parts.append(_badge("URGENT", "same-day assessment", "#8e0000"))
+    elif draft.gate.crisis:
+        parts.append(_badge("Crisis gate", "open", "#c62828"))
+    if not draft.classification.get("relevant", True):
+        parts.append(_badge("Relevance", "low", "#555"))
+    return f"<div class='ms-badges'>{''.join(parts)}</div>"
+
+
+def highlighted_spans(draft: CareDraft | None) -> list[tuple[str, str | None]]:
+    """The redacted post as ``(text, label)`` pieces, evidence spans labelled.
+
+    Spans index the NFC form of the redacted text; overlapping spans keep the first one found
+    (conditions before risk cues), so every character is shown exactly once.
+    """
+    if draft is None:
+        return []
+    text = unicodedata.normalize("NFC", draft.redacted_text)
+    marks: list[tuple[int, int, str]] = []
+    for ev in evidence_spans(draft):
+        start, end = _locate(text, ev)
+        if start < 0:
+            continue
+        if any(start < e and s < end for s, e, _ in marks):
+            continue
+        marks.append((start, end, str(ev["label"])))
+    marks.sort()
+    pieces: list[tuple[str, str | None]] = []
+    cursor = 0
+    for start, end, label in marks:
+        if start > cursor:
+            pieces.append((text[cursor:start], None))
+        pieces.append((text[start:end], label))
+        cursor = end
+    if cursor < len(text):
+        pieces.append((text[cursor:], None))
+    return pieces
+
+
+def _locate(text: str, ev: dict[str, Any]) -> tuple[int, int]:
+    start, end, piece = int(ev.get("start", -1)), int(ev.get("end", -1)), str(ev["text"])
+    if 0 <= start < end <= len(text) and text[start:end] == piece:
+        return start, end
+    found = text.find(piece)  # offsets from another normalisation: fall back to the text
+    return (found, found + len(piece)) if found >= 0 else (-1, -1)
+
+
+def sources_markdown(draft: CareDraft | None) -> str:
+    """Numbered sources ``[1]..[k]`` with titles, guideline citations and links."""
+    if draft is None:
+        return "_Sources appear here after an analysis._"
+    if not draft.passages:
+        return "_No evidence passages were retrieved._"
+    lines = ["**Sources**", ""]
+    for i, passage in enumerate(draft.passages, start=1):
+        title = str(passage.get("title", "")).replace("[", "(").replace("]", ")")
+        citation = str(passage.get("citation", ""))
+        meta = passage.get("metadata", {}) or {}
+        url = meta.get("url") or _first_url(citation)
+        shown = f"[{title}]({url})" if url else title
+        lines.append(f"{i}. \\[{i}\\] {shown} - {citation}")
+    return "\n".join(lines)
+
+
+def _first_url(text: str) -> str | None:
+    for token in text.split():
+        if token.startswith(("http://", "https://")):
+            return token.rstrip(").,;")
+    return None
+
+
+def grounding_markdown(draft: CareDraft | None) -> str:
+    """Which sentences the grounding check could not support, and why."""
+    if draft is None or not draft.sentences:
+        return ""
+    flagged = [s for s in draft.sentences if not s.supported]
+    if not flagged and not draft.removed_count:
+        return f"Grounding check: all {len(draft.sentences)} checked sentences are supported."
+    lines = [
+        f"**Grounding check:** {draft.unsupported_count} unsupported sentence(s) flagged"
+        f"{f', {draft.removed_count} removed' if draft.removed_count else ''}; verify them.",
+        "",
+    ]
+    # Small models repeat themselves; list each flagged sentence once, with its count.
+    seen: dict[str, tuple[str, int]] = {}
+    for sentence in flagged:
+        text = sentence.text.replace(UNSUPPORTED_MARKER, "").strip()
+        reason, count = seen.get(text, (sentence.reason or "no supporting passage", 0))
+        seen[text] = (reason, count + 1)
+    for text, (reason, count) in list(seen.items())[:10]:
+        times = f" (x{count})" if count > 1 else ""
+        lines.append(f"- ⚠ _{text}_{times} ({reason})")
+    return "\n".join(lines)
+
+
+def status_markdown(draft: CareDraft | None) -> str:
+    """Crisis and degraded-mode banners (crisis first); empty when neither applies."""
+    if draft is None:
+        return ""
+    lines: list[str] = []
+    if draft.gate.urgent:
+        lines.append(
+            "### ⚠ URGENT: crisis signals - same-day assessment\nThe safety gate opened "
+            f"(risk level **{draft.gate.level}**). Crisis resources are at the top of the draft."
+        )
+    elif draft.gate.crisis:
+        lines.append(
+            "### ⚠ Crisis signals\nThe safety gate opened "
+            f"(risk level **{draft.gate.level}**). Crisis resources are at the top of the draft."
+        )
+    if draft.degraded:
+        lines.append(
+            f"> **Degraded mode:** {draft.degraded_reason or 'the LLM was unavailable'}. "
+            "The draft was assembled from the retrieved passages; the analysis is complete."
+        )
+    return "\n\n".join(lines)
+
+
+def analysis_summary_markdown(draft: CareDraft | None) -> str:
+    """One paragraph: signals consistent with..., gate reasons, redactions."""
+    if draft is None:
+        return ""
+    labels = draft.labels
+    signals = (
+        "Signals consistent with: " + ", ".join(labels)
+        if labels
+        else "No condition signal above threshold"
+    )
+    lines = [signals + "."]
+    if draft.gate.reasons:
+        lines.append("Safety gate: " + "; ".join(draft.gate.reasons) + ".")
+    if draft.redactions:
+        lines.append(f"{len(draft.redactions)} identifier(s) redacted before analysis.")
+    return "  \n".join(lines)
+
+
+def answer_markdown(draft: CareDraft) -> str:
+    """The chat answer for a final draft: crisis block first, degraded note, draft, sources."""
+    body = draft.recommendation or "_(no draft)_"
+    block = draft.gate.block_markdown.strip() if draft.gate.crisis else ""
+    parts: list[str] = []
+    if block and body.startswith(block):
+        # The crisis block always leads; everything else, notes included, comes after it.
+        parts.append(block)
+        body = body[len(block) :].strip() or "_(no draft)_"
+    if draft.degraded:
+        parts.append(
+            f"> **Degraded mode:** {draft.degraded_reason or 'the LLM was unavailable'}. "
+            "Draft assembled from the retrieved passages."
+        )
+    parts.append(body)
+    parts.append(sources_markdown(draft))
+    parts.append(f"_{DISCLAIMER}_")
+    return "\n\n".join(parts)
+
+
+def streaming_markdown(draft: CareDraft | None, streamed: str) -> str:
+    """The chat answer while tokens arrive: crisis block first, then the text so far."""
+    block = draft.gate.block_markdown if draft is not None and draft.gate.crisis else ""
+    body = streamed if streamed.strip() else "_Drafting recommendations..._"
+    return f"{block}\n\n{body}".strip() if block else body

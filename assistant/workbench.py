@@ -1,0 +1,367 @@
+"""The practitioner workbench behind the UI: chat turns, per-session options, batch runs, exports.
+
+Everything the Gradio shell (``ui/app.py``) does beyond layout lives here, so it is testable
+without a browser:
+
+- :class:`SessionOptions` - top-k, crisis-resource locale and grounding mode chosen in one browser
+  session; :meth:`Workbench.pipeline_for` builds (and caches) a pipeline for them that shares the
+  app's loaded components, so one session's choice never changes another's.
+- :meth:`Workbench.chat` - one chat turn as a stream of :class:`ChatUpdate` s; bad input and
+  unexpected failures become a friendly message with a reference id, never a traceback, and the
+  log line carries the id, never the text.
+- :meth:`Workbench.run_batch` / :meth:`Workbench.export` - batch analysis and reviewed exports
+  written to a private temporary folder.
+- :func:`launch_auth` - refuses a shared or non-local launch without users.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+import threading
+import traceback
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from assistant.batch import BatchAnalyzer, BatchResult, ProgressCallback
+from assistant.draft import CareDraft
+from assistant.export import ExportFiles, apply_review, write_exports
+from assistant.pipeline import CarePipeline, InputError, check_input
+from assistant.session import CaseSession
+from assistant.settings import AppSettings
+
+if TYPE_CHECKING:
+    from assistant.app import MindSignalApp
+
+logger = logging.getLogger(__name__)
+
+LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+#: Largest text file accepted as a post upload in the chat.
+MAX_POST_FILE_BYTES = 1_000_000
+#: Pipelines kept for distinct option sets (each shares the app's components).
+MAX_CACHED_PIPELINES = 32
+
+
+class UnsafeLaunchError(RuntimeError):
+    """The UI would be reachable by others without authentication."""
+
+
+def launch_auth(settings: AppSettings) -> list[tuple[str, str]] | None:
+    """The auth pairs to launch with, or ``None`` for a local-only launch without auth.
+
+    Raises:
+        UnsafeLaunchError: A share link or a non-localhost bind without auth users.
+    """
+    pairs = settings.auth_pairs()
+    exposed = settings.ui.share or settings.ui.host.strip() not in LOCAL_HOSTS
+    if exposed and not pairs:
+        where = "a share link" if settings.ui.share else f"host {settings.ui.host!r}"
+        raise UnsafeLaunchError(
+            f"refusing to serve the UI on {where} without authentication: set "
+            "MINDSIGNAL_UI__AUTH (or MINDSIGNAL_AUTH) to user:password pairs, or bind to "
+            "127.0.0.1 for local use only"
+        )
+    return pairs or None
+
+
+def auth_status_line(settings: AppSettings) -> str:
+    """Whether authentication is on, for the banner."""
+    if settings.auth_pairs():
+        return f"Authentication is on ({len(settings.auth_pairs())} user(s))."
+    return "Authentication is off: local use only."
+
+
+@dataclass(frozen=True)
+class SessionOptions:
+    """What one browser session chose in the settings panel."""
+
+    top_k: int
+    locale: str
+    grounding_mode: Literal["flag", "remove"]
+
+    @classmethod
+    def defaults(cls, settings: AppSettings) -> SessionOptions:
+        """The app's configured values."""
+        return cls(
+            top_k=settings.retrieval.top_k,
+            locale=settings.knowledge_base.locale,
+            grounding_mode=settings.assistant.grounding_mode,
+        )
+
+
+@dataclass(frozen=True)
+class ChatUpdate:
+    """One step of a chat turn.
+
+    Attributes:
+        kind: ``analysis`` (draft without LLM text), ``token`` (more text), ``final`` (verified
+            draft) or ``error`` (``message`` says what went wrong; no draft).
+        text: The LLM text streamed so far (``token``), else the draft's recommendation.
+        draft: The draft for ``analysis`` and ``final``.
+        message: The user-facing error message for ``error``.
+    """
+
+    kind: Literal["analysis", "token", "final", "error"]
+    text: str = ""
+    draft: CareDraft | None = None
+    message: str = ""
+
+
+class Workbench:
+    """The UI's service object; one per running app, shared by all sessions.
+
+    Args:
+        mind: The app (settings and lazily built components).
+        export_root: Folder for exports and batch results (default: a private temp folder).
+    """
+
+    def __init__(self, mind: MindSignalApp, export_root: Path | None = None) -> None:
+        self.mind = mind
+        self.settings = mind.settings
+        self._export_root = export_root
+        self._pipelines: dict[SessionOptions, CarePipeline] = {}
+        self._lock = threading.Lock()
+
+    # ---- options and pipelines -------------------------------------------------------------
+    def default_options(self) -> SessionOptions:
+        """The configured options."""
+        return SessionOptions.defaults(self.settings)
+
+    def options(
+        self, top_k: Any = None, locale: Any = None, grounding_mode: Any = None
+    ) -> SessionOptions:
+        """Options from UI values, falling back to the configured ones for anything invalid."""
+        base = self.default_options()
+        try:
+            k = int(top_k) if top_k is not None else base.top_k
+        except (TypeError, ValueError):
+            k = base.top_k
+        k = min(max(k, 1), 20)
+        loc = str(locale) if locale and str(locale) in self.locales() else base.locale
+        mode = grounding_mode if grounding_mode in ("flag", "remove") else base.grounding_mode
+        return SessionOptions(top_k=k, locale=loc, grounding_mode=mode)
+
+    def locales(self) -> list[str]:
+        """Crisis-resource locales available (one YAML file each)."""
+        from knowledge_base.resources import available_locales
+
+        return available_locales(self.settings.knowledge_base.resources_dir)
+
+    def pipeline_for(self, options: SessionOptions | None = None) -> CarePipeline:
+        """A pipeline with ``options``, sharing the app's classifier, retriever and LLM."""
+        base: CarePipeline = self.mind.pipeline
+        if options is None or options == self.default_options():
+            return base
+        with self._lock:
+            cached = self._pipelines.get(options)
+            if cached is not None:
+                return cached
+            pipeline = self._build_variant(base, options)
+            if len(self._pipelines) >= MAX_CACHED_PIPELINES:
+                self._pipelines.pop(next(iter(self._pipelines)))
+            self._pipelines[options] = pipeline
+            return pipeline
+
+    def _build_variant(self, base: CarePipeline, options: SessionOptions) -> CarePipeline:
+        from assistant.grounding import GroundingChecker
+        from assistant.safety import SafetyGate
+        from knowledge_base.resources import CrisisResourcesError, load_crisis_resources
+
+        kb = self.settings.knowledge_base
+        gate = base.gate
+        if options.locale != kb.locale:
+            try:
+                gate = SafetyGate(
+                    load_crisis_resources(kb.resources_dir, options.locale, kb.extra_resources_file)
+                )
+            except CrisisResourcesError as exc:
+                logger.error("crisis resources for %s unavailable: %s", options.locale, exc)
+        grounding = base.grounding
+        if options.grounding_mode != grounding.mode:
+            grounding = GroundingChecker(
+                grounding.encoder, grounding.threshold, options.grounding_mode
+            )
+        mind = self.mind
+        return CarePipeline(
+            classifier=lambda: mind.classifier,
+            retriever=lambda: mind.retriever,
+            gate=gate,
+            grounding=grounding,
+            chat=lambda: mind.chat,
+            config=replace(base.config, top_k=options.top_k),
+        )
+
+    def new_session(self) -> CaseSession:
+        """A fresh chat session."""
+        return CaseSession(max_history_turns=self.settings.assistant.max_history_turns)
+
+    # ---- backend description ---------------------------------------------------------------
+    def backend_line(self) -> str:
+        """Which LLM answers, for the banner (starts the backend if it is not running yet)."""
+        try:
+            backend = self.mind.llm_backend
+        except Exception as exc:  # the UI still works: drafts degrade to extractive ones
+            logger.warning("LLM backend unavailable at start: %s", type(exc).__name__)
+            return (
+                f"LLM unavailable ({type(exc).__name__}); drafts are assembled from the "
+                "retrieved passages (degraded mode)."
+            )
+        line = f"LLM: {backend.description}"
+        if backend.provider == "embedded":
+            line += (
+                " - the small built-in fallback model is in use (no Ollama with "
+                f"{self.settings.llm.model!r} was found); expect short, simple drafts."
+            )
+        return line
+
+    # ---- chat -----------------------------------------------------------------------------
+    def chat(
+        self, session: CaseSession, message: Any, options: SessionOptions | None = None
+    ) -> Iterator[ChatUpdate]:
+        """One chat turn: a new case or a follow-up on the session's case.
+
+        Never raises: bad input and failures end the stream with an ``error`` update.
+        """
+        ref = uuid.uuid4().hex[:8]
+        pipeline = self.pipeline_for(options)
+        try:
+            text = check_input(message, pipeline.config.max_chars)
+            if session.has_case:
+                events = pipeline.follow_up(session, text)
+            else:
+                events = pipeline.stream(text, session)
+            draft: CareDraft | None = None
+            streamed = ""
+            for event in events:
+                if event.kind == "token":
+                    streamed += event.text
+                    yield ChatUpdate("token", streamed, draft)
+                else:
+                    draft = event.draft
+                    yield ChatUpdate(event.kind, event.text, draft)
+        except InputError as exc:
+            logger.info("chat %s: input refused (%s)", ref, _first_words(str(exc)))
+            yield ChatUpdate("error", message=f"⚠️ {exc}")
+        except Exception as exc:  # the practitioner sees a message, never a traceback
+            _log_failure("chat", ref, exc)
+            yield ChatUpdate(
+                "error",
+                message=(
+                    f"⚠️ Something went wrong while preparing this draft (reference {ref}). "
+                    "Nothing was lost; please try again, and report the reference if it persists."
+                ),
+            )
+
+    def read_post_file(self, path: str | Path) -> str:
+        """A post uploaded as a text file.
+
+        Raises:
+            InputError: Too large, not UTF-8, binary, empty.
+        """
+        file = Path(path)
+        try:
+            size = file.stat().st_size
+            if size > MAX_POST_FILE_BYTES:
+                raise InputError(
+                    f"The file is {size:,} bytes; the limit for one post is "
+                    f"{MAX_POST_FILE_BYTES:,} bytes. Use the Batch tab for many posts."
+                )
+            data = file.read_bytes()
+        except OSError as exc:
+            raise InputError(
+                f"The file could not be read ({exc.strerror or 'I/O error'})."
+            ) from None
+        if data.startswith(b"\xef\xbb\xbf"):
+            data = data[3:]
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise InputError(
+                f"The file is not valid UTF-8 text (undecodable byte at position {exc.start}); "
+                "save it as UTF-8 and upload it again."
+            ) from None
+        return check_input(text, self.settings.classifier.max_chars)
+
+    # ---- API ------------------------------------------------------------------------------
+    def analyze(self, text: Any, options: SessionOptions | None = None) -> CareDraft:
+        """Analysis without the LLM. Raises :class:`InputError` on bad input."""
+        return self.pipeline_for(options).analyze(check_input(text, self._max_chars()))
+
+    def recommend(self, text: Any, options: SessionOptions | None = None) -> CareDraft:
+        """Analysis and the verified draft. Raises :class:`InputError` on bad input."""
+        return self.pipeline_for(options).recommend(check_input(text, self._max_chars()))
+
+    def _max_chars(self) -> int:
+        return self.settings.classifier.max_chars
+
+    # ---- batch ----------------------------------------------------------------------------
+    def run_batch(
+        self,
+        path: str | Path,
+        text_col: str = "text",
+        progress: ProgressCallback | None = None,
+        max_rows: int | None = None,
+        options: SessionOptions | None = None,
+    ) -> BatchResult:
+        """Analyse an uploaded CSV/JSONL file (raises ``BatchInputError`` when unusable).
+
+        The session's crisis-resource locale applies to the gate's decisions.
+        """
+        pipeline = self.pipeline_for(options)
+        cs = self.settings.classifier
+        analyzer = BatchAnalyzer(
+            self.mind.classifier,
+            pipeline.gate,
+            redact=self.settings.assistant.redact,
+            max_chars=cs.max_chars,
+            batch_size=cs.batch_size,
+            **({"max_rows": max_rows} if max_rows else {}),
+        )
+        return analyzer.run(path, text_col or "text", progress=progress)
+
+    def write_batch_files(self, result: BatchResult) -> tuple[Path, Path]:
+        """Write the results as JSONL and CSV into a fresh private folder."""
+        folder = self._new_folder("batch")
+        return (
+            result.write_jsonl(folder / "mindsignal-batch.jsonl"),
+            result.write_csv(folder / "mindsignal-batch.csv"),
+        )
+
+    # ---- review and export ----------------------------------------------------------------
+    def export(
+        self, draft: CareDraft, edited_text: str | None, reviewed: bool, notes: str = ""
+    ) -> tuple[CareDraft, ExportFiles]:
+        """Apply the review and write Markdown, JSON and PDF exports."""
+        final = apply_review(draft, edited_text, reviewed, notes or "")
+        return final, write_exports(final, self._new_folder("export"))
+
+    def _new_folder(self, kind: str) -> Path:
+        root = self._export_root
+        if root is not None:
+            root.mkdir(parents=True, exist_ok=True)
+        # mkdtemp makes a folder only this user can read: exports hold sensitive text.
+        return Path(tempfile.mkdtemp(prefix=f"mindsignal-{kind}-", dir=root))
+
+
+def _first_words(message: str) -> str:
+    # Input-error messages are ours (no user text); keep the log line short anyway.
+    return message[:80]
+
+
+def _log_failure(where: str, ref: str, exc: BaseException) -> None:
+    """Log the exception type and code locations only: messages may quote user text."""
+    frames = "".join(traceback.format_tb(exc.__traceback__))
+    logger.error("%s %s failed: %s\n%s", where, ref, type(exc).__name__, frames)
+
+
+def failure_message(where: str, exc: BaseException) -> str:
+    """Log an unexpected failure and return the message to show (with a reference id)."""
+    ref = uuid.uuid4().hex[:8]
+    _log_failure(where, ref, exc)
+    return (
+        f"{where.capitalize()} failed unexpectedly (reference {ref}). Nothing was lost; "
+        "please try again, and report the reference if it persists."
+    )

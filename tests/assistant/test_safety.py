@@ -1,0 +1,133 @@
+"""The deterministic safety gate: classifier risk and explicit cues open it; resources are local."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from assistant.safety import FALLBACK_RESOURCES_MD, SafetyGate
+from knowledge_base.resources import load_crisis_resources
+from tests.fakes import FakeClassifier
+
+RESOURCES_DIR = Path(__file__).resolve().parents[2] / "knowledge_base" / "resources"
+
+
+@pytest.fixture(scope="module")
+def gate() -> SafetyGate:
+    return SafetyGate(load_crisis_resources(RESOURCES_DIR, "en-GB"))
+
+
+def _decide(gate: SafetyGate, text: str, classifier_risk: str | None = None):
+    classification = FakeClassifier().predict([text])[0]
+    as_dict = classification.to_dict()
+    if classifier_risk is not None:
+        as_dict["risk"]["level"] = classifier_risk
+    return gate.decide(as_dict, text)
+
+
+def test_no_risk_means_no_block(gate: SafetyGate) -> None:
+    decision = _decide(gate, "Work has been stressful and I feel a bit low lately.")
+    assert not decision.crisis and not decision.urgent
+    assert decision.block_markdown == ""
+    assert decision.level == "none"
+
+
+def test_indicator_alone_is_not_a_crisis(gate: SafetyGate) -> None:
+    decision = _decide(gate, "Sometimes I think they'd be better off without me.")
+    assert decision.level == "indicator"
+    assert not decision.crisis
+
+
+@pytest.mark.parametrize("level", ["ideation", "behavior", "attempt"])
+def test_classifier_risk_from_ideation_opens_the_gate(gate: SafetyGate, level: str) -> None:
+    decision = _decide(gate, "I feel awful.", classifier_risk=level)
+    assert decision.crisis
+    assert decision.urgent is (level != "ideation")
+    assert f"classifier risk level: {level}" in decision.reasons
+
+
+@pytest.mark.parametrize(
+    ("text", "min_level"),
+    [
+        ("I'm going to kill myself after work.", "ideation"),
+        ("i am gonna end it all tonight", "ideation"),
+        ("I will end it tonight, I've decided.", "ideation"),
+        ("I bought a rope last week.", "behavior"),
+        ("I've been stockpiling my sleeping pills for a month.", "behavior"),
+        ("I wrote a goodbye note for my parents.", "behavior"),
+        ("I just took 30 pills and feel dizzy.", "attempt"),
+        ("I'm standing on the bridge right now.", "attempt"),
+    ],
+)
+def test_explicit_cues_open_the_gate_even_when_the_classifier_misses(
+    gate: SafetyGate, text: str, min_level: str
+) -> None:
+    decision = _decide(gate, text, classifier_risk="none")
+    assert decision.crisis, text
+    order = ["none", "indicator", "ideation", "behavior", "attempt"]
+    assert order.index(decision.level) >= order.index(min_level)
+    assert any(r.startswith("explicit") for r in decision.reasons)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I can't sleep tonight, my mind keeps racing about the exam.",
+        "I bought a new phone and some pills for my headache.",
+        "My grandfather took his pills this morning.",
+        "The movie tonight was about a suicide attempt survivor; it moved me.",
+    ],
+)
+def test_ordinary_mentions_do_not_open_the_gate(gate: SafetyGate, text: str) -> None:
+    # "suicide attempt" in the last text IS a cue: the gate prefers a false alarm there.
+    decision = _decide(gate, text, classifier_risk="none")
+    if "suicide attempt" in text:
+        assert decision.crisis
+    else:
+        assert not decision.crisis, decision.reasons
+
+
+def test_block_has_local_resources_and_the_safety_plan(gate: SafetyGate) -> None:
+    decision = _decide(gate, "I bought a rope.", classifier_risk="none")
+    block = decision.block_markdown
+    assert block.startswith("## Safety first")
+    assert "URGENT: same-day assessment" in block
+    assert "116 123" in block and "999" in block  # Samaritans and UK emergency number
+    for step in (
+        "Warning signs",
+        "coping",
+        "People to ask for help",
+        "crisis lines",
+        "environment safe",
+    ):
+        assert step in block
+    assert decision.locale == "en-GB"
+    assert any(r["name"] == "Samaritans" for r in decision.resources)
+
+
+def test_ideation_block_is_not_marked_urgent(gate: SafetyGate) -> None:
+    decision = _decide(gate, "I want to die.", classifier_risk="ideation")
+    assert "URGENT" not in decision.block_markdown
+    assert "Ask directly about suicidal thoughts" in decision.block_markdown
+
+
+def test_without_resources_the_block_still_has_emergency_help() -> None:
+    decision = SafetyGate(None).decide(
+        FakeClassifier().predict(["x"])[0].to_dict(), "I'm going to kill myself"
+    )
+    assert FALLBACK_RESOURCES_MD in decision.block_markdown
+
+
+def test_locale_changes_the_numbers() -> None:
+    us = SafetyGate(load_crisis_resources(RESOURCES_DIR, "en-US"))
+    decision = us.decide(FakeClassifier().predict(["x"])[0], "I'm going to kill myself")
+    assert "988" in decision.block_markdown and "116 123" not in decision.block_markdown
+
+
+def test_combine_never_lowers_the_level(gate: SafetyGate) -> None:
+    crisis = _decide(gate, "I bought a rope.", classifier_risk="none")
+    calm = _decide(gate, "Make it shorter please.")
+    assert gate.combine(crisis, calm).crisis
+    raised = gate.combine(calm, crisis)
+    assert raised.crisis and raised.urgent and raised.block_markdown

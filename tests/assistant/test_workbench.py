@@ -1,0 +1,136 @@
+"""The UI's service layer: per-session options, chat turns, friendly failures, launch safety.
+
+The app's pipeline is the real :class:`CarePipeline` with the rules classifier, the real gate and
+crisis resources, a fixed retriever and a scripted chat model.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from assistant.app import build_app
+from assistant.grounding import GroundingChecker
+from assistant.pipeline import CarePipeline, PipelineConfig
+from assistant.safety import SafetyGate
+from assistant.settings import load_settings
+from assistant.workbench import SessionOptions, Workbench, auth_status_line
+from classifiers.factory import load_classifier
+from knowledge_base.resources import load_crisis_resources
+from tests.assistant.kb_samples import sample_passages
+from tests.fakes import FakeChat, FakeEncoder, FakeRetriever, make_passage
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+SECRET_POST = "My name is Zebedee Quill. I'm going to kill myself tonight, I bought a rope."
+REPLY = "- Write down what you do each hour and rate your mood from 0 to 10 [1]."
+
+
+def _workbench(tmp_path: Path, chat: Any) -> Workbench:
+    mind = build_app(load_settings(data_dir=tmp_path, classifier={"mode": "rules"}))
+    classifier = load_classifier(mode="rules")
+    retriever = FakeRetriever(
+        [make_passage(i, p.text, p.title) for i, p in enumerate(sample_passages(), 1)][:4]
+    )
+    # Components the variants share, as the app would provide them.
+    mind.__dict__.update(classifier=classifier, retriever=retriever, chat=chat)
+    mind.__dict__["pipeline"] = CarePipeline(
+        classifier=classifier,
+        retriever=retriever,
+        gate=SafetyGate(
+            load_crisis_resources(PROJECT_ROOT / "knowledge_base" / "resources", "en-US")
+        ),
+        grounding=GroundingChecker(FakeEncoder(), threshold=0.45),
+        chat=chat,
+        config=PipelineConfig(max_chars=5000, top_k=4),
+    )
+    return Workbench(mind, export_root=tmp_path / "exports")
+
+
+def test_invalid_option_values_fall_back_to_the_configured_ones(tmp_path: Path) -> None:
+    wb = _workbench(tmp_path, FakeChat(REPLY))
+    assert wb.options("abc", "xx-XX", "shout") == wb.default_options()
+    assert wb.options(99, "en-GB", "remove") == SessionOptions(20, "en-GB", "remove")
+    assert wb.options(0).top_k == 1
+
+
+def test_session_options_change_that_session_only(tmp_path: Path) -> None:
+    wb = _workbench(tmp_path, FakeChat(REPLY))
+    base = wb.pipeline_for(None)
+    uk = wb.pipeline_for(wb.options(2, "en-GB", "remove"))
+    assert uk is wb.pipeline_for(wb.options(2, "en-GB", "remove")), "variants are cached"
+    assert uk is not base and uk.config.top_k == 2 and uk.grounding.mode == "remove"
+    assert base.config.top_k == 4 and base.grounding.mode == "flag"
+    uk_draft = uk.analyze(SECRET_POST)
+    us_draft = base.analyze(SECRET_POST)
+    assert "Samaritans" in uk_draft.recommendation and "988" not in uk_draft.recommendation
+    assert "988" in us_draft.recommendation
+    assert len(uk_draft.passages) == 2 and len(us_draft.passages) == 4
+
+
+def test_chat_streams_then_finishes_and_follow_up_keeps_the_case(tmp_path: Path) -> None:
+    wb = _workbench(tmp_path, FakeChat(REPLY))
+    session = wb.new_session()
+    updates = list(wb.chat(session, "I feel hopeless and empty; I stopped seeing friends."))
+    kinds = [u.kind for u in updates]
+    assert kinds[0] == "analysis" and kinds[-1] == "final" and "token" in kinds
+    tokens = [u.text for u in updates if u.kind == "token"]
+    assert tokens == sorted(tokens, key=len), "token updates carry the growing text"
+    case_id = updates[-1].draft.case_id if updates[-1].draft else None
+    follow = list(wb.chat(session, "Make it shorter, please."))
+    assert follow[-1].kind == "final" and follow[-1].draft is not None
+    assert follow[-1].draft.case_id == case_id
+
+
+def test_unexpected_failure_gives_a_reference_and_logs_no_text(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    wb = _workbench(tmp_path, FakeChat(REPLY))
+
+    def explode(*_: Any, **__: Any) -> Any:
+        raise RuntimeError(f"failed on {SECRET_POST}")
+
+    wb.mind.pipeline.gate.decide = explode  # type: ignore[method-assign]
+    with caplog.at_level(logging.DEBUG):
+        updates = list(wb.chat(wb.new_session(), SECRET_POST))
+    assert [u.kind for u in updates] == ["error"]
+    assert "reference" in updates[0].message and "Traceback" not in updates[0].message
+    assert "Zebedee" not in caplog.text and "rope" not in caplog.text
+    assert "RuntimeError" in caplog.text
+
+
+def test_bad_input_is_an_error_update(tmp_path: Path) -> None:
+    wb = _workbench(tmp_path, FakeChat(REPLY))
+    for text in ("", " \n", "a\x00b is binary", "x" * 5001, None):
+        updates = list(wb.chat(wb.new_session(), text))
+        assert [u.kind for u in updates] == ["error"], text
+        assert updates[0].message.startswith("⚠️")
+
+
+def test_export_writes_reviewed_files_privately(tmp_path: Path) -> None:
+    wb = _workbench(tmp_path, FakeChat(REPLY))
+    draft = wb.mind.pipeline.recommend(SECRET_POST)
+    final, files = wb.export(draft, "My edit.", True, "ok")
+    assert final.reviewed and final.recommendation.startswith("## Safety first")
+    assert files.pdf.is_file() and files.pdf.parent.stat().st_mode & 0o077 == 0
+
+
+def test_auth_status_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("MINDSIGNAL_AUTH", raising=False)
+    assert auth_status_line(load_settings()) == "Authentication is off: local use only."
+    assert "on (1 user" in auth_status_line(load_settings(ui={"auth": "ana:pw"}))
+
+
+def test_degraded_crisis_answer_keeps_the_crisis_block_first(tmp_path: Path) -> None:
+    from assistant.views import answer_markdown, status_markdown
+
+    # A reply the evidence cannot support: the pipeline falls back to passage excerpts.
+    wb = _workbench(tmp_path, FakeChat("Nothing useful here at all, really, none."))
+    draft = wb.mind.pipeline.recommend(SECRET_POST)
+    assert draft.degraded and draft.gate.crisis
+    answer = answer_markdown(draft)
+    assert answer.startswith("## Safety first")
+    assert answer.index("Degraded mode") > answer.index("Safety plan outline")
+    assert status_markdown(draft).index("URGENT") < status_markdown(draft).index("Degraded")
