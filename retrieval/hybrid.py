@@ -2,9 +2,10 @@
 
 How one query is answered:
 
-1. **Query text.** The post, cut to its key sentences when it is longer than MiniLM reads
-   (256 tokens), plus the detected labels as words ("condition: depression; severity: moderate").
-   BM25 gets the whole post (it has no length limit) plus the labels.
+1. **Query text.** Dense: the post, cut to its key sentences when it is longer than MiniLM
+   reads (256 tokens); the detected labels only when there is no text (they act through the
+   filters and the prior below). BM25: the whole post (no length limit) plus the labels as words
+   ("condition: depression; severity: moderate").
 2. **Filters, relaxed in order** until at least ``k`` passages qualify; passages that pass a
    stricter level always rank before those added by a looser one:
 
@@ -15,18 +16,27 @@ How one query is answered:
    d. no filter.
 
    With no detected condition the condition part is left out from the start.
-3. **Candidates** from Chroma (cosine) and BM25 (``fetch_k`` each), fused by weighted reciprocal
-   rank fusion (``weight / (rrf_k + rank)`` summed over the lists; BM25 weighs half as much as
-   dense because informal posts share few words with clinical passages). Passages written for a
-   detected condition get ``condition_boost`` first-rank units over cross-cutting ones
-   (general wellbeing, suicide risk), which the filter also admits.
-4. **Diversity.** Maximal marginal relevance over the fused candidates (``mmr_lambda``; relevance is
-   the min-max-scaled fused score, redundancy the cosine similarity of passage embeddings), with
-   quotas: at most two passages of one intervention type, and when ``k >= 4`` at least one
-   self-help type (psychoeducation, behaviour change, guided self-help, social support) and one
-   clinical type (psychological therapy, medication review, referral) if any qualify.
+3. **Scoring** (score fusion): within the passages a filter level admits, the dense cosine and
+   the BM25 score are each standardised (z-scores) and summed, BM25 weighted ``lexical_weight``
+   (0.25: informal posts share few words with clinical passages), plus a **metadata prior** in
+   the same units: ``condition_boost`` x the Jaccard overlap of the passage's conditions with
+   the detected ones (suicide risk counts as detected from ideation up; cross-cutting passages
+   and passages admitted only through their suicide-risk tag but written for another condition
+   get 0), and ``severity_boost`` x 1 / the number of severity levels the passage lists (a
+   passage written for exactly the detected level beats one for every level). This replaced
+   reciprocal rank fusion (k = 60), which over the 30-50 passages a level admits flattened the
+   scores so much that BM25 noise decided the order.
+4. **Diversity.** Maximal marginal relevance over the ``fetch_k`` best candidates (``mmr_lambda``;
+   relevance is the min-max-scaled fused score, redundancy the cosine similarity of passage
+   embeddings above ``redundancy_floor`` = 0.8, so only near-duplicates are pushed apart, not
+   passages that merely share a topic), with quotas: at most two passages of one intervention
+   type, and when ``k >= 4`` at least one self-help type (psychoeducation, behaviour change,
+   guided self-help, social support) and one clinical type (psychological therapy, medication
+   review, referral) if any qualify.
 5. **Risk rule.** Risk at ideation or above always puts a safety-planning and a crisis-resources
-   passage in the first two places (crisis resources first from behaviour up), whatever the text.
+   passage in the first two places (crisis resources first from behaviour up), whatever the text;
+   each is the best-scored of its type among the passages the condition filter admits, falling
+   back to any passage of the type for the risk level, then to any of the type.
 """
 
 from __future__ import annotations
@@ -54,6 +64,7 @@ from retrieval.chroma_store import (
     StoreError,
     StoreSnapshot,
     flag_key,
+    split_list,
 )
 from retrieval.lexical import BM25Index
 
@@ -62,6 +73,8 @@ logger = logging.getLogger(__name__)
 Mode = Literal["hybrid", "dense", "lexical"]
 
 SAFETY_TYPES: tuple[str, ...] = ("safety_planning", "crisis_resources")
+#: Conditions the filter admits for every post (they are about no one condition).
+CROSS_CUTTING: frozenset[str] = frozenset({"general_wellbeing", "suicide_risk"})
 SELF_HELP_TYPES: frozenset[str] = frozenset(
     {"psychoeducation", "behaviour_change", "guided_self_help", "social_support"}
 )
@@ -69,6 +82,11 @@ CLINICAL_TYPES: frozenset[str] = frozenset(
     {"psychological_therapy", "medication_review", "referral"}
 )
 MAX_PER_TYPE = 2
+#: Fusion defaults, chosen on knowledge_base/eval/queries_B1 (queries_B2 held out).
+LEXICAL_WEIGHT = 0.25
+CONDITION_BOOST = 1.5
+SEVERITY_BOOST = 1.5
+REDUNDANCY_FLOOR = 0.8
 #: MiniLM reads 256 word pieces; about 180 words of English fit.
 MAX_DENSE_WORDS = 180
 MAX_LEXICAL_CHARS = 6000
@@ -203,6 +221,20 @@ class _Index:
         self.embeddings = emb
         self.bm25 = BM25Index([d.id for d in self.docs], [d.text for d in self.docs])
         self.types = np.array([str(d.metadata.get("intervention_type", "")) for d in self.docs])
+        # How many conditions / severity levels each passage lists (for the targeting prior).
+        self.n_conditions = np.array(
+            [max(len(split_list(d.metadata, "conditions")), 1) for d in self.docs], dtype=np.float32
+        )
+        self.n_specific = np.array(
+            [
+                sum(c not in CROSS_CUTTING for c in split_list(d.metadata, "conditions"))
+                for d in self.docs
+            ],
+            dtype=np.float32,
+        )
+        self.n_severity = np.array(
+            [max(len(split_list(d.metadata, "severity")), 1) for d in self.docs], dtype=np.float32
+        )
         self._flags: dict[str, np.ndarray] = {}
         empty = np.zeros(0, dtype=np.float32)
         # One-entry caches: the filter levels and the risk rule of one query share these.
@@ -250,6 +282,33 @@ class _Index:
             m &= np.isin(self.types, list(f.types))
         return m
 
+    def without(self, mask: np.ndarray, ids: set[str]) -> np.ndarray:
+        """``mask`` with the given passages switched off (a copy when any is)."""
+        drop = [self.position[i] for i in ids if i in self.position]
+        if not drop:
+            return mask
+        mask = mask.copy()
+        mask[drop] = False
+        return mask
+
+
+def _zscore(scores: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Scores standardised over the passages inside the mask (zero spread: all zero).
+
+    NaN marks a passage the score does not cover (dense hits from Chroma): it gets the lowest
+    standardised score of the covered ones.
+    """
+    out = np.zeros(scores.shape, dtype=np.float32)
+    inside = mask & ~np.isnan(scores)
+    if not inside.any():
+        return out
+    sub = scores[inside]
+    std = float(sub.std())
+    if std > 1e-9:
+        out[inside] = (sub - float(sub.mean())) / std
+        out[mask & np.isnan(scores)] = float(out[inside].min())
+    return out
+
 
 def _top_masked(scores: np.ndarray, mask: np.ndarray, k: int) -> list[tuple[int, float]]:
     """(position, score) of the k best scores inside the mask, best first."""
@@ -268,19 +327,25 @@ class HybridRetriever:
 
     Args:
         store: The vector store (Chroma).
-        fetch_k: Candidates taken from each retriever before fusion.
+        fetch_k: Candidates kept per filter level for diversity selection.
         use_lexical: Fuse BM25 with dense search (False: dense only).
-        rrf_k: Reciprocal-rank-fusion constant.
+        rrf_k: Unused; kept so existing settings (``retrieval.rrf_k``) still construct it. Rank
+            fusion was replaced by score fusion (see the module docstring).
         mmr_lambda: Relevance/diversity trade-off for MMR (1 = relevance only).
         mode: Overrides ``use_lexical``: ``hybrid``, ``dense`` or ``lexical`` (for evaluation).
         use_filters: Apply the condition/severity/risk filter ladder.
         diversify: Apply MMR and the type quotas.
-        dense_weight: Weight of the dense list in the fusion.
-        lexical_weight: Weight of the BM25 list (lower: BM25 is the weaker ranker on posts).
-        condition_boost: Fused-score bonus, in units of a first rank, for passages written for a
-            detected condition over cross-cutting ones (general wellbeing, suicide risk).
+        dense_weight: Weight of the standardised dense similarity in the fused score.
+        lexical_weight: Weight of the standardised BM25 score in hybrid mode (BM25 is the weaker
+            ranker on informal posts; in lexical mode it is the only signal and weighs 1).
+        condition_boost: Weight of the condition match (Jaccard overlap of the passage's
+            conditions with the detected ones) in the fused score, in standard deviations.
+        severity_boost: Weight of the severity fit (1 / number of levels the passage lists, when
+            it lists the detected one) in the fused score, in standard deviations.
         max_per_type: Most passages of one intervention type in the results.
         require_groups: From k >= 4, include a self-help and a clinical type when any qualify.
+        redundancy_floor: MMR only counts passage similarity above this cosine as redundancy,
+            so it separates near-duplicates rather than passages on the same topic.
     """
 
     def __init__(
@@ -294,11 +359,12 @@ class HybridRetriever:
         use_filters: bool = True,
         diversify: bool = True,
         dense_weight: float = 1.0,
-        lexical_weight: float = 0.5,
-        condition_boost: float = 1.0,
+        lexical_weight: float = LEXICAL_WEIGHT,
+        condition_boost: float = CONDITION_BOOST,
+        severity_boost: float = SEVERITY_BOOST,
         max_per_type: int = MAX_PER_TYPE,
         require_groups: bool = True,
-        redundancy_floor: float = 0.0,
+        redundancy_floor: float = REDUNDANCY_FLOOR,
     ) -> None:
         self.store = store
         self.fetch_k = fetch_k
@@ -310,6 +376,7 @@ class HybridRetriever:
         self.dense_weight = dense_weight
         self.lexical_weight = lexical_weight
         self.condition_boost = condition_boost
+        self.severity_boost = severity_boost
         self.max_per_type = max_per_type
         self.require_groups = require_groups
         self.redundancy_floor = redundancy_floor
@@ -394,9 +461,14 @@ class HybridRetriever:
         return " ".join(sentences[i] for i in sorted(chosen))
 
     def build_query_texts(self, query: RetrievalQuery) -> tuple[str, str]:
-        """(dense query text, lexical query text)."""
+        """(dense query text, lexical query text).
+
+        The dense text is the post alone: the labels act through the filters and the metadata
+        prior, and as words they pull every post of a condition towards the same generic passages
+        (measured on queries_B1). A query without text embeds the labels.
+        """
         labels = self.label_words(query)
-        dense = " ".join(p for p in (self.key_text(query.text), labels) if p)
+        dense = self.key_text(query.text) if query.text.strip() else labels
         lexical = " ".join(p for p in (query.text[:MAX_LEXICAL_CHARS], labels) if p)
         return dense, lexical
 
@@ -426,6 +498,45 @@ class HybridRetriever:
                 unique.append(f)
         return unique
 
+    @staticmethod
+    def targeted_conditions(query: RetrievalQuery) -> frozenset[str]:
+        """The conditions a passage should be written for: the detected ones, plus suicide risk
+        when the risk is at ideation or above."""
+        conds = set(query.conditions)
+        if conds and query.risk and risk_rank(query.risk) >= risk_rank("ideation"):
+            conds.add("suicide_risk")
+        return frozenset(conds)
+
+    def metadata_prior(self, query: RetrievalQuery, index: _Index) -> np.ndarray:
+        """How well each passage is targeted at the detected labels, added to the fused score.
+
+        * condition match: Jaccard overlap of the passage's conditions with
+          :meth:`targeted_conditions` (1 for a passage written for exactly the detected condition,
+          less for one that also covers others, 0 for cross-cutting general-wellbeing passages
+          the filter admits, and 0 for a passage written for another condition that the filter
+          admits only through its suicide-risk tag, e.g. an eating-disorder safety passage for a
+          depression post);
+        * severity fit: 1 / the number of severity levels the passage lists, when it lists the
+          detected one (a passage written for "severe" beats one for "any severity").
+        """
+        n = len(index.docs)
+        prior = np.zeros(n, dtype=np.float32)
+        conds = self.targeted_conditions(query)
+        if conds and self.condition_boost:
+            inter = np.zeros(n, dtype=np.float32)
+            for c in conds:
+                inter += index.flag(flag_key("conditions", c))
+            union = index.n_conditions + len(conds) - inter
+            specific_hits = np.zeros(n, dtype=np.float32)
+            for c in conds - CROSS_CUTTING:
+                specific_hits += index.flag(flag_key("conditions", c))
+            foreign = (index.n_specific > 0) & (specific_hits == 0)
+            prior += self.condition_boost * np.where(foreign, 0.0, inter / union)
+        if query.severity in SEVERITY_LEVELS and self.severity_boost:
+            fits = index.flag(flag_key("severity", str(query.severity)))
+            prior += self.severity_boost * fits / index.n_severity
+        return prior
+
     # ---- retrieval -------------------------------------------------------------------------
     def retrieve(self, query: RetrievalQuery) -> list[RetrievedPassage]:
         """Best passages first, at most ``query.k``.
@@ -447,25 +558,24 @@ class HybridRetriever:
         index = self._current_index()
         dense_text, lexical_text = self.build_query_texts(query)
         qvec = self.store.embed_query(dense_text) if self.mode != "lexical" else None
+        prior = self.metadata_prior(query, index)
         chosen: list[_Candidate] = []
         taken: set[str] = set()
 
         if query.risk and risk_rank(query.risk) >= risk_rank("ideation"):
-            chosen.extend(self._safety_first(query, index, qvec, lexical_text))
+            chosen.extend(self._safety_first(query, index, qvec, lexical_text, prior))
             taken.update(c.id for c in chosen)
 
         ladder = (
             self.filter_ladder(query) if self.use_filters else [_Filter("none", None, None, None)]
         )
-        for level in ladder:
+        for n_level, level in enumerate(ladder):
             if len(chosen) >= query.k:
                 break
-            cands = self._candidates(
-                level, index, qvec, lexical_text, exclude=taken, prefer=frozenset(query.conditions)
-            )
+            cands = self._candidates(level, index, qvec, lexical_text, exclude=taken, prior=prior)
             picked = self._select(cands, index, query.k - len(chosen), already=chosen)
             for c in picked:
-                c.scores["filter_level"] = float(ladder.index(level))
+                c.scores["filter_level"] = float(n_level)
             chosen.extend(picked)
             taken.update(c.id for c in picked)
 
@@ -486,59 +596,70 @@ class HybridRetriever:
         lexical_text: str,
         exclude: set[str],
         fetch_k: int | None = None,
-        prefer: frozenset[str] = frozenset(),
+        prior: np.ndarray | None = None,
     ) -> list[_Candidate]:
         """Fused candidates of one filter level, best first."""
         fetch = fetch_k or self.fetch_k
-        mask = index.mask(level)
-        n_ok = int(mask.sum())
-        if n_ok == 0:
+        mask = index.without(index.mask(level), exclude)
+        if not mask.any():
             return []
-        fetch_n = min(fetch + len(exclude), n_ok)
-        cands: dict[str, _Candidate] = {}
-
-        if self.mode in ("hybrid", "dense") and qvec is not None:
-            rank = 0
+        use_dense = self.mode in ("hybrid", "dense") and qvec is not None
+        use_lexical = self.mode in ("hybrid", "lexical")
+        dense: np.ndarray | None = None
+        bm25: np.ndarray | None = None
+        if use_dense:
+            assert qvec is not None
             if index.embeddings.size:
                 # Exact cosine over the snapshot of Chroma's own vectors: one matrix product per
                 # query (cached across filter levels), where Chroma's filtered HNSW search costs a
                 # round trip per level (see benchmarks/results/retrieval.md).
-                sims = index.dense_scores(qvec)
-                for pos, sim in _top_masked(sims, mask, fetch_n):
-                    doc = index.docs[pos]
-                    if doc.id in exclude:
-                        continue
-                    rank += 1
-                    c = cands.setdefault(doc.id, _Candidate(doc.id, doc.text, doc.metadata))
-                    c.scores["dense"] = sim
-                    c.rrf += self.dense_weight / (self.rrf_k + rank)
+                dense = index.dense_scores(qvec)
             else:
-                for hit in self.store.query(embedding=qvec, k=fetch_n, where=level.where()):
-                    if hit.id in exclude:
-                        continue
-                    rank += 1
-                    c = cands.setdefault(hit.id, _Candidate(hit.id, hit.text, hit.metadata))
-                    c.scores["dense"] = hit.similarity
-                    c.rrf += self.dense_weight / (self.rrf_k + rank)
-        if self.mode in ("hybrid", "lexical"):
-            rank = 0
+                dense = self._dense_from_store(level, index, qvec, int(mask.sum()) + len(exclude))
+        if use_lexical:
             bm25 = index.lexical_scores(lexical_text)
-            for pos, score in _top_masked(bm25, mask & (bm25 > 0), fetch_n):
-                doc = index.docs[pos]
-                if doc.id in exclude:
-                    continue
-                rank += 1
-                c = cands.setdefault(doc.id, _Candidate(doc.id, doc.text, doc.metadata))
-                c.scores["bm25"] = score
-                c.rrf += self.lexical_weight / (self.rrf_k + rank)
-        if self.condition_boost and prefer:
-            for c in cands.values():
-                if prefer & set(str(c.metadata.get("conditions", "")).split("|")):
-                    c.rrf += self.condition_boost / (self.rrf_k + 1)
-        ranked = sorted(cands.values(), key=lambda c: (-c.rrf, c.id))
-        for c in ranked:
-            c.scores["rrf"] = c.rrf
-        return ranked[:fetch]
+            if not use_dense:
+                # BM25 alone: a passage sharing no query term is no candidate.
+                mask = mask & (bm25 > 0)
+                if not mask.any():
+                    return []
+
+        # Score fusion: each signal standardised over the passages this level admits, so a weight
+        # means the same whatever the score scale (cosine, BM25) or the corpus.
+        fused = np.zeros(len(index.docs), dtype=np.float32)
+        if dense is not None:
+            fused += self.dense_weight * _zscore(dense, mask)
+        if bm25 is not None:
+            fused += (self.lexical_weight if dense is not None else 1.0) * _zscore(bm25, mask)
+        if prior is not None:
+            fused += prior
+        top = [pos for pos, _ in _top_masked(fused, mask, fetch)]
+
+        ranked = []
+        for pos in top:
+            doc = index.docs[pos]
+            c = _Candidate(doc.id, doc.text, doc.metadata)
+            c.score = float(fused[pos])
+            if dense is not None and not np.isnan(dense[pos]):
+                c.scores["dense"] = float(dense[pos])
+            if bm25 is not None:
+                c.scores["bm25"] = float(bm25[pos])
+            if prior is not None:
+                c.scores["prior"] = float(prior[pos])
+            c.scores["fused"] = c.score
+            ranked.append(c)
+        return ranked
+
+    def _dense_from_store(
+        self, level: _Filter, index: _Index, qvec: list[float], k: int
+    ) -> np.ndarray:
+        """Dense similarities from Chroma's own search (snapshot without vectors); NaN elsewhere."""
+        sims = np.full(len(index.docs), np.nan, dtype=np.float32)
+        for hit in self.store.query(embedding=qvec, k=k, where=level.where()):
+            pos = index.position.get(hit.id)
+            if pos is not None:
+                sims[pos] = hit.similarity
+        return sims
 
     def _select(
         self,
@@ -552,9 +673,9 @@ class HybridRetriever:
             return []
         if not self.diversify:
             return cands[:n]
-        rrf = np.array([c.rrf for c in cands], dtype=np.float32)
-        span = float(rrf.max() - rrf.min())
-        rel = (rrf - rrf.min()) / span if span > 0 else np.ones_like(rrf)
+        fused = np.array([c.score for c in cands], dtype=np.float32)
+        span = float(fused.max() - fused.min())
+        rel = (fused - fused.min()) / span if span > 0 else np.ones_like(fused)
         vecs = [self._vector(index, c.id) for c in cands]
         chosen_vecs = [v for v in (self._vector(index, c.id) for c in already) if v is not None]
         type_counts: dict[str, int] = {}
@@ -618,22 +739,37 @@ class HybridRetriever:
         return index.embeddings[pos]
 
     def _safety_first(
-        self, query: RetrievalQuery, index: _Index, qvec: list[float] | None, lexical_text: str
+        self,
+        query: RetrievalQuery,
+        index: _Index,
+        qvec: list[float] | None,
+        lexical_text: str,
+        prior: np.ndarray | None = None,
     ) -> list[_Candidate]:
-        """The risk rule: the best safety-planning and crisis-resources passages, in rule order."""
+        """The risk rule: the best safety-planning and crisis-resources passages, in rule order.
+
+        Each is looked for first among the passages the condition filter admits for this query
+        (the detected conditions, suicide risk, general wellbeing) that list the risk level, then
+        among any that list the level, then among all of the type: an eating-disorder post gets
+        the suicide-risk crisis passage before a substance-use one.
+        """
         assert query.risk is not None
         order = (
             ("crisis_resources", "safety_planning")
             if risk_rank(query.risk) >= risk_rank("behavior")
             else ("safety_planning", "crisis_resources")
         )
+        ladder = self.filter_ladder(query) if self.use_filters else []
+        conds = ladder[0].conditions if ladder else None
         picked: list[_Candidate] = []
         for kind in order:
-            # Prefer passages written for this risk level; fall back to any of the type.
-            for level in (
+            levels = [
                 _Filter("risk-rule", None, None, query.risk, (kind,)),
                 _Filter("risk-rule-any", None, None, None, (kind,)),
-            ):
+            ]
+            if conds:
+                levels.insert(0, _Filter("risk-rule-condition", conds, None, query.risk, (kind,)))
+            for level in levels:
                 cands = self._candidates(
                     level,
                     index,
@@ -641,6 +777,7 @@ class HybridRetriever:
                     lexical_text,
                     exclude={c.id for c in picked},
                     fetch_k=10,
+                    prior=prior,
                 )
                 if not cands:
                     # No query term or vector reached one (lexical mode, odd text): the rule holds
@@ -660,7 +797,13 @@ class HybridRetriever:
             # Only one of the two types exists: take a second of the same kind if there is one.
             level = _Filter("risk-rule-fill", None, None, None, SAFETY_TYPES)
             extra = self._candidates(
-                level, index, qvec, lexical_text, exclude={c.id for c in picked}, fetch_k=5
+                level,
+                index,
+                qvec,
+                lexical_text,
+                exclude={c.id for c in picked},
+                fetch_k=5,
+                prior=prior,
             )
             for c in extra[: 2 - len(picked)]:
                 c.scores["risk_rule"] = 1.0
@@ -684,14 +827,14 @@ class HybridRetriever:
 class _Candidate:
     """A passage while it is being ranked (mutable scores, frozen once it becomes a result)."""
 
-    __slots__ = ("id", "metadata", "rrf", "scores", "text", "type")
+    __slots__ = ("id", "metadata", "score", "scores", "text", "type")
 
     def __init__(self, id: str, text: str, metadata: Mapping[str, Any]) -> None:
         self.id = id
         self.text = text
         self.metadata = metadata
         self.type = str(metadata.get("intervention_type", ""))
-        self.rrf = 0.0
+        self.score = 0.0
         self.scores: dict[str, float] = {}
 
     @classmethod
@@ -706,7 +849,7 @@ class _Candidate:
             title=title,
             text=passage_body(self.text, title),
             metadata=meta,
-            score=self.rrf,
+            score=self.score,
             citation=citation_of(self.metadata),
             scores=dict(self.scores),
         )

@@ -42,7 +42,7 @@ def test_is_a_retriever_and_results_carry_scores_and_citations(retriever) -> Non
     assert top.citation == (
         "NICE NG222 (2022), Cutting down on drinking alcohol. https://www.nice.org.uk/guidance/ng222"
     )
-    assert {"dense", "bm25", "rrf"} <= set(top.scores)
+    assert {"dense", "bm25", "prior", "fused"} <= set(top.scores)
     assert not any(k.startswith("cond_") for k in top.metadata)  # filter flags stay internal
     assert top.to_dict()["metadata"]["intervention_type"] == "behaviour_change"
 
