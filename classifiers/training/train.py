@@ -246,6 +246,29 @@ def predict_logits(
     return HeadOutputs(*arrays)
 
 
+def onnx_logits(model_file: Path, seqs: list[list[int]], threads: int) -> HeadOutputs:
+    """Raw head logits of an exported ONNX student for token sequences, in input order."""
+    import onnxruntime as ort
+
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = threads
+    session = ort.InferenceSession(
+        str(model_file), sess_options=opts, providers=["CPUExecutionProvider"]
+    )
+    order = np.argsort([len(s) for s in seqs], kind="stable")
+    outs: list[list[np.ndarray]] = [[], [], [], []]
+    for start in range(0, len(order), 32):
+        ids, mask = pad_batch([seqs[i] for i in order[start : start + 32]])
+        res = session.run(
+            None, {"input_ids": ids.astype(np.int64), "attention_mask": mask.astype(np.int64)}
+        )
+        for k in range(4):
+            outs[k].append(np.asarray(res[k], dtype=np.float64))
+    inv = np.empty_like(order)
+    inv[order] = np.arange(len(order))
+    return HeadOutputs(*[np.concatenate(o)[inv] for o in outs])
+
+
 # ---- loss ----------------------------------------------------------------------------------
 
 
@@ -520,11 +543,6 @@ def train_student(
     model.eval()
     say(f"training done in {time.time() - t_start:.0f}s; best val macro-F1@0.5 {best_score:.4f}")
 
-    # ---- calibrate on validation -------------------------------------------------------------
-    val_t = targets.subset(idx["validation"])
-    val = predict_logits(model, val_seqs) if val_seqs else predict_logits(model, [seqs[0]])
-    calib = calibrate_heads(val, val_t, val_distant) if val_seqs else default_calibration()
-
     # ---- export -------------------------------------------------------------------------------
     from classifiers.training.export import export_onnx, quantize_int8
 
@@ -534,6 +552,16 @@ def train_student(
     for name in ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.txt"):
         if (base / name).exists():
             shutil.copy2(base / name, out_dir / name)
+
+    # ---- calibrate on validation, with the shipped int8 model's own outputs --------------------
+    # Temperatures and thresholds fitted on the model that will run, so quantization error is
+    # absorbed by the calibration instead of shifting every decision.
+    val_t = targets.subset(idx["validation"])
+    if val_seqs:
+        val = onnx_logits(out_dir / "model.onnx", val_seqs, config.threads)
+        calib = calibrate_heads(val, val_t, val_distant)
+    else:
+        calib = default_calibration()
     version = _version(config)
     cfg = {
         "version": version,
@@ -549,7 +577,11 @@ def train_student(
         "history": history,
     }
     write_config(out_dir, cfg)
+    from classifiers.training.ensemble import fit_ensemble
+
+    ensemble_metrics = fit_ensemble(out_dir, texts, idx, targets, distant, config.threads, say)
     metrics = evaluate_artifact(out_dir, df, idx, distant, fp32_path, config, say)
+    metrics.update(ensemble_metrics)
     metrics["label_counts"] = targets.counts
     metrics["history"] = history
     metrics["train_seconds"] = round(time.time() - t_start, 1)
