@@ -124,7 +124,7 @@ def _build_retriever(settings: AppSettings, store: Any) -> Retriever:
         store=store,
         fetch_k=rs.fetch_k,
         use_lexical=rs.hybrid,
-        rrf_k=rs.rrf_k,
+        lexical_weight=rs.lexical_weight,
         mmr_lambda=rs.mmr_lambda,
     )
 

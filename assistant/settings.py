@@ -112,8 +112,12 @@ class RetrievalSettings(BaseModel):
     )
     top_k: int = Field(5, ge=1, le=50, description="Passages handed to the LLM.")
     fetch_k: int = Field(30, ge=1, le=500, description="Candidates per retriever before fusion.")
-    hybrid: bool = Field(True, description="Fuse dense and BM25 results (reciprocal rank fusion).")
-    rrf_k: int = Field(60, ge=1, description="Reciprocal-rank-fusion constant.")
+    hybrid: bool = Field(
+        True, description="Fuse dense and BM25 scores (standardised, weighted sum) or dense only."
+    )
+    lexical_weight: float = Field(
+        0.25, ge=0, description="Weight of the standardised BM25 score next to dense (1.0)."
+    )
     mmr_lambda: float = Field(
         0.7, ge=0, le=1, description="Relevance/diversity trade-off for MMR (1 = relevance only)."
     )

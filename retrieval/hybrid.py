@@ -329,8 +329,6 @@ class HybridRetriever:
         store: The vector store (Chroma).
         fetch_k: Candidates kept per filter level for diversity selection.
         use_lexical: Fuse BM25 with dense search (False: dense only).
-        rrf_k: Unused; kept so existing settings (``retrieval.rrf_k``) still construct it. Rank
-            fusion was replaced by score fusion (see the module docstring).
         mmr_lambda: Relevance/diversity trade-off for MMR (1 = relevance only).
         mode: Overrides ``use_lexical``: ``hybrid``, ``dense`` or ``lexical`` (for evaluation).
         use_filters: Apply the condition/severity/risk filter ladder.
@@ -353,7 +351,6 @@ class HybridRetriever:
         store: ChromaStore,
         fetch_k: int = 30,
         use_lexical: bool = True,
-        rrf_k: int = 60,
         mmr_lambda: float = 0.7,
         mode: Mode | None = None,
         use_filters: bool = True,
@@ -368,7 +365,6 @@ class HybridRetriever:
     ) -> None:
         self.store = store
         self.fetch_k = fetch_k
-        self.rrf_k = rrf_k
         self.mmr_lambda = mmr_lambda
         self.mode: Mode = mode or ("hybrid" if use_lexical else "dense")
         self.use_filters = use_filters

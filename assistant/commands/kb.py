@@ -189,7 +189,7 @@ def query(
         retriever = HybridRetriever(
             mind.store,
             fetch_k=rs.fetch_k,
-            rrf_k=rs.rrf_k,
+            lexical_weight=rs.lexical_weight,
             mmr_lambda=rs.mmr_lambda,
             mode=mode,  # type: ignore[arg-type]
         )
@@ -243,7 +243,11 @@ def evaluate(
     rs = mind.settings.retrieval
     try:
         report = evaluate_store(
-            mind.store, loaded, fetch_k=rs.fetch_k, rrf_k=rs.rrf_k, mmr_lambda=rs.mmr_lambda
+            mind.store,
+            loaded,
+            fetch_k=rs.fetch_k,
+            lexical_weight=rs.lexical_weight,
+            mmr_lambda=rs.mmr_lambda,
         )
     except StoreError as exc:
         raise _fail(str(exc)) from exc

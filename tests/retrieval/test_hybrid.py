@@ -23,7 +23,7 @@ def _conds(p) -> set[str]:
 
 @pytest.fixture(scope="module")
 def retriever(fixture_store: ChromaStore) -> HybridRetriever:
-    r = HybridRetriever(fixture_store, fetch_k=30, rrf_k=60, mmr_lambda=0.7)
+    r = HybridRetriever(fixture_store, fetch_k=30, mmr_lambda=0.7)
     r.warm_up()
     return r
 
