@@ -101,7 +101,9 @@ def _build_classifier(settings: AppSettings) -> Classifier:
     from classifiers.factory import load_classifier
 
     cs = settings.classifier
-    return load_classifier(artifact_dir=cs.artifact_dir, mode=cs.mode, threads=cs.threads)
+    return load_classifier(
+        artifact_dir=cs.artifact_dir, mode=cs.mode, threads=cs.threads, max_length=cs.max_tokens
+    )
 
 
 def _build_store(settings: AppSettings, embeddings: SentenceTransformerEmbeddings) -> Any:

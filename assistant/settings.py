@@ -158,6 +158,12 @@ class ClassifierSettings(BaseModel):
     )
     batch_size: int = Field(32, ge=1, description="Texts per model batch.")
     threads: int | None = Field(None, description="ONNX Runtime intra-op threads; empty: default.")
+    max_tokens: int | None = Field(
+        None,
+        ge=16,
+        le=512,
+        description="Tokens the student reads per post; empty: its training length (fewer: faster).",
+    )
 
 
 class AssistantSettings(BaseModel):

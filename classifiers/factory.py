@@ -66,6 +66,7 @@ def load_classifier(
     mode: str = "hybrid",
     threads: int | None = None,
     batch_size: int = 32,
+    max_length: int | None = None,
 ) -> Classifier:
     """Load a classifier: ``rules`` needs no artifact; ``model`` and ``hybrid`` load the student.
 
@@ -74,6 +75,7 @@ def load_classifier(
         mode: ``hybrid`` (rules and student fused), ``rules`` or ``model``.
         threads: ONNX Runtime intra-op threads; ``None``: its default.
         batch_size: Texts per model batch.
+        max_length: Tokens the student reads per text; default: its training length.
 
     Raises:
         ClassifierLoadError: Unknown mode, or a missing/corrupt artifact (the message names the
@@ -90,7 +92,9 @@ def load_classifier(
     try:
         from classifiers.transformer import TransformerClassifier
 
-        model = TransformerClassifier(path, threads=threads, batch_size=batch_size)
+        model = TransformerClassifier(
+            path, threads=threads, batch_size=batch_size, max_length=max_length
+        )
         # Open the ONNX session now: a corrupt model must fail here with the hint, not as an
         # error on every row later.
         model.warm_up()
@@ -106,11 +110,11 @@ def load_classifier(
         rules=_load_rules(),
         model=model,
         fusion=load_fusion_config(path),
-        ngram=_load_ngram(path, model.config),
+        ngram=load_ngram(path, model.config),
     )
 
 
-def _load_ngram(path: Path, config: dict[str, Any]) -> Any:
+def load_ngram(path: Path, config: dict[str, Any]) -> Any:
     """The learned n-gram lexicon of an artifact whose config has an ``ensemble`` block."""
     ensemble = config.get("ensemble")
     if not ensemble:

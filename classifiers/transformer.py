@@ -94,6 +94,8 @@ class TransformerClassifier:
         max_chars: Longest text accepted.
         model_file: Another ONNX file to run with this artifact's tokenizer and config (e.g. the
             fp32 export, for comparisons).
+        max_length: Tokens read per text; default: the length the student was trained with.
+            Fewer is faster and costs some accuracy (``make bench`` measures how much).
     """
 
     def __init__(
@@ -103,12 +105,14 @@ class TransformerClassifier:
         batch_size: int = 32,
         max_chars: int = 50_000,
         model_file: Path | str | None = None,
+        max_length: int | None = None,
     ) -> None:
         self.artifact_dir = Path(artifact_dir)
         self.threads = threads
         self.batch_size = max(1, int(batch_size))
         self.max_chars = max_chars
         self.model_file = Path(model_file) if model_file else self.artifact_dir / "model.onnx"
+        self.max_length = max_length
         self._config: dict[str, Any] | None = None
         self._session: Any = None
         self._tokenizer: Any = None
@@ -159,7 +163,7 @@ class TransformerClassifier:
                     "the student needs onnxruntime and tokenizers: `pip install onnxruntime tokenizers`"
                 ) from exc
             tok = Tokenizer.from_file(str(self.artifact_dir / "tokenizer.json"))
-            tok.enable_truncation(max_length=int(cfg.get("max_length", 128)))
+            tok.enable_truncation(max_length=int(self.max_length or cfg.get("max_length", 128)))
             tok.no_padding()
             opts = ort.SessionOptions()
             if self.threads:

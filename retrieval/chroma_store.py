@@ -34,6 +34,8 @@ logger = logging.getLogger(__name__)
 FLAG_PREFIXES: dict[str, str] = {"conditions": "cond_", "severity": "sev_", "risk": "risk_"}
 #: Collection-level metadata key that changes on every write (lets readers see the store changed).
 STAMP_KEY = "mindsignal_stamp"
+#: Suffix of the collection a `kb ingest --rebuild` fills before it is swapped in.
+STAGING_SUFFIX = "__rebuild"
 INGEST_HINT = "run `mindsignal kb ingest`"
 
 
@@ -208,12 +210,30 @@ class ChromaStore:
                 from chromadb.errors import NotFoundError
 
                 if isinstance(exc, NotFoundError):
+                    adopted = self._adopt_staged(client)
+                    if adopted is not None:
+                        self._collection = adopted
+                        return adopted
                     raise self._missing(f"has no collection {self.collection_name!r}") from exc
                 raise StoreError(
                     f"vector store at {self.location} is corrupt or unreadable "
                     f"({type(exc).__name__}: {exc}); delete it and {INGEST_HINT}"
                 ) from exc
             return self._collection
+
+    def _adopt_staged(self, client: ClientAPI) -> Collection | None:
+        """A rebuild that died between deleting the old collection and renaming the new one."""
+        try:
+            staged = client.get_collection(
+                f"{self.collection_name}{STAGING_SUFFIX}", embedding_function=None
+            )
+            if not (staged.metadata or {}).get(STAMP_KEY):
+                return None  # never finished: an ingest marks the store changed at its end
+            staged.modify(name=self.collection_name)
+        except Exception:
+            return None
+        logger.warning("adopted the completed rebuild of collection %r", self.collection_name)
+        return client.get_collection(self.collection_name, embedding_function=None)
 
     def _call(self, what: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
         """Run a Chroma call, turning its failures into a StoreError that says what to do."""
@@ -416,6 +436,34 @@ class ChromaStore:
         meta = {k: v for k, v in (col.metadata or {}).items() if not k.startswith("hnsw:")}
         meta[STAMP_KEY] = stamp
         self._call("write metadata", col.modify, metadata=meta)
+        self._local_writes += 1
+
+    def staging(self) -> ChromaStore:
+        """An empty sibling collection in the same store, to rebuild into before a swap."""
+        staged = ChromaStore(
+            path=self.path,
+            url=self.url,
+            collection=f"{self.collection_name}{STAGING_SUFFIX}",
+            embeddings=self.embeddings,
+        )
+        staged._client = self._get_client(create=True)
+        staged.drop()
+        staged.ensure_collection()
+        return staged
+
+    def replace_with(self, staged: ChromaStore) -> None:
+        """Make ``staged`` (from :meth:`staging`) this collection: delete ours, rename theirs.
+
+        Until this call the old collection is untouched, so an interrupted rebuild leaves the
+        previous store usable; if the process dies between the delete and the rename, the next
+        open adopts the complete staged collection (see :meth:`_get_collection`).
+        """
+        col = staged._get_collection()
+        self.drop()
+        self._call("rename the rebuilt collection", col.modify, name=self.collection_name)
+        staged._collection = None
+        with self._lock:
+            self._collection = None
         self._local_writes += 1
 
     def drop(self) -> None:

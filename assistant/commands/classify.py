@@ -76,6 +76,7 @@ def classify(
             mode=mode or cs.mode,
             threads=cs.threads,
             batch_size=size,
+            max_length=cs.max_tokens,
         )
     except ClassifierLoadError as exc:
         raise _fail(str(exc)) from None

@@ -58,8 +58,9 @@ def ingest(
     from retrieval.chroma_store import StoreError
 
     mind = _app()
-    if rebuild:
-        _drop_store(mind)
+    # A rebuild embeds everything into a staging collection and swaps it in at the end, so an
+    # interrupted rebuild leaves the previous store as it was.
+    target = _staging_store(mind) if rebuild else mind.store
     last = [0.0]
 
     def progress(done: int, total: int) -> None:
@@ -70,8 +71,10 @@ def ingest(
 
     try:
         report = ingest_knowledge_base(
-            mind.store, mind.settings.knowledge_base, extra_paths=paths or [], progress=progress
+            target, mind.settings.knowledge_base, extra_paths=paths or [], progress=progress
         )
+        if rebuild:
+            mind.store.replace_with(target)
     except (KnowledgeBaseError, StoreError) as exc:
         raise _fail(str(exc)) from exc
     typer.echo(f"knowledge base: {report.summary()}")
@@ -82,11 +85,11 @@ def ingest(
         raise typer.Exit(1)
 
 
-def _drop_store(mind: MindSignalApp) -> None:
+def _staging_store(mind: MindSignalApp) -> Any:
     from retrieval.chroma_store import StoreError
 
     try:
-        mind.store.drop()
+        return mind.store.staging()
     except StoreError:
         # A corrupt on-disk store cannot even be opened: move it aside (never delete data).
         path = mind.settings.store_path
@@ -97,6 +100,7 @@ def _drop_store(mind: MindSignalApp) -> None:
         typer.echo(f"moved the unreadable store aside to {aside}", err=True)
         del mind.store  # rebuilt on next use
         mind.store.ensure_collection()
+        return mind.store.staging()
 
 
 @kb_app.command("stats")

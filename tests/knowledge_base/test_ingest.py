@@ -186,3 +186,33 @@ def test_missing_passages_folder_is_a_clear_error(tmp_path: Path, embeddings) ->
     store = _store(tmp_path, embeddings)
     with pytest.raises(KnowledgeBaseError, match="does not exist"):
         ingest_knowledge_base(store, kb_settings(tmp_path / "nowhere"))
+
+
+def test_interrupted_rebuild_keeps_the_old_store_and_a_finished_one_swaps_in(
+    tmp_path: Path, corpus: Path, embeddings
+) -> None:
+    store = _store(tmp_path, embeddings)
+    ingest_knowledge_base(store, kb_settings(corpus))
+    old_hashes = store.get_hashes()
+
+    # The rebuild dies while embedding: the live collection is untouched.
+    crashing = _store(tmp_path, CrashingEmbeddings(embeddings, fail_on_call=2))
+    staged = crashing.staging()
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        ingest_knowledge_base(staged, kb_settings(corpus), batch_size=4)
+    reopened = _store(tmp_path, embeddings)
+    assert reopened.get_hashes() == old_hashes
+
+    # A rebuild that completes replaces the collection in one step.
+    staged = reopened.staging()
+    assert staged.count() == 0  # leftovers of the crashed rebuild are cleared first
+    ingest_knowledge_base(staged, kb_settings(corpus))
+    reopened.replace_with(staged)
+    assert _store(tmp_path, embeddings).get_hashes() == old_hashes
+
+    # Died between deleting the old collection and renaming the new one: the next open adopts it.
+    staged = reopened.staging()
+    ingest_knowledge_base(staged, kb_settings(corpus))
+    reopened.drop()
+    adopted = _store(tmp_path, embeddings)
+    assert adopted.get_hashes() == old_hashes
