@@ -543,13 +543,22 @@ def build_pipeline(mind: MindSignalApp) -> CarePipeline:
 
 
 def _load_resources(resources_dir: Any, locale: str, extra_file: Any) -> Any:
-    """The configured locale's crisis resources; the international list if that fails."""
+    """The configured locale's crisis resources (with the clinic's file merged in front).
+
+    A broken clinic file must not cost the locale's own lines: it falls back to the locale alone,
+    and only then to the international list.
+    """
     from knowledge_base.resources import CrisisResourcesError, load_crisis_resources
 
     try:
         return load_crisis_resources(resources_dir, locale, extra_file)
     except CrisisResourcesError as exc:
         logger.error("crisis resources for %s could not be loaded: %s", locale, exc)
+    if extra_file is not None:
+        try:
+            return load_crisis_resources(resources_dir, locale)
+        except CrisisResourcesError as exc:
+            logger.error("crisis resources for %s alone could not be loaded: %s", locale, exc)
     try:
         return load_crisis_resources(resources_dir, "intl")
     except CrisisResourcesError as exc:

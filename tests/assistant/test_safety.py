@@ -131,3 +131,16 @@ def test_combine_never_lowers_the_level(gate: SafetyGate) -> None:
     assert gate.combine(crisis, calm).crisis
     raised = gate.combine(calm, crisis)
     assert raised.crisis and raised.urgent and raised.block_markdown
+
+
+def test_a_broken_clinic_file_keeps_the_locales_own_crisis_lines(tmp_path) -> None:
+    from assistant.pipeline import _load_resources
+    from assistant.settings import PROJECT_ROOT
+
+    resources = PROJECT_ROOT / "knowledge_base" / "resources"
+    broken = tmp_path / "clinic.yaml"
+    broken.write_text("resources: [not, a, valid, list", encoding="utf-8")
+    loaded = _load_resources(resources, "en-GB", broken)
+    assert loaded is not None and loaded.locale == "en-GB"
+    intl = _load_resources(resources, "xx-XX", None)
+    assert intl is not None and intl.locale == "intl"
