@@ -79,6 +79,11 @@ class LLMSettings(BaseModel):
     num_predict: int = Field(512, ge=16, description="Maximum tokens in one answer.")
     num_ctx: int = Field(4096, ge=512, description="Context window requested from Ollama.")
     seed: int | None = Field(None, description="Sampling seed for reproducible drafts.")
+    repeat_penalty: float | None = Field(
+        1.15,
+        ge=0,
+        description="Penalty on repeated tokens (Ollama option); small models loop without one.",
+    )
     request_timeout_s: float = Field(
         120.0, gt=0, description="Give up on an LLM call after this long."
     )

@@ -17,7 +17,10 @@ corpus with :func:`classifiers.evaluation.tune_fusion`, never on the test split)
   condition labels and minimal severity, **but its risk is still computed and shown**: the
   relevance filter never hides risk. Any risk from ``indicator`` up keeps the labels, and a
   crisis level (ideation and up) marks the text relevant.
-* **Conditions.** For each label, ``p = p_model(label)``; the model proposes the label when
+* **Conditions.** For each label, ``p = p_model(label)``: the student's calibrated probability,
+  blended with the learned n-gram lexicon's when the artifact has one
+  (``(1 - w) * p_student + w * p_ngram``, ``w`` and thresholds from validation; the lexicon's
+  strongest n-grams are the evidence of a label the rules have no span for). The model proposes the label when
   ``p >= threshold(label)`` (the artifact's calibrated per-label thresholds, shifted by
   ``threshold_shift``). With ``r`` the rules' confidence for the label:
 
@@ -316,15 +319,16 @@ def fuse_labels(rules: RulesView, model: ModelView, config: FusionConfig) -> tup
         thr = float(model.thresholds.get(label, 0.5)) + config.threshold_shift
         hit = rules.conditions.get(label, empty)
         if p >= thr:
+            # The learned n-gram lexicon is part of the model side (the contract's sources stay
+            # "model" and "rules"); its n-grams are the evidence when the rules have none.
             learned = model.ngram_evidence.get(label, ())
-            model_sources: tuple[str, ...] = ("model", "ngram") if learned else ("model",)
             if hit.score >= config.rules_agree_min and hit.evidence:
                 score = 1.0 - (1.0 - p) * (1.0 - config.agree_weight * hit.score)
-                out.append(LabelScore(label, score, (*model_sources, "rules"), hit.evidence))
+                out.append(LabelScore(label, score, ("model", "rules"), hit.evidence))
             elif hit.vetoed and p < config.veto_max:
                 continue  # every mention is negated or about someone else
             else:
-                out.append(LabelScore(label, p, model_sources, hit.evidence or learned))
+                out.append(LabelScore(label, p, ("model",), hit.evidence or learned))
         elif (
             hit.strong
             and hit.evidence

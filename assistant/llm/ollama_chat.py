@@ -54,6 +54,7 @@ class OllamaChat:
         num_predict: Maximum answer tokens.
         num_ctx: Context window to request.
         seed: Sampling seed, for reproducible answers.
+        repeat_penalty: Ollama's penalty on repeated tokens (small models loop without one).
         timeout_s: Give up on one request after this long.
     """
 
@@ -66,6 +67,7 @@ class OllamaChat:
         num_predict: int = 512,
         num_ctx: int = 4096,
         seed: int | None = None,
+        repeat_penalty: float | None = None,
         timeout_s: float = 120.0,
     ) -> None:
         self.base_url = base_url
@@ -74,6 +76,7 @@ class OllamaChat:
         self.num_predict = num_predict
         self.num_ctx = num_ctx
         self.seed = seed
+        self.repeat_penalty = repeat_penalty
         self.timeout_s = timeout_s
         self._llm: ChatOllama | None = None
 
@@ -87,6 +90,7 @@ class OllamaChat:
             num_predict=settings.num_predict,
             num_ctx=settings.num_ctx,
             seed=settings.seed,
+            repeat_penalty=settings.repeat_penalty,
             timeout_s=settings.request_timeout_s,
         )
 
@@ -103,6 +107,7 @@ class OllamaChat:
                 num_predict=self.num_predict,
                 num_ctx=self.num_ctx,
                 seed=self.seed,
+                repeat_penalty=self.repeat_penalty,
                 client_kwargs={"timeout": self.timeout_s},
             )
         return self._llm

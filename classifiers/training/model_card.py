@@ -37,8 +37,15 @@ F1; a crisis threshold on P(risk >= ideation) maximising F2 (recall first). Seve
 the 0-1 severity score are fitted on a separate labeled calibration set (thresholds only; the
 encoder never sees it); its cross-validated balanced accuracy is reported below.
 Split: by author (StratifiedGroupKFold, stratified by subreddit, 70/15/15, `split.json`).
-Export: one ONNX graph (encoder + heads), dynamic int8 quantization (QInt8 weights; the four
-small heads stay fp32).
+Export: one ONNX graph (encoder + heads), dynamic int8 quantization (QInt8 weights, per-channel
+scales; the four small heads stay fp32). Temperatures and thresholds are fitted on the int8
+model's own validation outputs, so the shipped model is the calibrated one.
+
+Learned n-gram lexicon (`ngram.npz`): TF-IDF word uni- and bigrams (40,000 most frequent seen in
+two or more training posts) with one class-balanced logistic regression per condition, trained on
+the same targets and split. The hybrid blends it with the student,
+`(1 - w) * p_student + w * p_ngram`, with `w` and per-label thresholds chosen on validation
+(`ensemble` in `config.json`); its strongest n-grams in a post are shown as evidence.
 
 Reproduce from a clean checkout with `mindsignal train` and the options recorded under
 `training` in `config.json` (the best epoch on validation is kept; a run interrupted after N

@@ -84,7 +84,7 @@ def test_corrupt_or_missing_file_is_a_clear_error(tmp_path: Path) -> None:
         NgramModel(tmp_path / "absent.npz").predict_proba(["x"])
 
 
-def test_hybrid_blends_the_lexicon_and_names_it_as_a_source(model_path: Path) -> None:
+def test_hybrid_blends_the_lexicon_and_shows_its_ngrams(model_path: Path) -> None:
     config = dict(CONFIG)
     config["ensemble"] = {
         "ngram_weight": 0.5,
@@ -108,10 +108,12 @@ def test_hybrid_blends_the_lexicon_and_names_it_as_a_source(model_path: Path) ->
     (result,) = hybrid.predict([text])
     dep = next(lab for lab in result.labels if lab.label == "depression")
     # the student alone (0.45) is below its threshold; the blend with the lexicon is above it
-    assert "ngram" in dep.sources and "model" in dep.sources
+    assert set(dep.sources) <= {"model", "rules"} and "model" in dep.sources
     assert dep.evidence and all(text[e.start : e.end] == e.text for e in dep.evidence)
     without = HybridClassifier(
         rules=LexiconClassifier(), model=Student(conditions={"depression": 0.45})
     )
     (plain,) = without.predict([text])
-    assert all("ngram" not in lab.sources for lab in plain.labels)
+    assert "depression" not in plain.label_names() or all(
+        not e.cue.startswith("learned n-gram") for lab in plain.labels for e in lab.evidence
+    )
