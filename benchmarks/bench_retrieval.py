@@ -230,8 +230,11 @@ def main() -> dict[str, Any]:
             "passages_per_s": round(n_synth / (n_synth / rate + write_s), 1),
             "bm25_index_build_s": round(index_build, 2),
             "size_bytes": store.size_on_disk(),
-            "latency": _latency(retriever, queries),
+            # Chroma compacts its log in the background after a large write; the first pass
+            # right after 10,000 upserts is reported separately from the settled store.
+            "latency_right_after_write": _latency(retriever, queries),
             "latency_without_query_embedding": _latency_cached(retriever, queries),
+            "latency": _latency(retriever, queries),
         }
         print(f"synthetic corpus: {json.dumps(out['synthetic'])}", flush=True)
 
@@ -283,6 +286,14 @@ def _markdown(out: dict[str, Any]) -> str:
             f"| {name} | {r.get('latency_without_query_embedding', {}).get('p50_ms', '-')} | "
             f"{r.get('latency_without_query_embedding', {}).get('p95_ms', '-')} |"
             for name, r in (("real", real), ("synthetic", syn))
+        ),
+        "",
+        (
+            "Right after writing the 10,000 passages (Chroma still compacting in the background): "
+            f"p50 {syn['latency_right_after_write']['p50_ms']} ms, "
+            f"p95 {syn['latency_right_after_write']['p95_ms']} ms; the table shows the settled store."
+            if "latency_right_after_write" in syn
+            else ""
         ),
         "",
         (
