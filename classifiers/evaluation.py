@@ -725,6 +725,16 @@ def run_reddit_preset(
             if s.lower() == "suicidewatch" and p is not None
         ]
         ctl = [p for s, p in zip(subs, preds, strict=True) if s in control and p is not None]
+        # Posts of the single-condition subreddits (r/adhd, r/anxiety, ...): most do not speak
+        # of suicide, so a high crisis rate here means the gate would fire on ordinary posts.
+        # (r/depression posts often do speak of it: reported apart.)
+        topical = [
+            (s, p)
+            for s, p in zip(subs, preds, strict=True)
+            if p is not None and s in SUBREDDIT_MAP and SUBREDDIT_MAP[s].conditions
+        ]
+        other = [p for s, p in topical if s != "depression"]
+        dep = [p for s, p in topical if s == "depression"]
         rel_known = [
             (SUBREDDIT_MAP[s].relevant, p)
             for s, p in zip(subs, preds, strict=True)
@@ -739,6 +749,12 @@ def run_reddit_preset(
             "relevance_accuracy": sum(1 for r, p in rel_known if r == p.relevant) / len(rel_known)
             if rel_known
             else 0.0,
+            "crisis_rate_condition_subreddits_but_depression": (
+                sum(1 for p in other if p.risk.crisis) / len(other) if other else None
+            ),
+            "crisis_rate_depression_subreddit": (
+                sum(1 for p in dep if p.risk.crisis) / len(dep) if dep else None
+            ),
         }
         section = section_with_plot(
             TaskReport("reddit-test", "conditions", mode, metrics, failed, extra),
@@ -750,6 +766,9 @@ def run_reddit_preset(
         summary[f"{mode}/macro_f1"] = metrics["macro_f1"]
         summary[f"{mode}/suicidality_recall"] = extra["suicidality_recall"]
         summary[f"{mode}/relevance_accuracy"] = extra["relevance_accuracy"]
+        summary[f"{mode}/crisis_rate_other_condition_posts"] = extra[
+            "crisis_rate_condition_subreddits_but_depression"
+        ]
     del hybrid_preds
     hybrid = loaded["hybrid"]
     sev_path = shared / "dev" / "depression_severity_dev.csv"
@@ -839,7 +858,7 @@ def tune_fusion(
     hybrid: Any,
     artifact_dir: Path,
     *,
-    target_recall: float = 0.92,
+    target_recall: float = 0.94,
     passes: int = 2,
     say: Callable[[str], None] = logger.info,
 ) -> tuple[Any, dict[str, Any]]:
@@ -848,7 +867,7 @@ def tune_fusion(
     The views of every validation post are computed once; coordinate descent over
     :data:`TUNING_GRID` then maximises condition macro-F1. The crisis threshold is the highest
     one that keeps suicidality recall (r/SuicideWatch posts at ideation or above) at
-    ``target_recall``, a little above the 0.90 goal so the test split has a margin.
+    ``target_recall``, above the 0.90 goal so the test split has a margin (a missed crisis costs more than a false alarm a practitioner reviews).
 
     Returns:
         The tuned ``FusionConfig`` and a summary of validation metrics before and after.

@@ -271,6 +271,13 @@ def train(
         bool,
         typer.Option("--no-rules", help="Do not use the rule-based labeler as a label source."),
     ] = False,
+    no_rule_conditions: Annotated[
+        bool,
+        typer.Option(
+            "--no-rule-conditions",
+            help="Use the rules' risk and severity labels but not their condition labels.",
+        ),
+    ] = False,
 ) -> None:
     """Fine-tune the MiniLM student, calibrate it and export the int8 ONNX artifact.
 
@@ -303,6 +310,7 @@ def train(
         threads=threads,
         freeze_layers=freeze_layers,
         use_rules=not no_rules,
+        rule_conditions=not no_rule_conditions,
         data_csv=data,
         text_col=text_col,
         label_col=label_col,

@@ -436,8 +436,13 @@ def build_targets(
     df: pd.DataFrame,
     rules: Iterable[SourceLabel] | None = None,
     teacher: dict[str, SourceLabel] | None = None,
+    rule_conditions: bool = True,
 ) -> Targets:
     """Fuse distant, rule and teacher labels into per-head targets and weights.
+
+    ``rule_conditions=False`` keeps the rules' risk and severity labels but not their condition
+    positives (they cost condition accuracy against the subreddit labels, while the risk head
+    needs the rules' ``none`` on non-suicidal mental-health posts to tell them apart).
 
     Recipe (also written to the model card):
 
@@ -488,7 +493,7 @@ def build_targets(
         for name in dl.conditions:
             cond[row, ci[name]] = 1.0
             cond_w[row, ci[name]] = DISTANT_WEIGHT
-        if rule is not None and rule.conditions and not control:
+        if rule_conditions and rule is not None and rule.conditions and not control:
             for name in rule.conditions:
                 if cond[row, ci[name]] < 1:
                     cond[row, ci[name]] = 1.0

@@ -22,7 +22,8 @@ Training targets fuse three sources; every head is masked where no source speaks
    relevance masked, no condition from the subreddit, risk/severity only from rules or teacher.
    There is no OCD subreddit: OCD is negative only in controls and otherwise comes from rules or
    teacher; its decision threshold stays at a conservative 0.7.
-2. **Rules (weight 0.6)**, where `classifiers.rules.lexicon.LexiconClassifier` is installed:
+2. **Rules (weight 0.6)** (with `--no-rule-conditions`, as for the shipped artifact, they give
+   the risk and severity targets only), where `classifiers.rules.lexicon.LexiconClassifier` is installed:
    first-person, non-negated condition hits add positives; rule risk levels raise the risk target
    (r/SuicideWatch never below ideation); rule severity is the severity target.
 3. **LLM teacher (weight 0.3)**, optional `--teacher-labels` JSONL keyed by `text_sha256`: extra

@@ -68,6 +68,7 @@ class TrainConfig:
     weight_decay: float = 0.01
     threads: int = 2
     use_rules: bool = True
+    rule_conditions: bool = True
     data_csv: Path | None = None
     text_col: str = "text"
     label_col: str = "label"
@@ -90,6 +91,7 @@ class TrainConfig:
             "batch_size",
             "learning_rate",
             "use_rules",
+            "rule_conditions",
             "data_csv",
             "freeze_layers",
         )
@@ -400,7 +402,7 @@ def train_student(
         except Exception as exc:  # rules are a helper source; a bug there must not stop training
             logger.warning("rule labeling failed (%s); training without rule labels", exc)
     teacher = load_teacher_labels(config.teacher_labels) if config.teacher_labels else None
-    targets = build_targets(df, rules=rl, teacher=teacher)
+    targets = build_targets(df, rules=rl, teacher=teacher, rule_conditions=config.rule_conditions)
     distant = build_targets(df)  # evaluation truth: the subreddit labels only
     say(f"label counts: {json.dumps(targets.counts)}")
 

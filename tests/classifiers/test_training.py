@@ -155,6 +155,12 @@ def test_rules_and_teacher_add_weighted_labels() -> None:
     assert t.conditions_w[1, C["bipolar"]] == TEACHER_WEIGHT and t.conditions[1, C["bipolar"]] == 0
     assert t.counts["teacher_rows_matched"] == 1 and t.counts["rule_condition_positives"] == 1
 
+    # Risk and severity from the rules, conditions from the subreddit only.
+    r = build_targets(df, rules=rules, teacher=teacher, rule_conditions=False)
+    assert r.conditions[0, C["anxiety"]] == 0 and r.counts["rule_condition_positives"] == 0
+    assert r.risk[0] == RISK_LEVELS.index("indicator") and r.risk_w[0] == RULES_WEIGHT
+    assert r.severity[0] == SEVERITY_LEVELS.index("moderate")
+
 
 def test_teacher_jsonl_skips_missing_and_malformed_rows(tmp_path: Path) -> None:
     path = tmp_path / "teacher.jsonl"
