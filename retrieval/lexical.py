@@ -6,6 +6,7 @@ BM25 catches them. The index is built in memory from the store's documents.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Sequence
 
@@ -222,6 +223,8 @@ class BM25Index:
     def __init__(self, ids: Sequence[str], texts: Sequence[str], k1: float = 1.2, b: float = 0.75):
         import bm25s
 
+        # bm25s sets its own logger to DEBUG on import; follow the app's level instead.
+        logging.getLogger("bm25s").setLevel(logging.NOTSET)
         self.ids = list(ids)
         self._bm25 = bm25s.BM25(k1=k1, b=b)
         corpus = [tokenize(t) or ["_empty_"] for t in texts]
