@@ -57,7 +57,18 @@ class EmbeddedLLMSettings(BaseModel):
     host: str = Field("127.0.0.1", description="Interface the embedded server binds to.")
     port: int = Field(0, description="Port for the embedded server; 0 picks a free one.")
     parallel: int = Field(2, ge=1, description="Parallel decoding slots; more requests queue.")
-    context_size: int = Field(8192, ge=512, description="Total context tokens, shared by slots.")
+    context_size: int = Field(
+        6144,
+        ge=512,
+        description="Total context tokens, shared by the slots (a draft with follow-ups needs ~2k).",
+    )
+    kv_cache_type: Literal["f16", "q8_0"] = Field(
+        "f16",
+        description=(
+            "KV-cache precision. f16 reads prompts ~40% faster on CPU (first token sooner); "
+            "q8_0 halves the cache's memory."
+        ),
+    )
     threads: int | None = Field(None, description="CPU threads for llama.cpp; empty: all cores.")
 
 
@@ -78,6 +89,24 @@ class LLMSettings(BaseModel):
     temperature: float = Field(0.2, ge=0, le=2, description="Sampling temperature for drafts.")
     num_predict: int = Field(512, ge=16, description="Maximum tokens in one answer.")
     num_ctx: int = Field(4096, ge=512, description="Context window requested from Ollama.")
+    prompt_passage_chars: int = Field(
+        260,
+        ge=80,
+        le=4000,
+        description=(
+            "Characters of each evidence passage in the prompt (cut at a sentence end). The "
+            "prompt's length sets the time to first token; raise it for a fast Ollama host."
+        ),
+    )
+    prompt_post_chars: int = Field(
+        1000,
+        ge=200,
+        le=20000,
+        description=(
+            "Characters of the post in the prompt; a longer post is cut to its opening and the "
+            "sentences holding the classifier's evidence."
+        ),
+    )
     seed: int | None = Field(None, description="Sampling seed for reproducible drafts.")
     repeat_penalty: float | None = Field(
         1.15,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import typer
 
 
@@ -22,6 +24,8 @@ def run() -> None:
     settings = load_settings()
     configure_logging(settings)
     mind = build_app(settings)
+    # Start the LLM and cache the fixed system prompt while the UI comes up.
+    threading.Thread(target=mind.pipeline.warm_up, name="llm-warm-up", daemon=True).start()
     launch_ui(mind)
 
 

@@ -126,6 +126,28 @@ class OllamaChat:
             raise
         return result.text if hasattr(result, "text") else str(result.content)
 
+    def warm_up(self, messages: Sequence[Message]) -> None:
+        """Have the server load the model and read ``messages`` (one answer token, discarded).
+
+        The options other than the answer length are the drafts' own (a different ``num_ctx``
+        would make Ollama reload the model), so the server's prompt cache then holds their prefix.
+
+        Raises:
+            LLMUnavailableError: The server is unreachable, too slow, or lacks the model.
+        """
+        options = {
+            k: v
+            for k, v in {
+                "num_predict": 1,
+                "num_ctx": self.num_ctx,
+                "temperature": self.temperature,
+                "seed": self.seed,
+                "repeat_penalty": self.repeat_penalty,
+            }.items()
+            if v is not None
+        }
+        self.invoke(messages, options=options)
+
     def stream(self, messages: Sequence[Message], **kwargs: Any) -> Iterator[str]:
         """The answer as text deltas, as they arrive.
 

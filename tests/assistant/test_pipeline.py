@@ -23,7 +23,7 @@ from assistant.draft import DISCLAIMER, CareDraft
 from assistant.grounding import GroundingChecker
 from assistant.llm.base import LLMUnavailableError
 from assistant.pipeline import CarePipeline, InputError, PipelineConfig, build_pipeline
-from assistant.prompts import PERSON_HEADING, PRACTITIONER_HEADING
+from assistant.prompts import PERSON_HEADING, PRACTITIONER_HEADING, system_message
 from assistant.safety import SafetyGate
 from assistant.session import CaseSession
 from classifiers.factory import load_classifier
@@ -266,6 +266,19 @@ def test_degraded_mode_keeps_the_analysis_and_drafts_from_passages(
     assert "Degraded mode" in final.to_markdown()
 
 
+def test_warm_up_never_raises_and_needs_a_chat_model_that_supports_it(
+    rules: Any, gate: SafetyGate, retriever: FakeRetriever
+) -> None:
+    assert _pipeline(rules, gate, retriever, None).warm_up() is False
+    assert _pipeline(rules, gate, retriever, FakeChat("OK")).warm_up() is False  # no warm_up()
+
+    class Down(FakeChat):
+        def warm_up(self, messages: Any) -> None:
+            raise LLMUnavailableError("connection refused")
+
+    assert _pipeline(rules, gate, retriever, Down("OK")).warm_up() is False
+
+
 def test_retrieval_failure_still_returns_the_analysis(rules: Any, gate: SafetyGate) -> None:
     broken = FakeRetriever(
         [], error=RuntimeError("store at /x is missing: run `mindsignal kb ingest`")
@@ -432,6 +445,31 @@ def test_real_pipeline_drafts_with_citations_that_map_to_retrieved_passages(
         assert f"[{i}] {passage['title']}" in prompt
     assert f"[{k + 1}]" not in prompt
     assert "<post>" in prompt and "</post>" in prompt
+
+
+@pytest.mark.integration
+@pytest.mark.slow
+def test_real_warm_up_sends_the_fixed_system_prompt_and_the_server_reuses_it(
+    real_app: Any, llm_proxy: RecordingProxy
+) -> None:
+    import ollama
+
+    pipeline = build_pipeline(real_app)
+    before = len(llm_proxy.requests)
+    assert pipeline.warm_up() is True
+    chats = [b for m, path, b in llm_proxy.requests[before:] if path.startswith("/api/chat")]
+    assert len(chats) == 1
+    body = json.loads(chats[0])
+    assert body["messages"][0] == system_message()
+    assert body["options"]["num_predict"] == 1
+    assert body["messages"][1:] == [{"role": "user", "content": "Reply with OK."}]  # no case
+    # A draft request after it: the server reads only what follows the cached system prompt.
+    # (A system message that changed per case would be read again in full.)
+    client = ollama.Client(host=llm_proxy.base_url)
+    case = [system_message(), {"role": "user", "content": "Signals consistent with: anxiety."}]
+    reply = client.chat(model=real_app.settings.llm.model, messages=case, options=body["options"])
+    assert reply.prompt_eval_count is not None
+    assert 0 < reply.prompt_eval_count < 40, reply.prompt_eval_count
 
 
 @pytest.mark.integration

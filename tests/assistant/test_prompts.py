@@ -11,6 +11,7 @@ from assistant.prompts import (
     PRACTITIONER_HEADING,
     build_messages,
     fence_post,
+    post_gist,
 )
 from tests.fakes import FakeClassifier, make_passage
 
@@ -119,3 +120,41 @@ def test_long_passages_are_cut_at_a_sentence_end() -> None:
     line = next(ln for ln in user.splitlines() if ln.startswith("[1] "))
     assert len(line) < 800
     assert line.endswith("afterwards.")
+
+
+def test_system_message_is_the_same_for_every_case_so_servers_reuse_its_cache() -> None:
+    a = build_messages("I feel depressed", _classification("depressed"), PASSAGES, crisis=False)
+    b = build_messages("panic attacks", _classification("panic"), PASSAGES[:1], crisis=True)
+    assert a[0] == b[0]
+    assert PERSON_HEADING in a[0]["content"] and PRACTITIONER_HEADING in a[0]["content"]
+    assert "Test passage" not in a[0]["content"]  # the case lives in the user message
+
+
+def test_long_post_keeps_its_opening_and_the_evidence_sentences_within_the_limit() -> None:
+    filler = "We talked about the garden and the weather for a while. " * 40
+    text = "I moved to a new city in spring. " + filler + "Lately I want to end my life. " + filler
+    start = text.index("Lately")
+    gist = post_gist(text, 300, [(start, start + 28)])
+    assert len(gist) <= 300 + 20
+    assert gist.startswith("I moved to a new city in spring.")
+    assert "Lately I want to end my life." in gist
+    assert "[...]" in gist  # the reader is told text was left out
+    assert post_gist("A short post.", 300) == "A short post."
+
+
+def test_passages_and_post_are_cut_to_the_configured_sizes() -> None:
+    long_passage = make_passage(1, "First point here. " + "More detail follows. " * 60).to_dict()
+    post = "Opening line. " + "Nothing else. " * 200
+    messages = build_messages(
+        post,
+        _classification("low"),
+        [long_passage],
+        crisis=False,
+        passage_chars=120,
+        post_chars=300,
+    )
+    user = _user(messages)
+    evidence = user.split("Evidence passages:\n", 1)[1].split("\n\n", 1)[0]
+    assert evidence.startswith("[1]") and len(evidence) < 120 + 40
+    fenced = user.split("<post>\n", 1)[1].split("\n</post>", 1)[0]
+    assert fenced.startswith("Opening line.") and len(fenced) <= 300 + 20

@@ -301,7 +301,8 @@ def test_label_command_reports_a_missing_corpus(tmp_path: Path) -> None:
         app, ["label", str(tmp_path / "nope.csv"), "--output", str(tmp_path / "o.jsonl")]
     )
     assert result.exit_code == 2
-    assert "nope.csv" in result.output and "not found" in result.output
+    output = " ".join(result.output.split())  # rich wraps long paths at the terminal width
+    assert "nope.csv" in output and "not found" in output
 
 
 def test_label_command_reports_an_unreachable_llm(
