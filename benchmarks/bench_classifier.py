@@ -174,7 +174,7 @@ def find_fp32(artifact: Path) -> Path | None:
 def accuracy_cost(artifact: Path, tmp: Path) -> list[dict[str, Any]]:
     """Macro-F1 and time of each speed-up variant on the test split (student and hybrid)."""
     from classifiers.evaluation import evaluate_predictions, predict_all, reddit_test_gold
-    from classifiers.factory import load_fusion_config, load_ngram
+    from classifiers.factory import load_fusion_config, load_ngram, load_stacker
     from classifiers.hybrid import HybridClassifier
     from classifiers.rules.lexicon import LexiconClassifier
     from classifiers.transformer import TransformerClassifier
@@ -207,8 +207,13 @@ def accuracy_cost(artifact: Path, tmp: Path) -> list[dict[str, Any]]:
         t0, c0 = time.perf_counter(), time.process_time()
         m_preds = predict_all(model, texts)
         t_model, c_model = time.perf_counter() - t0, time.process_time() - c0
+        ngram = load_ngram(artifact, model.config)
         hybrid = HybridClassifier(
-            rules=rules, model=model, fusion=fusion, ngram=load_ngram(artifact, model.config)
+            rules=rules,
+            model=model,
+            fusion=fusion,
+            ngram=ngram,
+            stacker=load_stacker(artifact, model.config, ngram),
         )
         t0, c0 = time.perf_counter(), time.process_time()
         h_preds = predict_all(hybrid, texts)

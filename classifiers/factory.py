@@ -106,11 +106,13 @@ def load_classifier(
         return model
     from classifiers.hybrid import HybridClassifier
 
+    ngram = load_ngram(path, model.config)
     return HybridClassifier(
         rules=_load_rules(),
         model=model,
         fusion=load_fusion_config(path),
-        ngram=load_ngram(path, model.config),
+        ngram=ngram,
+        stacker=load_stacker(path, model.config, ngram),
     )
 
 
@@ -127,6 +129,28 @@ def load_ngram(path: Path, config: dict[str, Any]) -> Any:
     except NgramModelError as exc:
         raise ClassifierLoadError(_train_hint(path).format(f"incomplete ({exc})")) from exc
     return ngram
+
+
+def load_stacker(path: Path, config: dict[str, Any], ngram: Any) -> Any:
+    """The stacked multiclass members of an artifact whose ``ensemble`` block has ``stacked``.
+
+    None without that block or without the n-gram lexicon (the TF-IDF member reads its
+    features). Raises :class:`ClassifierLoadError` when ``stack.npz`` is missing, unreadable or
+    fitted on another n-gram vocabulary than ``ngram.npz``.
+    """
+    stacked = (config.get("ensemble") or {}).get("stacked")
+    if not stacked or ngram is None:
+        return None
+    from classifiers.stacking import STACK_FILE, MulticlassStacker, StackerError
+
+    stacker = MulticlassStacker(path / str(stacked.get("file", STACK_FILE)))
+    try:
+        stacker.warm_up()
+        if stacker.vocabulary_sha256 != ngram.vocabulary_sha256:
+            raise StackerError(f"{stacker.path} was fitted on another n-gram vocabulary")
+    except StackerError as exc:
+        raise ClassifierLoadError(_train_hint(path).format(f"incomplete ({exc})")) from exc
+    return stacker
 
 
 def _load_rules() -> Any:

@@ -20,7 +20,12 @@ corpus with :func:`classifiers.evaluation.tune_fusion`, never on the test split)
 * **Conditions.** For each label, ``p = p_model(label)``: the student's calibrated probability,
   blended with the learned n-gram lexicon's when the artifact has one
   (``(1 - w) * p_student + w * p_ngram``, ``w`` and thresholds from validation; the lexicon's
-  strongest n-grams are the evidence of a label the rules have no span for). The model proposes the label when
+  strongest n-grams are the evidence of a label the rules have no span for). Where the artifact
+  also has the stacked multiclass members (``ensemble.stacked`` in its config and
+  ``stack.npz``, see :mod:`classifiers.stacking`) and the student exports its pooled embedding,
+  ``p`` is instead the validation-chosen weighted mean of the student, the lexicon and the two
+  stacked members, with that blend's own thresholds; without them the two-part blend applies.
+  All of it is the model side: sources stay ``"model"``. The model proposes the label when
   ``p >= threshold(label)`` (the artifact's calibrated per-label thresholds, shifted by
   ``threshold_shift``). With ``r`` the rules' confidence for the label:
 
@@ -72,6 +77,7 @@ from classifiers.labels import (
     risk_rank,
     severity_rank,
 )
+from classifiers.stacking import blend, weights_from_config
 
 _MAX_EVIDENCE = 6
 
@@ -183,7 +189,19 @@ class NgramPart(Protocol):
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray: ...
 
+    def features(self, texts: Sequence[str]) -> Any: ...
+
+    def predict_proba_features(self, x: Any) -> np.ndarray: ...
+
     def evidence(self, text: str, label: str, k: int = 4) -> tuple[Evidence, ...]: ...
+
+
+class StackerPart(Protocol):
+    """The stacked multiclass members as the hybrid needs them (``MulticlassStacker`` fits)."""
+
+    def predict_pooled(self, pooled: np.ndarray) -> np.ndarray: ...
+
+    def predict_tfidf(self, tfidf: Any) -> np.ndarray: ...
 
 
 class ModelPart(Protocol):
@@ -229,17 +247,29 @@ def model_views(
     config: Mapping[str, Any],
     ngram_probs: np.ndarray | None = None,
     ngram_evidence: Sequence[Mapping[str, tuple[Evidence, ...]]] | None = None,
+    stacked_probs: Mapping[str, np.ndarray] | None = None,
 ) -> list[ModelView]:
     """Turn a ``ModelScores`` batch and the artifact's ``config.json`` into :class:`ModelView` s.
 
     With the learned n-gram lexicon's probabilities (``ngram_probs``) and an ``ensemble`` block in
     the config, condition scores are the validation-tuned blend
-    ``(1 - w) * p_student + w * p_ngram`` and the blend's own thresholds apply.
+    ``(1 - w) * p_student + w * p_ngram`` and the blend's own thresholds apply. When the block
+    also has ``stacked`` weights and ``stacked_probs`` holds every weighted stacked member
+    (``pooled_mc``, ``tfidf_mc``), the weighted mean of all members and the stacked thresholds
+    apply instead.
     """
     cond = np.asarray(scores.conditions, dtype=float)
     threshold_source = config.get("thresholds", {})
     ensemble = config.get("ensemble")
-    if ngram_probs is not None and ensemble:
+    stacked = ensemble.get("stacked") if ensemble else None
+    members = {"student": cond, **(stacked_probs or {})}
+    if ngram_probs is not None:
+        members["ngram"] = np.asarray(ngram_probs, dtype=float)
+    weights = weights_from_config(stacked) if stacked else {}
+    if stacked and weights and set(weights) <= set(members):
+        cond = blend(members, weights)
+        threshold_source = stacked.get("thresholds", threshold_source)
+    elif ngram_probs is not None and ensemble:
         w = float(ensemble.get("ngram_weight", 0.0))
         cond = (1.0 - w) * cond + w * np.asarray(ngram_probs, dtype=float)
         threshold_source = ensemble.get("thresholds", threshold_source)
@@ -391,6 +421,9 @@ class HybridClassifier:
         model: The student (``TransformerClassifier``: ``predict_proba(texts) -> ModelScores``
             and ``config``).
         fusion: The fusion numbers; default: those tuned on the validation split.
+        ngram: The learned n-gram lexicon (``NgramModel``), when the artifact has one.
+        stacker: The stacked multiclass members (``MulticlassStacker``), when the artifact has
+            them; used only together with ``ngram`` (they share its TF-IDF features).
     """
 
     def __init__(
@@ -399,11 +432,13 @@ class HybridClassifier:
         model: ModelPart,
         fusion: FusionConfig | None = None,
         ngram: NgramPart | None = None,
+        stacker: StackerPart | None = None,
     ) -> None:
         self.rules = rules
         self.model = model
         self.fusion = fusion or FusionConfig()
         self.ngram = ngram
+        self.stacker = stacker
 
     @property
     def version(self) -> str:
@@ -429,19 +464,33 @@ class HybridClassifier:
             except BaseException:
                 future.cancel()
                 raise
-            ngram_probs, ngram_evidence = self._ngram(texts)
+            ngram_probs, ngram_evidence, stacked = self._ngram(texts)
             scores = future.result()
-        m_views = model_views(scores, self.model.config, ngram_probs, ngram_evidence)
+        pooled = getattr(scores, "pooled", None)
+        if stacked is not None and self.stacker is not None and pooled is not None:
+            stacked["pooled_mc"] = self.stacker.predict_pooled(pooled)
+        m_views = model_views(scores, self.model.config, ngram_probs, ngram_evidence, stacked)
         return list(zip(r_views, m_views, strict=True))
 
     def _ngram(
         self, texts: list[str]
-    ) -> tuple[np.ndarray | None, list[dict[str, tuple[Evidence, ...]]] | None]:
-        """The n-gram lexicon's probabilities and, where it supports a label alone, its n-grams."""
+    ) -> tuple[
+        np.ndarray | None,
+        list[dict[str, tuple[Evidence, ...]]] | None,
+        dict[str, np.ndarray] | None,
+    ]:
+        """The n-gram lexicon's probabilities, its n-grams where it supports a label alone, and
+        the stacked TF-IDF member's probabilities (from the same TF-IDF rows) where configured."""
         ensemble = self.model.config.get("ensemble")
         if self.ngram is None or not ensemble:
-            return None, None
-        probs = self.ngram.predict_proba(texts)
+            return None, None, None
+        stacked: dict[str, np.ndarray] | None = None
+        if self.stacker is not None and ensemble.get("stacked"):
+            x = self.ngram.features(texts)
+            probs = self.ngram.predict_proba_features(x)
+            stacked = {"tfidf_mc": self.stacker.predict_tfidf(x)}
+        else:
+            probs = self.ngram.predict_proba(texts)
         own = ensemble.get("ngram_thresholds", {})
         evidence: list[dict[str, tuple[Evidence, ...]]] = []
         for i, text in enumerate(texts):
@@ -450,7 +499,7 @@ class HybridClassifier:
                 if probs[i, j] >= float(own.get(label, 0.5)):
                     row[label] = self.ngram.evidence(text, label)
             evidence.append(row)
-        return probs, evidence
+        return probs, evidence, stacked
 
     def predict(self, texts: Sequence[str]) -> list[Classification]:
         """Classify texts in input order.

@@ -23,6 +23,7 @@ import numpy as np
 
 from classifiers.base import Evidence
 from classifiers.labels import CONDITIONS
+from classifiers.stacking import vocabulary_digest
 
 NGRAM_FILE = "ngram.npz"
 # sklearn's default token pattern: words of two or more word characters.
@@ -117,6 +118,7 @@ class NgramModel:
         self._coef: np.ndarray | None = None
         self._intercept: np.ndarray | None = None
         self._vocab: dict[str, int] = {}
+        self._digest = ""
 
     def __getstate__(self) -> dict[str, Any]:
         return {"path": self.path}
@@ -142,6 +144,7 @@ class NgramModel:
             if labels != CONDITIONS or coef.shape != (len(CONDITIONS), len(vocab)):
                 raise NgramModelError(f"n-gram model {self.path} does not match the label set")
             self._vocab = {term: i for i, term in enumerate(vocab)}
+            self._digest = vocabulary_digest(vocab)
             vec = _vectorizer(vocabulary=self._vocab)
             vec.idf_ = idf
             self._coef = coef
@@ -152,15 +155,30 @@ class NgramModel:
         """Load the file now instead of on first use."""
         self._ensure_loaded()
 
-    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
-        """``(n, len(CONDITIONS))`` probabilities."""
+    @property
+    def vocabulary_sha256(self) -> str:
+        """Digest of the vocabulary in column order (the stacked TF-IDF member must match it)."""
+        self._ensure_loaded()
+        return self._digest
+
+    def features(self, texts: Sequence[str]) -> Any:
+        """``(n, vocabulary)`` sparse TF-IDF rows: computed once, read by every TF-IDF member."""
+        self._ensure_loaded()
+        return self._vec.transform(list(texts))
+
+    def predict_proba_features(self, x: Any) -> np.ndarray:
+        """``(n, len(CONDITIONS))`` probabilities from :meth:`features` rows."""
         self._ensure_loaded()
         assert self._coef is not None and self._intercept is not None
-        if not texts:
-            return np.zeros((0, len(CONDITIONS)))
-        x = self._vec.transform(list(texts))
         logits = np.asarray(x @ self._coef.T, dtype=np.float64) + self._intercept
         return 1.0 / (1.0 + np.exp(-logits))
+
+    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
+        """``(n, len(CONDITIONS))`` probabilities."""
+        if not texts:
+            self._ensure_loaded()
+            return np.zeros((0, len(CONDITIONS)))
+        return self.predict_proba_features(self.features(texts))
 
     def evidence(self, text: str, label: str, k: int = 4) -> tuple[Evidence, ...]:
         """The ``k`` n-grams of ``text`` that raise ``label`` most, as character spans."""

@@ -30,6 +30,8 @@ logger = logging.getLogger(__name__)
 
 SOURCE = "model"
 _CRISIS_INDEX = RISK_LEVELS.index(CRISIS_FROM)
+#: Optional fifth ONNX output (artifacts from 2026-11-26 on): the mean-pooled embedding.
+POOLED_OUTPUT = "pooled"
 
 
 class ArtifactNotFoundError(FileNotFoundError):
@@ -47,6 +49,8 @@ class ModelScores:
         severity_score: (N,) 0-1 ordinal score (mean of the cumulative probabilities).
         risk: (N, 5) probability per risk level, columns in ``RISK_LEVELS`` order.
         crisis: (N,) probability of risk >= ideation.
+        pooled: (N, 384) mean-pooled sentence embedding the heads read, or None where the
+            artifact's graph does not export it (older artifacts).
     """
 
     conditions: np.ndarray
@@ -55,6 +59,7 @@ class ModelScores:
     severity_score: np.ndarray
     risk: np.ndarray
     crisis: np.ndarray
+    pooled: np.ndarray | None = None
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
@@ -116,6 +121,7 @@ class TransformerClassifier:
         self._config: dict[str, Any] | None = None
         self._session: Any = None
         self._tokenizer: Any = None
+        self._outputs: list[str] = []
         self._lock = threading.Lock()
 
     # ---- loading ------------------------------------------------------------------------------
@@ -173,6 +179,10 @@ class TransformerClassifier:
             session = ort.InferenceSession(
                 str(self.model_file), sess_options=opts, providers=["CPUExecutionProvider"]
             )
+            # The heads by position (as every artifact so far wrote them), the embedding by name.
+            names = [o.name for o in session.get_outputs()]
+            heads = [n for n in names if n != POOLED_OUTPUT][:4]
+            self._outputs = [*heads, POOLED_OUTPUT] if POOLED_OUTPUT in names else heads
             self._tokenizer = tok
             self._session = session
             logger.info("loaded student %s in %.2fs", self.version, time.perf_counter() - t0)
@@ -190,12 +200,19 @@ class TransformerClassifier:
         self._lock = threading.Lock()
 
     # ---- inference ----------------------------------------------------------------------------
+    @property
+    def has_pooled(self) -> bool:
+        """Whether the graph exports the pooled embedding (``ModelScores.pooled`` is set)."""
+        self._ensure_loaded()
+        return POOLED_OUTPUT in self._outputs
+
     def _logits(self, texts: list[str]) -> tuple[np.ndarray, ...]:
+        """The heads' logits and, where the graph has it, the pooled embedding, in input order."""
         self._ensure_loaded()
         encodings = self._tokenizer.encode_batch(texts)
         seqs = [e.ids for e in encodings]
         order = np.argsort([len(s) for s in seqs], kind="stable")
-        parts: list[list[np.ndarray]] = [[], [], [], []]
+        parts: list[list[np.ndarray]] = [[] for _ in self._outputs]
         for start in range(0, len(order), self.batch_size):
             batch = [seqs[i] for i in order[start : start + self.batch_size]]
             width = max(len(s) for s in batch)
@@ -204,9 +221,9 @@ class TransformerClassifier:
             for row, s in enumerate(batch):
                 ids[row, : len(s)] = s
                 mask[row, : len(s)] = 1
-            outs = self._session.run(None, {"input_ids": ids, "attention_mask": mask})
-            for k in range(4):
-                parts[k].append(np.asarray(outs[k], dtype=np.float64))
+            outs = self._session.run(self._outputs, {"input_ids": ids, "attention_mask": mask})
+            for k, out in enumerate(outs):
+                parts[k].append(np.asarray(out, dtype=np.float64))
         inverse = np.empty_like(order)
         inverse[order] = np.arange(len(order))
         return tuple(np.concatenate(p)[inverse] for p in parts)
@@ -228,7 +245,7 @@ class TransformerClassifier:
                 np.zeros((0, len(RISK_LEVELS))),
                 np.zeros(0),
             )
-        cond, rel, sev, risk = self._logits(clean)
+        cond, rel, sev, risk, *pooled = self._logits(clean)
         temps = self.config.get("temperatures", {})
         p_cond = _sigmoid(cond / float(temps.get("conditions", 1.0)))
         p_rel = _sigmoid(rel.reshape(n) / float(temps.get("relevance", 1.0)))
@@ -245,6 +262,7 @@ class TransformerClassifier:
             severity_score=cum.mean(axis=1),
             risk=p_risk,
             crisis=p_risk[:, _CRISIS_INDEX:].sum(axis=1),
+            pooled=pooled[0] if pooled else None,
         )
 
     def predict(self, texts: Sequence[str]) -> list[Classification]:

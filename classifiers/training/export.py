@@ -12,7 +12,9 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 INPUT_NAMES = ["input_ids", "attention_mask"]
-OUTPUT_NAMES = ["condition_logits", "relevance_logit", "severity_logits", "risk_logits"]
+HEAD_OUTPUTS = ["condition_logits", "relevance_logit", "severity_logits", "risk_logits"]
+#: The four heads, then the mean-pooled sentence embedding the stacked ensemble member reads.
+OUTPUT_NAMES = [*HEAD_OUTPUTS, "pooled"]
 
 
 def export_onnx(model: torch.nn.Module, path: Path, opset: int = 17) -> Path:

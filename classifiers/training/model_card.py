@@ -48,6 +48,15 @@ the same targets and split. The hybrid blends it with the student,
 `(1 - w) * p_student + w * p_ngram`, with `w` and per-label thresholds chosen on validation
 (`ensemble` in `config.json`); its strongest n-grams in a post are shown as evidence.
 
+Stacked multiclass members (`stack.npz`): two multinomial logistic regressions over the posts'
+source labels (the 27 subreddits), one on the student's L2-normalised mean-pooled embedding (the
+ONNX graph's `pooled` output), one on the n-gram lexicon's TF-IDF features, fitted on the train
+split; a 0/1 source -> condition map (controls and ambiguous subreddits: no condition) turns their
+class probabilities into condition probabilities. When a weighted mean of the student, the
+lexicon and these two members (weights from a 1/6 grid, the two-part blends included) scores
+higher on validation than the two-part blend, the hybrid uses it with its own validation-tuned
+thresholds (`ensemble.stacked` in `config.json`; `stacked_*` below).
+
 Reproduce from a clean checkout with `mindsignal train` and the options recorded under
 `training` in `config.json` (the best epoch on validation is kept; a run interrupted after N
 epochs is finalised by re-running with `--epochs N`, which resumes the checkpoint).

@@ -275,7 +275,12 @@ def test_tiny_training_run_produces_a_loadable_artifact(
     assert len(split["train"]) + len(split["validation"]) + len(split["test"]) == 40
     assert "not a diagnosis" in (out / "MODEL_CARD.md").read_text()
 
+    assert config["onnx_outputs"][-1] == "pooled"
+    # stack.npz ships exactly when the four-member blend won on validation
+    assert (out / "stack.npz").is_file() == ("stacked" in config.get("ensemble", {}))
+
     clf = TransformerClassifier(out, threads=1)
+    assert clf.has_pooled
     results = clf.predict(
         ["I haven't eaten in three days and I still feel fat.", "What ISA should I open?"]
     )

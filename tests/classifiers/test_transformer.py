@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import pickle
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -121,3 +123,91 @@ def test_missing_artifact_says_how_to_build_it(tmp_path: Path) -> None:
     clf = TransformerClassifier(tmp_path / "nowhere")
     with pytest.raises(ArtifactNotFoundError, match="mindsignal train"):
         clf.predict(["hello"])
+
+
+# ---- graphs with and without the pooled embedding -------------------------------------------
+def write_tiny_artifact(
+    out: Path, pooled: bool, config: dict[str, Any] | None = None, width: int = 4
+) -> Path:
+    """A real (tiny) ONNX student: every output is a linear function of the token count.
+
+    With ``pooled`` the graph also exports ``pooled`` (``width`` wide, the token count times
+    ``1, 2, ...``), as artifacts from 2026-11-26 do; without it, it looks like older artifacts.
+    """
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    tokenizer = SHIPPED / "tokenizer.json"
+    if not tokenizer.is_file():
+        pytest.skip(f"no tokenizer at {tokenizer}")
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "tokenizer.json").write_bytes(tokenizer.read_bytes())
+    widths = {
+        "condition_logits": len(CONDITIONS),
+        "relevance_logit": 1,
+        "severity_logits": 3,
+        "risk_logits": len(RISK_LEVELS),
+    }
+    if pooled:
+        widths["pooled"] = width
+    nodes = [
+        helper.make_node("Cast", ["attention_mask"], ["mask_f"], to=TensorProto.FLOAT),
+        helper.make_node("ReduceSum", ["mask_f", "axes"], ["length"], keepdims=1),
+    ]
+    inits = [numpy_helper.from_array(np.array([1], dtype=np.int64), "axes")]
+    for name, w in widths.items():
+        scale = np.arange(1, w + 1, dtype=np.float32)[None, :] * (1.0 if name == "pooled" else 0.1)
+        inits.append(numpy_helper.from_array(scale - (0 if name == "pooled" else 2.0), f"{name}_w"))
+        nodes.append(helper.make_node("MatMul", ["length", f"{name}_w"], [name]))
+    graph = helper.make_graph(
+        nodes,
+        "tiny-student",
+        [
+            helper.make_tensor_value_info("input_ids", TensorProto.INT64, ["batch", "sequence"]),
+            helper.make_tensor_value_info(
+                "attention_mask", TensorProto.INT64, ["batch", "sequence"]
+            ),
+        ],
+        [
+            helper.make_tensor_value_info(n, TensorProto.FLOAT, ["batch", w])
+            for n, w in widths.items()
+        ],
+        inits,
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    onnx.save(model, str(out / "model.onnx"))
+    cfg = {
+        "version": "minilm-mh-tiny",
+        "max_length": 32,
+        "thresholds": dict.fromkeys(CONDITIONS, 0.5),
+        "relevance_threshold": 0.5,
+        "crisis_threshold": 0.5,
+        "severity_cut_points": [0.25, 0.5, 0.75],
+        **(config or {}),
+    }
+    (out / "config.json").write_text(json.dumps(cfg), encoding="utf-8")
+    return out
+
+
+def test_artifact_without_pooled_output_still_loads_and_predicts(tmp_path: Path) -> None:
+    clf = TransformerClassifier(write_tiny_artifact(tmp_path / "old", pooled=False), threads=1)
+    assert not clf.has_pooled
+    scores = clf.predict_proba([EATING, FINANCE])
+    assert scores.pooled is None and scores.conditions.shape == (2, len(CONDITIONS))
+    results = clf.predict([EATING, FINANCE])
+    assert [r.model_version for r in results] == ["minilm-mh-tiny"] * 2
+
+
+def test_pooled_output_comes_back_per_text_in_input_order(tmp_path: Path) -> None:
+    clf = TransformerClassifier(write_tiny_artifact(tmp_path / "new", pooled=True), threads=1)
+    assert clf.has_pooled
+    texts = [EATING, "ok", FINANCE, "a bit longer than ok"]
+    scores = clf.predict_proba(texts)
+    assert scores.pooled is not None and scores.pooled.shape == (len(texts), 4)
+    lengths = [len(e.ids) for e in clf._tokenizer.encode_batch(texts)]
+    np.testing.assert_allclose(scores.pooled[:, 0], lengths)
+    np.testing.assert_allclose(scores.pooled[:, 3], 4 * np.array(lengths))
+    # The heads are unchanged by the extra output.
+    old = TransformerClassifier(write_tiny_artifact(tmp_path / "old", pooled=False), threads=1)
+    np.testing.assert_allclose(old.predict_proba(texts).conditions, scores.conditions)
