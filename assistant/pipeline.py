@@ -108,7 +108,7 @@ class PipelineConfig:
     first_token_timeout_s: float = 30.0
     request_timeout_s: float = 120.0
     max_history_turns: int = 8
-    prompt_passage_chars: int = 260
+    prompt_passage_chars: int = 220
     prompt_post_chars: int = 1000
     versions: Mapping[str, str] = field(default_factory=dict)
 

@@ -21,11 +21,11 @@ PERSON_HEADING = "Steps the person can start"
 PRACTITIONER_HEADING = "For the practitioner"
 
 #: Characters of one passage shown to the model, cut at a sentence end (passages lead with their
-#: gist). The prompt's length sets the time to first token: the embedded SmolLM2 reads ~280 prompt
-#: tokens/s on 2 cores, so 5 passages of 700 characters cost ~5 s before the first word and 260
-#: characters ~1.3 s. The grounding check still compares against the whole passage. Settings
-#: ``llm.prompt_passage_chars`` / ``llm.prompt_post_chars`` raise them for a faster Ollama host.
-MAX_PASSAGE_CHARS = 260
+#: gist). The prompt's length sets the time to first token: the embedded SmolLM2 reads ~300 prompt
+#: tokens/s on 2 cores, so 5 passages of 700 characters cost ~3 s before the first word and 220
+#: characters ~1 s (2026-11-26). The grounding check still compares against the whole passage.
+#: Settings ``llm.prompt_passage_chars`` / ``llm.prompt_post_chars`` raise them for a faster host.
+MAX_PASSAGE_CHARS = 220
 #: Characters of the post shown to the model; the classifier saw it all, the draft needs the gist:
 #: a longer post is cut to its opening and the sentences holding the classifier's evidence.
 MAX_POST_CHARS = 1000

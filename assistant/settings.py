@@ -90,7 +90,7 @@ class LLMSettings(BaseModel):
     num_predict: int = Field(512, ge=16, description="Maximum tokens in one answer.")
     num_ctx: int = Field(4096, ge=512, description="Context window requested from Ollama.")
     prompt_passage_chars: int = Field(
-        260,
+        220,
         ge=80,
         le=4000,
         description=(

@@ -185,7 +185,7 @@ def accuracy_cost(artifact: Path, tmp: Path) -> list[dict[str, Any]]:
     g = [gold[i] for i in idx]
     base_len = int(json.loads((artifact / "config.json").read_text())["max_length"])
     variants: list[tuple[str, Path, Path | None]] = []
-    for length in sorted({base_len, 128, 256}):
+    for length in sorted({base_len, 96, 128, 256}):
         variants.append(
             (
                 f"int8, max_length {length}",

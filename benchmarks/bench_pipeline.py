@@ -28,7 +28,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
 N_ANALYSIS = 50
-N_DRAFTS = 3
+N_DRAFTS = 6
 N_BATCH = 1000
 TARGETS = {"analysis_p95_ms": 200.0, "first_token_p50_s": 1.5}
 

@@ -383,12 +383,26 @@ def test_chat_ollama_invoke_and_stream(embedded_llm: EmbeddedLlamaServer) -> Non
 
 @pytest.mark.integration
 def test_server_stops_and_its_port_closes(tmp_path: Path) -> None:
+    # The 8-bit KV cache (the memory-saving setting) is exercised here too.
     server = EmbeddedLlamaServer(
-        EmbeddedLLMSettings(port=0, parallel=1, context_size=1024, threads=1)
+        EmbeddedLLMSettings(
+            port=0, parallel=1, context_size=1024, threads=1, kv_cache_type="q8_0"
+        )
     )
     server.start()
     url = server.base_url
     assert httpx.get(url + "/api/tags").status_code == 200
+    reply = httpx.post(
+        url + "/api/chat",
+        json={
+            "model": server.model_name,
+            "messages": [{"role": "user", "content": "Say hi."}],
+            "stream": False,
+            "options": {"num_predict": 4},
+        },
+        timeout=60,
+    )
+    assert reply.status_code == 200 and reply.json()["message"]["content"].strip()
     server.stop()
     assert not server.is_running
     with pytest.raises(httpx.ConnectError):
