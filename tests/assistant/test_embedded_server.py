@@ -385,9 +385,7 @@ def test_chat_ollama_invoke_and_stream(embedded_llm: EmbeddedLlamaServer) -> Non
 def test_server_stops_and_its_port_closes(tmp_path: Path) -> None:
     # The 8-bit KV cache (the memory-saving setting) is exercised here too.
     server = EmbeddedLlamaServer(
-        EmbeddedLLMSettings(
-            port=0, parallel=1, context_size=1024, threads=1, kv_cache_type="q8_0"
-        )
+        EmbeddedLLMSettings(port=0, parallel=1, context_size=1024, threads=1, kv_cache_type="q8_0")
     )
     server.start()
     url = server.base_url
