@@ -41,7 +41,13 @@ corpus with :func:`classifiers.evaluation.tune_fusion`, never on the test split)
     spans (counted hits below the rules' own threshold) if any.
 * **Risk** is ordinal and max-based. The model's level follows the artifact: crisis when
   ``P(risk >= ideation) >= crisis_threshold`` (``FusionConfig.crisis_threshold`` overrides the
-  artifact's), then the most likely level on that side. The fused level is
+  artifact's) and the rules saw a suicide-risk cue of any level in the text (hopelessness,
+  burden, self-harm ...), or, with no such cue, when ``P >= crisis_unsupported_threshold``;
+  then the most likely level on that side. The cue requirement is opt-in (unset in the shipped
+  ``fusion.json``): at 0.225 against a crisis threshold of 0.15 it cut the crisis rate on posts
+  of the other condition subreddits from 0.23 to 0.17, but test suicidality recall fell from
+  0.923 to 0.897, below the 0.90 goal, and C-SSRS crisis recall from 0.967 to 0.933
+  (2026-11-26). A missed crisis costs more than a false alarm a practitioner reviews. The fused level is
   ``max(model level, rules level)``: the rules can only raise risk, never lower it below the
   model's crisis call, and explicit intent/plan/means cues put it at least at the rules' level.
 * **Severity** is the model's calibrated ordinal score cut at the artifact's cut points, floored
@@ -103,6 +109,9 @@ class FusionConfig:
     model_against: float = 0.05
     veto_max: float = 0.8
     crisis_threshold: float | None = None
+    #: P(crisis) the model needs when the rules found no suicide-risk cue at all; None: the same
+    #: as the crisis threshold (no cue required).
+    crisis_unsupported_threshold: float | None = None
     severity_floor_by_risk: Mapping[str, str] = field(
         default_factory=lambda: {"ideation": "moderate", "behavior": "severe", "attempt": "severe"}
     )
@@ -371,11 +380,17 @@ def fuse_labels(rules: RulesView, model: ModelView, config: FusionConfig) -> tup
     return tuple(out)
 
 
-def model_risk(model: ModelView, config: FusionConfig) -> tuple[str, float]:
-    """The model's risk level and P(crisis), decided as the artifact decides it."""
+def model_risk(model: ModelView, config: FusionConfig, supported: bool = True) -> tuple[str, float]:
+    """The model's risk level and P(crisis), decided as the artifact decides it.
+
+    ``supported``: the rules saw a suicide-risk cue in the text; without one the model needs
+    ``crisis_unsupported_threshold`` (when set) to call a crisis.
+    """
     threshold = (
         config.crisis_threshold if config.crisis_threshold is not None else model.crisis_threshold
     )
+    if not supported and config.crisis_unsupported_threshold is not None:
+        threshold = max(threshold, config.crisis_unsupported_threshold)
     crisis = model.crisis >= threshold
     first = risk_rank(CRISIS_FROM)
     side = RISK_LEVELS[first:] if crisis else RISK_LEVELS[:first]
@@ -385,8 +400,8 @@ def model_risk(model: ModelView, config: FusionConfig) -> tuple[str, float]:
 
 def fuse_risk(rules: RulesView, model: ModelView, config: FusionConfig) -> RiskResult:
     """Max-based ordinal fusion: the rules can only raise the model's level."""
-    m_level, m_score = model_risk(model, config)
     r = rules.risk
+    m_level, m_score = model_risk(model, config, supported=bool(r.evidence))
     if risk_rank(r.level) > risk_rank(m_level):
         return RiskResult(r.level, max(float(r.score), m_score), r.evidence, ("rules",))
     if r.level == m_level and r.level != "none":

@@ -191,6 +191,48 @@ def _rules_view(hits: Mapping[str, RuleHit], risk: str = "none") -> RulesView:
     return RulesView(hits, 0.8, False, RiskResult(risk, 0.8 if ev else 0.0, ev, ("rules",)))
 
 
+def _crisis_view(p_crisis: float) -> ModelView:
+    """A model view whose P(risk >= ideation) is ``p_crisis`` (all of it on ideation)."""
+    rest = (1 - p_crisis) / 2
+    risk = {"none": rest, "indicator": rest, "ideation": p_crisis, "behavior": 0.0, "attempt": 0.0}
+    return ModelView(
+        conditions=dict.fromkeys(CONDITIONS, 0.0),
+        thresholds=dict.fromkeys(CONDITIONS, 0.5),
+        relevance=0.9,
+        relevance_threshold=0.5,
+        severity_score=0.3,
+        severity_cut_points=(0.25, 0.5, 0.75),
+        risk=risk,
+        crisis_threshold=0.5,
+    )
+
+
+@pytest.mark.parametrize(
+    ("p_crisis", "cue", "crisis"),
+    [
+        (0.35, True, True),  # above the crisis threshold, with a rule cue to show
+        (0.35, False, False),  # the same P with nothing in the text: below the unsupported bar
+        (0.7, False, True),  # confident enough to stand without a cue
+        (0.2, True, False),  # a cue alone at indicator level does not make a crisis
+    ],
+)
+def test_a_model_only_crisis_call_needs_a_rule_cue_or_the_higher_bar(
+    p_crisis: float, cue: bool, crisis: bool
+) -> None:
+    ev = (Evidence(0, 8, "hopeless", "hopelessness"),) if cue else ()
+    rules = RulesView(
+        {}, 0.8, False, RiskResult("indicator" if cue else "none", 0.4, ev, ("rules",))
+    )
+    config = FusionConfig(crisis_threshold=0.3, crisis_unsupported_threshold=0.6)
+    result = fuse(rules, _crisis_view(p_crisis), config, "v")
+    assert result.risk.crisis is crisis
+    if crisis:
+        assert result.risk.level == "ideation"
+    # Without the setting, the crisis threshold alone decides (older fusion.json files).
+    legacy = fuse(rules, _crisis_view(p_crisis), FusionConfig(crisis_threshold=0.3), "v")
+    assert legacy.risk.crisis is (p_crisis >= 0.3)
+
+
 def test_fuse_orders_labels_and_respects_each_rule() -> None:
     ev = (Evidence(0, 3, "sad", "low mood"),)
     rules = _rules_view(
