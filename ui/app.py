@@ -197,7 +197,7 @@ def build_ui(mind: MindSignalApp, workbench: Workbench | None = None) -> gr.Bloc
                             label="Text column",
                         )
                         run_batch = gr.Button("Analyse file", variant="primary")
-                batch_summary = gr.Markdown()
+                batch_summary = gr.Markdown(elem_id="ms-batch-summary")
                 with gr.Row():
                     condition_plot = gr.BarPlot(
                         x="condition",
