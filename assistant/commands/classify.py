@@ -278,6 +278,16 @@ def train(
             help="Use the rules' risk and severity labels but not their condition labels.",
         ),
     ] = False,
+    source_head: Annotated[
+        bool,
+        typer.Option(
+            "--source-head",
+            help=(
+                "Also train a softmax head over the posts' sources (subreddits or --data "
+                "labels), shaping the pooled embedding the stacked multiclass member reads."
+            ),
+        ),
+    ] = False,
 ) -> None:
     """Fine-tune the MiniLM student, calibrate it and export the int8 ONNX artifact.
 
@@ -311,6 +321,7 @@ def train(
         freeze_layers=freeze_layers,
         use_rules=not no_rules,
         rule_conditions=not no_rule_conditions,
+        source_head=source_head,
         data_csv=data,
         text_col=text_col,
         label_col=label_col,

@@ -69,6 +69,10 @@ class TrainConfig:
     threads: int = 2
     use_rules: bool = True
     rule_conditions: bool = True
+    #: An auxiliary softmax head over each post's source (subreddit / --data label), trained
+    #: beside the others and not exported: it shapes the pooled embedding that the stacked
+    #: multiclass member reads.
+    source_head: bool = False
     data_csv: Path | None = None
     text_col: str = "text"
     label_col: str = "label"
@@ -92,6 +96,7 @@ class TrainConfig:
             "learning_rate",
             "use_rules",
             "rule_conditions",
+            "source_head",
             "data_csv",
             "freeze_layers",
         )
@@ -120,11 +125,13 @@ def base_model_path() -> Path:
 # ---- model ---------------------------------------------------------------------------------
 
 
-def build_student(base: Path) -> torch.nn.Module:
+def build_student(base: Path, n_sources: int = 0) -> torch.nn.Module:
     """MiniLM encoder with mean pooling and the four heads, as one module (exported as one graph).
 
     ``forward`` returns the four heads' logits and, last, the mean-pooled embedding itself (the
-    stacked ensemble member reads it from the same ONNX run).
+    stacked ensemble member reads it from the same ONNX run). With ``n_sources`` > 0 the module
+    also has a ``sources`` head (training only: ``forward`` does not use it, so the exported
+    graph does not contain it).
     """
     import torch
     from transformers import AutoModel
@@ -143,6 +150,7 @@ def build_student(base: Path) -> torch.nn.Module:
             self.severity = torch.nn.Linear(HIDDEN, 1, bias=False)
             self.severity_bias = torch.nn.Parameter(torch.tensor([1.0, 0.0, -1.0]))
             self.risk = torch.nn.Linear(HIDDEN, len(RISK_LEVELS))
+            self.sources = torch.nn.Linear(HIDDEN, n_sources) if n_sources else None
 
         def forward(
             self, input_ids: torch.Tensor, attention_mask: torch.Tensor
@@ -418,7 +426,13 @@ def train_student(
     seqs = encode(tok, texts)
     lengths = np.array([len(s) for s in seqs])
 
-    model = build_student(base)
+    source_names = sorted(set(df["subreddit"].astype(str))) if config.source_head else []
+    source_ids = (
+        df["subreddit"].astype(str).map({s: k for k, s in enumerate(source_names)}).to_numpy()
+        if source_names
+        else None
+    )
+    model = build_student(base, n_sources=len(source_names))
     tr = targets.subset(idx["train"])
     pos_rate = (tr.conditions * (tr.conditions_w > 0)).sum(0) / np.maximum(
         (tr.conditions_w > 0).sum(0), 1
@@ -498,10 +512,17 @@ def train_student(
             "severity_w": torch.from_numpy(sub.severity_w),
             "risk": torch.from_numpy(sub.risk),
             "risk_w": torch.from_numpy(sub.risk_w),
+            **(
+                {"source": torch.from_numpy(source_ids[b].astype(np.int64))}
+                if source_ids is not None
+                else {}
+            ),
         }
 
     val_seqs = [seqs[i] for i in idx["validation"]]
     val_distant = distant.subset(idx["validation"])
+    source_layer: Any = getattr(model, "sources", None)
+    dropout: Any = getattr(model, "dropout", None)
     for epoch in range(start_epoch, config.epochs):
         model.train()
         t_epoch, running = time.time(), 0.0
@@ -510,6 +531,9 @@ def train_student(
             bt = batch_tensors(idx["train"][b])
             out = model(bt["input_ids"], bt["attention_mask"])
             loss = student_loss(out, bt, pos_weight, risk_class_weight)
+            if source_layer is not None:
+                src_logits = source_layer(dropout(out[4]))
+                loss = loss + torch.nn.functional.cross_entropy(src_logits, bt["source"])
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             optimizer.step()

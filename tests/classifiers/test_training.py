@@ -263,7 +263,18 @@ def test_tiny_training_run_produces_a_loadable_artifact(
     monkeypatch.setenv("MINDSIGNAL_DATA_DIR", str(tmp_path / "var"))
     out = tmp_path / "artifact"
     result = CliRunner().invoke(
-        app, ["train", "--max-posts", "40", "--epochs", "1", "--no-rules", "--output", str(out)]
+        app,
+        [
+            "train",
+            "--max-posts",
+            "40",
+            "--epochs",
+            "1",
+            "--no-rules",
+            "--source-head",
+            "--output",
+            str(out),
+        ],
     )
     assert result.exit_code == 0, result.output
     for name in ("model.onnx", "tokenizer.json", "config.json", "split.json", "MODEL_CARD.md"):
@@ -276,6 +287,9 @@ def test_tiny_training_run_produces_a_loadable_artifact(
     assert "not a diagnosis" in (out / "MODEL_CARD.md").read_text()
 
     assert config["onnx_outputs"][-1] == "pooled"
+    # The auxiliary source head trains the encoder but is not part of the exported graph.
+    assert config["training"]["source_head"] == "True"
+    assert len(config["onnx_outputs"]) == 5
     # stack.npz ships exactly when the four-member blend won on validation
     assert (out / "stack.npz").is_file() == ("stacked" in config.get("ensemble", {}))
 
