@@ -867,7 +867,10 @@ def tune_fusion(
     The views of every validation post are computed once; coordinate descent over
     :data:`TUNING_GRID` then maximises condition macro-F1. The crisis threshold is the highest
     one that keeps suicidality recall (r/SuicideWatch posts at ideation or above) at
-    ``target_recall``, above the 0.90 goal so the test split has a margin (a missed crisis costs more than a false alarm a practitioner reviews).
+    ``target_recall``, above the 0.90 goal so the test split has a margin (a missed crisis costs
+    more than a false alarm a practitioner reviews); then ``crisis_unsupported_threshold``, the
+    P(crisis) a model-only call needs when the rules saw no suicide-risk cue, is the highest that
+    still keeps recall at ``target_recall``.
 
     Returns:
         The tuned ``FusionConfig`` and a summary of validation metrics before and after.
@@ -917,6 +920,17 @@ def tune_fusion(
     ]
     if ok:
         config = config.with_overrides(crisis_threshold=max(ok))
+        # Then the highest bar for a model-only crisis call with no rule cue in the text that
+        # still keeps suicidality recall at the target (fewer false alarms, same recall goal).
+        floor = float(config.crisis_threshold or 0.0)
+        unsupported = [
+            float(t)
+            for t in crisis_grid
+            if t >= floor
+            and recall(config.with_overrides(crisis_unsupported_threshold=float(t)))
+            >= target_recall
+        ]
+        config = config.with_overrides(crisis_unsupported_threshold=max(unsupported, default=None))
     best = macro(config)
     for _ in range(passes):
         for name, values in TUNING_GRID.items():

@@ -43,11 +43,12 @@ corpus with :func:`classifiers.evaluation.tune_fusion`, never on the test split)
   ``P(risk >= ideation) >= crisis_threshold`` (``FusionConfig.crisis_threshold`` overrides the
   artifact's) and the rules saw a suicide-risk cue of any level in the text (hopelessness,
   burden, self-harm ...), or, with no such cue, when ``P >= crisis_unsupported_threshold``;
-  then the most likely level on that side. The cue requirement is opt-in (unset in the shipped
-  ``fusion.json``): at 0.225 against a crisis threshold of 0.15 it cut the crisis rate on posts
-  of the other condition subreddits from 0.23 to 0.17, but test suicidality recall fell from
-  0.923 to 0.897, below the 0.90 goal, and C-SSRS crisis recall from 0.967 to 0.933
-  (2026-11-26). A missed crisis costs more than a false alarm a practitioner reviews. The fused level is
+  then the most likely level on that side. ``mindsignal eval --tune-fusion`` sets both on
+  validation: the crisis threshold as the highest that keeps suicidality recall >= 0.94, then
+  the bar without a cue as the highest that still does. (Shipped student, 2026-11-26: 0.075 and
+  0.2. On test the cue requirement cut the crisis rate on posts of the other condition
+  subreddits from 0.39 to 0.21, for suicidality recall 0.97 -> 0.92 and C-SSRS crisis recall
+  1.00 -> 0.95: a crisis block on two posts in five would teach practitioners to ignore it.) The fused level is
   ``max(model level, rules level)``: the rules can only raise risk, never lower it below the
   model's crisis call, and explicit intent/plan/means cues put it at least at the rules' level.
 * **Severity** is the model's calibrated ordinal score cut at the artifact's cut points, floored

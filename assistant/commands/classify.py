@@ -281,13 +281,13 @@ def train(
     source_head: Annotated[
         bool,
         typer.Option(
-            "--source-head",
+            "--source-head/--no-source-head",
             help=(
                 "Also train a softmax head over the posts' sources (subreddits or --data "
                 "labels), shaping the pooled embedding the stacked multiclass member reads."
             ),
         ),
-    ] = False,
+    ] = True,
 ) -> None:
     """Fine-tune the MiniLM student, calibrate it and export the int8 ONNX artifact.
 

@@ -32,8 +32,10 @@ Training targets fuse three sources; every head is masked where no source speaks
 
 Model: all-MiniLM-L6-v2 encoder, mean pooling, heads: 11 sigmoid conditions (BCE, pos_weight
 sqrt(neg/pos) capped at 5), 1 sigmoid relevance, CORAL ordinal severity (3 cumulative logits),
-5-way softmax risk (class-weighted CE). AdamW, linear warm-up/decay, best epoch on validation
-macro-F1. Calibration on validation: a temperature per head; per-condition thresholds maximising
+5-way softmax risk (class-weighted CE); with `--source-head` (the default) also a softmax over
+the posts' sources (the 27 subreddits, CE), trained beside the heads and not exported, which
+shapes the pooled embedding the stacked member reads. AdamW, linear warm-up/decay, best epoch
+on validation macro-F1. Calibration on validation: a temperature per head; per-condition thresholds maximising
 F1; a crisis threshold on P(risk >= ideation) maximising F2 (recall first). Severity cut points on
 the 0-1 severity score are fitted on a separate labeled calibration set (thresholds only; the
 encoder never sees it); its cross-validated balanced accuracy is reported below.
@@ -53,7 +55,8 @@ source labels (the 27 subreddits), one on the student's L2-normalised mean-poole
 ONNX graph's `pooled` output), one on the n-gram lexicon's TF-IDF features, fitted on the train
 split; a 0/1 source -> condition map (controls and ambiguous subreddits: no condition) turns their
 class probabilities into condition probabilities. When a weighted mean of the student, the
-lexicon and these two members (weights from a 1/6 grid, the two-part blends included) scores
+lexicon and these two members (weights from a 1/6 grid keeping at least 1/3 on the multi-label
+student and lexicon, the two-part blends included) scores
 higher on validation than the two-part blend, the hybrid uses it with its own validation-tuned
 thresholds (`ensemble.stacked` in `config.json`; `stacked_*` below).
 
