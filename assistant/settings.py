@@ -193,10 +193,14 @@ class ClassifierSettings(BaseModel):
     batch_size: int = Field(32, ge=1, description="Texts per model batch.")
     threads: int | None = Field(None, description="ONNX Runtime intra-op threads; empty: default.")
     max_tokens: int | None = Field(
-        None,
+        96,
         ge=16,
         le=512,
-        description="Tokens the student reads per post; empty: its training length (fewer: faster).",
+        description=(
+            "Tokens the student reads per post (the rules and the n-gram members read it all); "
+            "empty: its training length (128). 96 is ~25% faster for the same test accuracy "
+            "(hybrid macro-F1 0.756 vs 0.760, suicidality recall 0.97 vs 0.92; 2026-11-26)."
+        ),
     )
 
 

@@ -182,11 +182,18 @@ def evaluate(
     if mode not in ("hybrid", "rules", "model", "all"):
         raise _fail(f"unknown --mode {mode!r}: use hybrid, rules, model or all")
     modes = ("rules", "model", "hybrid") if mode == "all" else (mode,)
+
+    def configured(which: str) -> Any:
+        # As `classify` and the app run it (classifier.max_tokens included).
+        return load_classifier(
+            artifact_dir=artifact, mode=which, max_length=settings.classifier.max_tokens
+        )
+
     try:
         if tune_fusion:
             from classifiers.evaluation import tune_fusion as tune
 
-            hybrid = load_classifier(artifact_dir=artifact, mode="hybrid")
+            hybrid = configured("hybrid")
             fusion, summary = tune(hybrid, artifact, say=lambda m: typer.echo(m, err=True))
             fusion.save(artifact / FUSION_FILE)
             typer.echo(json.dumps(summary), err=True)
@@ -199,6 +206,7 @@ def evaluate(
                 out_dir=out_dir,
                 limit=limit,
                 say=lambda m: typer.echo(m, err=True),
+                classifiers={m: configured(m) for m in ("rules", "model", "hybrid")},
             )
         elif data is None:
             raise _fail("give --data FILE (with --text-col/--label-col) or --reddit-test")
@@ -213,6 +221,7 @@ def evaluate(
                 artifact_dir=artifact,
                 out_dir=out_dir,
                 limit=limit,
+                classifiers={m: configured(m) for m in modes},
             )
     except (EvaluationError, ClassifierLoadError) as exc:
         raise _fail(str(exc)) from None
