@@ -48,9 +48,10 @@ corpus with :func:`classifiers.evaluation.tune_fusion`, never on the test split)
   the bar without a cue as the highest that still does. (Shipped student, 2026-11-26: 0.075 and
   0.2. On test the cue requirement cut the crisis rate on posts of the other condition
   subreddits from 0.39 to 0.21, for suicidality recall 0.97 -> 0.92 and C-SSRS crisis recall
-  1.00 -> 0.95: a crisis block on two posts in five would teach practitioners to ignore it.) The fused level is
-  ``max(model level, rules level)``: the rules can only raise risk, never lower it below the
-  model's crisis call, and explicit intent/plan/means cues put it at least at the rules' level.
+  1.00 -> 0.95: a crisis block on two posts in five would teach practitioners to ignore it.)
+  The fused level is ``max(model level, rules level)``: the rules can only raise risk, never
+  lower it below the model's crisis call, and explicit intent/plan/means cues put it at least at
+  the rules' level.
 * **Severity** is the model's calibrated ordinal score cut at the artifact's cut points, floored
   by risk (``severity_floor_by_risk``: ideation -> moderate, behavior and attempt -> severe).
 
