@@ -15,6 +15,7 @@ This is the contract between the pipeline and its front ends (the Gradio UI, the
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
@@ -27,6 +28,21 @@ DISCLAIMER = (
 )
 
 RedactionKind = Literal["NAME", "EMAIL", "PHONE", "URL", "HANDLE", "ADDRESS"]
+
+
+def classification_evidence(classification: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Evidence spans of every detected label and of the risk call (``Classification.to_dict()``
+    form), each with the ``label`` it supports (``"risk: <level>"`` for the risk call)."""
+    spans: list[dict[str, Any]] = []
+    for lab in classification.get("labels", []):
+        for ev in lab.get("evidence", []):
+            if isinstance(ev, dict) and ev.get("text"):
+                spans.append({**ev, "label": str(lab.get("label", ""))})
+    risk = classification.get("risk", {})
+    for ev in risk.get("evidence", []) if isinstance(risk, dict) else []:
+        if isinstance(ev, dict) and ev.get("text"):
+            spans.append({**ev, "label": f"risk: {risk.get('level', '')}"})
+    return spans
 
 
 class Redaction(BaseModel):

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from assistant.draft import DISCLAIMER, CareDraft
+from assistant.draft import DISCLAIMER, CareDraft, classification_evidence
 
 if TYPE_CHECKING:
     from fpdf import FPDF
@@ -182,16 +182,7 @@ def write_exports(draft: CareDraft, out_dir: Path) -> ExportFiles:
 
 def evidence_spans(draft: CareDraft) -> list[dict[str, Any]]:
     """Evidence spans of every detected label and of the risk call, each with its ``label``."""
-    spans: list[dict[str, Any]] = []
-    for lab in draft.classification.get("labels", []):
-        for ev in lab.get("evidence", []):
-            if isinstance(ev, dict) and ev.get("text"):
-                spans.append({**ev, "label": str(lab.get("label", ""))})
-    risk = draft.classification.get("risk", {})
-    for ev in risk.get("evidence", []) if isinstance(risk, dict) else []:
-        if isinstance(ev, dict) and ev.get("text"):
-            spans.append({**ev, "label": f"risk: {risk.get('level', '')}"})
-    return spans
+    return classification_evidence(draft.classification)
 
 
 # ---- PDF helpers --------------------------------------------------------------------------------

@@ -17,6 +17,8 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from assistant.draft import classification_evidence
+
 PERSON_HEADING = "Steps the person can start"
 PRACTITIONER_HEADING = "For the practitioner"
 
@@ -130,9 +132,11 @@ def fence_post(
 
 def evidence_spans(classification: Mapping[str, Any]) -> list[tuple[int, int]]:
     """Character spans of every label's and the risk's evidence in the classified text."""
-    items = [ev for lab in classification.get("labels", []) for ev in lab.get("evidence", [])]
-    items += list(classification.get("risk", {}).get("evidence", []))
-    return [(int(ev["start"]), int(ev["end"])) for ev in items if "start" in ev and "end" in ev]
+    return [
+        (int(ev["start"]), int(ev["end"]))
+        for ev in classification_evidence(classification)
+        if "start" in ev and "end" in ev
+    ]
 
 
 def format_passages(passages: Sequence[Mapping[str, Any]], limit: int = MAX_PASSAGE_CHARS) -> str:
