@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+import numpy as np
 
 from knowledge_base.loader import PassageError, load_passages
 from knowledge_base.protocols import chunk_metadata, load_protocols
@@ -31,6 +33,13 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 BATCH_SIZE = 64
+#: Share of a passage's stored vector that comes from its ``situations`` (see
+#: :func:`record_vectors`); part of ``VECTOR_RECIPE``, so changing it re-embeds everything.
+#: Chosen on knowledge_base/eval/queries_B1 (B2 held out), 2026-11-26: hybrid recall@5 on B1
+#: 0.767 (no situations) -> 0.817 / 0.808 / 0.831 at 0.3 / 0.5 / 0.7; B2 0.661 -> 0.652.
+SITUATION_WEIGHT = 0.7
+#: Recorded on every record; a store written with another recipe is re-embedded on ingest.
+VECTOR_RECIPE = f"text+situations:{SITUATION_WEIGHT}"
 
 
 class KnowledgeBaseError(RuntimeError):
@@ -44,6 +53,8 @@ class IngestRecord:
     id: str
     text: str
     metadata: Mapping[str, Any]
+    #: Text embedded beside ``text`` (title plus the passage's ``situations``), or "".
+    situation_text: str = ""
 
     @property
     def content_hash(self) -> str:
@@ -108,8 +119,45 @@ def passage_record(passage: Passage, file: str, embedding_model: str = "") -> In
         file=file,
         content_hash=passage.content_hash,
         embedding_model=embedding_model,
+        situations="|".join(passage.situations) or None,
+        vector_recipe=VECTOR_RECIPE,
     )
-    return IngestRecord(passage.id, embedding_text(passage.title, passage.text), meta)
+    return IngestRecord(
+        passage.id,
+        embedding_text(passage.title, passage.text),
+        meta,
+        situation_text=situation_text(passage.title, passage.situations),
+    )
+
+
+def situation_text(title: str, situations: Sequence[str]) -> str:
+    """The second text a passage is embedded from: how the people it fits describe things."""
+    return f"{title}: " + "; ".join(situations) if situations else ""
+
+
+def record_vectors(
+    embed: Callable[[list[str]], list[list[float]]], records: Sequence[IngestRecord]
+) -> list[list[float]]:
+    """Stored vector per record: a weighted unit mean of its text's and its situations' embeddings.
+
+    Posts are informal and passages clinical; the situations, written in the posters' own
+    words, pull each passage's vector towards the posts it suits, in the one vector Chroma
+    keeps per record (so a Chroma server's own search sees it too). Records without
+    situations keep their text embedding.
+    """
+    main = np.asarray(embed([r.text for r in records]), dtype=np.float32)
+    with_sit = [i for i, r in enumerate(records) if r.situation_text]
+    if with_sit:
+        extra = np.asarray(
+            embed([records[i].situation_text for i in with_sit]),
+            dtype=np.float32,
+        )
+        for row, i in enumerate(with_sit):
+            v = main[i] / max(float(np.linalg.norm(main[i])), 1e-12)
+            w = extra[row] / max(float(np.linalg.norm(extra[row])), 1e-12)
+            mixed = (1.0 - SITUATION_WEIGHT) * v + SITUATION_WEIGHT * w
+            main[i] = mixed / max(float(np.linalg.norm(mixed)), 1e-12)
+    return main.tolist()
 
 
 def embedding_text(title: str, text: str) -> str:
@@ -199,6 +247,7 @@ def ingest_knowledge_base(
             old.get("content_hash") != rec.content_hash
             or old.get("embedding_model", "") != model_name
             or old.get("file") != rec.metadata.get("file")
+            or old.get("vector_recipe", "") != rec.metadata.get("vector_recipe", "")
         ):
             updated.append(rec)
         else:
@@ -220,7 +269,12 @@ def ingest_knowledge_base(
     todo = updated + added
     for i in range(0, len(todo), batch_size):
         batch = todo[i : i + batch_size]
-        store.upsert([r.id for r in batch], [r.text for r in batch], [r.metadata for r in batch])
+        store.upsert(
+            [r.id for r in batch],
+            [r.text for r in batch],
+            [r.metadata for r in batch],
+            vectors=record_vectors(store.embed_documents, batch),
+        )
         if progress is not None:
             progress(min(i + batch_size, len(todo)), len(todo))
     if stale:

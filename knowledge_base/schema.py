@@ -78,6 +78,15 @@ class Passage(BaseModel):
     audience: Literal["practitioner", "person"]
     evidence: EvidenceSource
     reviewed: dt.date
+    situations: list[str] = Field(
+        default_factory=list,
+        max_length=8,
+        description=(
+            "How the people this passage fits describe their situation, in their own plain words "
+            "(3-30 words each). Retrieval reads them to bridge informal posts and clinical "
+            "passages; they are never shown as advice."
+        ),
+    )
     text: str
 
     @field_validator("id")
@@ -110,6 +119,15 @@ class Passage(BaseModel):
         if bad:
             raise ValueError(f"unknown risk level(s) {bad}; allowed: {list(RISK_LEVELS)}")
         return v
+
+    @field_validator("situations")
+    @classmethod
+    def _check_situations(cls, v: list[str]) -> list[str]:
+        cleaned = [" ".join(s.split()) for s in v]
+        bad = [s for s in cleaned if not 3 <= len(s.split()) <= 30]
+        if bad:
+            raise ValueError(f"each situation needs 3-30 words; these do not: {bad[:3]}")
+        return cleaned
 
     @model_validator(mode="after")
     def _check_length(self) -> Passage:

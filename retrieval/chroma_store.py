@@ -334,6 +334,10 @@ class ChromaStore:
                 return
             offset += page
 
+    def embed_documents(self, texts: Sequence[str]) -> list[list[float]]:
+        """Document embeddings from the store's model (e.g. to mix vectors before ``upsert``)."""
+        return self._embed(texts)
+
     def embed_query(self, text: str) -> list[float]:
         """The query embedding, from the same model as the documents."""
         if self.embeddings is None:

@@ -5,7 +5,9 @@ How one query is answered:
 1. **Query text.** Dense: the post, cut to its key sentences when it is longer than MiniLM
    reads (256 tokens); the detected labels only when there is no text (they act through the
    filters and the prior below). BM25: the whole post (no length limit) plus the labels as words
-   ("condition: depression; severity: moderate").
+   ("condition: depression; severity: moderate"). Passages are indexed with their
+   ``situations`` (how the people they fit describe things, in their own words): BM25 reads them
+   beside the text, and each stored vector mixes their embedding in (``knowledge_base.ingest``).
 2. **Filters, relaxed in order** until at least ``k`` passages qualify; passages that pass a
    stricter level always rank before those added by a looser one:
 
@@ -61,6 +63,7 @@ from retrieval.chroma_store import (
     FLAG_PREFIXES,
     INGEST_HINT,
     ChromaStore,
+    StoredDocument,
     StoreError,
     StoreSnapshot,
     flag_key,
@@ -220,7 +223,7 @@ class _Index:
             norms = np.linalg.norm(emb, axis=1, keepdims=True)
             emb = emb / np.maximum(norms, 1e-12)
         self.embeddings = emb
-        self.bm25 = BM25Index([d.id for d in self.docs], [d.text for d in self.docs])
+        self.bm25 = BM25Index([d.id for d in self.docs], [lexical_text(d) for d in self.docs])
         self.types = np.array([str(d.metadata.get("intervention_type", "")) for d in self.docs])
         # How many conditions / severity levels each passage lists (for the targeting prior).
         self.n_conditions = np.array(
@@ -306,6 +309,12 @@ class _Index:
         mask = mask.copy()
         mask[drop] = False
         return mask
+
+
+def lexical_text(doc: StoredDocument) -> str:
+    """What BM25 indexes for a record: its text plus its ``situations`` (posters' own words)."""
+    situations = split_list(doc.metadata, "situations")
+    return doc.text if not situations else doc.text + "\n" + "\n".join(situations)
 
 
 def _zscore(scores: np.ndarray, mask: np.ndarray) -> np.ndarray:

@@ -297,6 +297,17 @@ def train(
             ),
         ),
     ] = True,
+    extra_reddit: Annotated[
+        bool,
+        typer.Option(
+            "--extra-reddit/--no-extra-reddit",
+            help=(
+                "Add construct-tracker's ~4,000 extra Reddit posts of the same subreddits to the "
+                "train split (validation and test stay untouched; ignored with --data or "
+                "--max-posts)."
+            ),
+        ),
+    ] = False,
 ) -> None:
     """Fine-tune the MiniLM student, calibrate it and export the int8 ONNX artifact.
 
@@ -331,6 +342,7 @@ def train(
         use_rules=not no_rules,
         rule_conditions=not no_rule_conditions,
         source_head=source_head,
+        extra_reddit=extra_reddit,
         data_csv=data,
         text_col=text_col,
         label_col=label_col,

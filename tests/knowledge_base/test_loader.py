@@ -105,3 +105,32 @@ def test_missing_path_is_an_error_not_a_crash(tmp_path: Path) -> None:
     result = load_passages([tmp_path / "nope"])
     assert result.passages == []
     assert [(e.field, e.message) for e in result.errors] == [("file", "does not exist")]
+
+
+def test_situations_are_optional_and_checked(tmp_path: Path) -> None:
+    root = write_corpus(tmp_path / "passages")
+    fixture = PASSAGES[0]
+    extra = root / "extra"
+    extra.mkdir()
+    (extra / "good.md").write_text(
+        passage_markdown(
+            fixture,
+            id="x-good",
+            situations='["I stay in bed till noon and skip   everything I used to enjoy"]',
+        ),
+        encoding="utf-8",
+    )
+    (extra / "bad.md").write_text(
+        passage_markdown(fixture, id="x-bad", situations='["sad", "a fine situation here"]'),
+        encoding="utf-8",
+    )
+
+    result = load_passages([root], base=root)
+
+    by_id = {p.id: p for p in result.passages}
+    assert by_id["x-good"].situations == [
+        "I stay in bed till noon and skip everything I used to enjoy"
+    ]
+    assert by_id[fixture.id].situations == []
+    assert _errors_by_file(result) == {"extra/bad.md": {"situations"}}
+    assert "3-30 words" in result.errors[0].message
