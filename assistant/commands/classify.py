@@ -307,7 +307,7 @@ def train(
                 "--max-posts)."
             ),
         ),
-    ] = False,
+    ] = True,
 ) -> None:
     """Fine-tune the MiniLM student, calibrate it and export the int8 ONNX artifact.
 

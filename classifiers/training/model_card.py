@@ -94,7 +94,17 @@ def write_model_card(out_dir: Path, cfg: dict[str, Any], metrics: dict[str, Any]
         "(Apache-2.0; tokenizer files are redistributed under the same licence) with condition, "
         "relevance, severity and suicide-risk heads, after the student set-up of arXiv 2503.01442.\n\n"
         "## Data\nReddit Mental Health Dataset subset shipped by `construct-tracker` 1.0.16 "
-        "(Low et al. 2020, 27 subreddits x 260 posts), split by author; ids in `split.json`.\n\n"
+        "(Low et al. 2020, 27 subreddits x 260 posts), split by author; ids in `split.json`.\n"
+        + (
+            "With `--extra-reddit` (as for this artifact), the train split also holds the 3,986 "
+            "Reddit posts of 12 of the same subreddits that the package ships inside its "
+            "RallyPoint mental-health set (`reddit <subreddit>` rows; ids `rprmh-*`; no authors, "
+            "posts repeating the main corpus dropped). They train the condition, relevance, "
+            "severity and source heads, not the risk head (that set has no r/SuicideWatch), and "
+            "never enter validation or test.\n\n"
+            if str(cfg.get("training", {}).get("extra_reddit")) == "True"
+            else "\n"
+        )
         + RECIPE
         + "\n## Label counts (training targets, all splits)\n```json\n"
         + json.dumps(metrics.get("label_counts", {}), indent=2)

@@ -79,7 +79,7 @@ class TrainConfig:
     #: Add the extra Reddit posts of the same subreddits (``load_extra_reddit``, ~4,000) to the
     #: train split; validation and test stay the author split of the main corpus. Ignored with
     #: ``data_csv`` or ``max_posts``.
-    extra_reddit: bool = False
+    extra_reddit: bool = True
     data_csv: Path | None = None
     text_col: str = "text"
     label_col: str = "label"
