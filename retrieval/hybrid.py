@@ -37,7 +37,9 @@ How one query is answered:
    review, referral) if any qualify.
 5. **Risk rule.** Risk at ideation or above always puts a safety-planning and a crisis-resources
    passage in the first two places (crisis resources first from behaviour up), whatever the text;
-   each is the best-scored of its type among the passages the condition filter admits, falling
+   each is the best-scored of its type among the passages the condition filter admits (those
+   written for suicide risk in general or for a detected condition before those written for
+   another condition and admitted through their suicide-risk tag), falling
    back to any passage of the type for the risk level, then to any of the type.
 """
 
@@ -800,6 +802,11 @@ class HybridRetriever:
                     fetch_k=10,
                     prior=prior,
                 )
+                if cands and level.name == "risk-rule-condition":
+                    # A crisis passage written for another condition (bipolar's crisis plan for
+                    # an anxiety post) passes the filter through its suicide-risk tag; one for
+                    # suicide risk in general, or for a detected condition, fits better.
+                    cands = [c for c in cands if self._fits_conditions(c, query)] or cands
                 if not cands:
                     # No query term or vector reached one (lexical mode, odd text): the rule holds
                     # regardless of the text, so take the first passage of the type.
@@ -830,6 +837,12 @@ class HybridRetriever:
                 c.scores["risk_rule"] = 1.0
                 picked.append(c)
         return picked[: query.k]
+
+    @staticmethod
+    def _fits_conditions(candidate: _Candidate, query: RetrievalQuery) -> bool:
+        """Whether a passage names no specific condition, or one of the detected ones."""
+        specific = set(split_list(candidate.metadata, "conditions")) - CROSS_CUTTING
+        return not specific or bool(specific & set(query.conditions))
 
     # ---- LangChain -------------------------------------------------------------------------
     def as_langchain_retriever(

@@ -110,6 +110,18 @@ def test_risk_rule_puts_safety_first_whatever_the_text(retriever, risk: str) -> 
         assert sum(p.metadata["intervention_type"] in SAFETY_TYPES for p in other) >= 2
 
 
+def test_risk_rule_prefers_passages_not_written_for_another_condition(retriever) -> None:
+    text = "I want to write my own safety plan: warning signs, distractions, people to call"
+    anxiety = retriever.retrieve(RetrievalQuery(text, ("anxiety",), "moderate", "ideation", k=5))
+    # sr-safety-plan is written for depression too: it passes the filter through its suicide-risk
+    # tag, but the general one fits an anxiety post better, whatever the text matches.
+    assert anxiety[0].id == "sr-safety-plan-practitioner"
+    depression = retriever.retrieve(
+        RetrievalQuery(text, ("depression",), "moderate", "ideation", k=5)
+    )
+    assert depression[0].id == "sr-safety-plan"
+
+
 def test_no_crisis_passages_without_risk(retriever) -> None:
     found = retriever.retrieve(
         RetrievalQuery("I feel a bit flat since moving city", ("depression",), "mild", "none", k=5)
