@@ -1,7 +1,8 @@
 """Incremental, interrupt-safe ingestion of the curated passages and clinic protocols into Chroma.
 
 Every record carries the content hash of what it was embedded from (and the embedding model's
-name), so a re-run embeds only new or edited passages and removes the ones whose files are gone.
+name and the vector recipe), so a re-run embeds only new or edited passages and removes the ones
+whose files are gone.
 
 Why an interrupted run leaves a usable store: records are embedded batch by batch and each batch
 is written in one Chroma upsert only after its embeddings exist, so a crash (or Ctrl-C) between
