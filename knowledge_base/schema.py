@@ -124,6 +124,8 @@ class Passage(BaseModel):
     @classmethod
     def _check_situations(cls, v: list[str]) -> list[str]:
         cleaned = [" ".join(s.split()) for s in v]
+        if any("|" in s for s in cleaned):
+            raise ValueError("a situation may not contain '|' (the store joins them with it)")
         bad = [s for s in cleaned if not 3 <= len(s.split()) <= 30]
         if bad:
             raise ValueError(f"each situation needs 3-30 words; these do not: {bad[:3]}")

@@ -49,7 +49,7 @@ import logging
 import re
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -287,6 +287,15 @@ class _Index:
         if key not in self._flags:
             self._flags[key] = np.array([bool(d.metadata.get(key)) for d in self.docs], dtype=bool)
         return self._flags[key]
+
+    def foreign(self, conditions: Iterable[str]) -> np.ndarray:
+        """Passages written for specific conditions, none of them among ``conditions`` (e.g. an
+        eating-disorder crisis plan the filter admits for a depression post through its
+        suicide-risk tag)."""
+        hits = np.zeros(len(self.docs), dtype=np.float32)
+        for c in set(conditions) - CROSS_CUTTING:
+            hits += self.flag(flag_key("conditions", c))
+        return (self.n_specific > 0) & (hits == 0)
 
     def mask(self, f: _Filter) -> np.ndarray:
         m = np.ones(len(self.docs), dtype=bool)
@@ -550,10 +559,7 @@ class HybridRetriever:
             for c in conds:
                 inter += index.flag(flag_key("conditions", c))
             union = index.n_conditions + len(conds) - inter
-            specific_hits = np.zeros(n, dtype=np.float32)
-            for c in conds - CROSS_CUTTING:
-                specific_hits += index.flag(flag_key("conditions", c))
-            foreign = (index.n_specific > 0) & (specific_hits == 0)
+            foreign = index.foreign(conds)
             prior += self.condition_boost * np.where(foreign, 0.0, inter / union)
         if query.severity in SEVERITY_LEVELS and self.severity_boost:
             fits = index.flag(flag_key("severity", str(query.severity)))
@@ -806,7 +812,13 @@ class HybridRetriever:
                     # A crisis passage written for another condition (bipolar's crisis plan for
                     # an anxiety post) passes the filter through its suicide-risk tag; one for
                     # suicide risk in general, or for a detected condition, fits better.
-                    cands = [c for c in cands if self._fits_conditions(c, query)] or cands
+                    foreign = index.foreign(query.conditions)
+                    fits = [
+                        c
+                        for c in cands
+                        if (pos := index.position.get(c.id)) is None or not foreign[pos]
+                    ]
+                    cands = fits or cands
                 if not cands:
                     # No query term or vector reached one (lexical mode, odd text): the rule holds
                     # regardless of the text, so take the first passage of the type.
@@ -837,12 +849,6 @@ class HybridRetriever:
                 c.scores["risk_rule"] = 1.0
                 picked.append(c)
         return picked[: query.k]
-
-    @staticmethod
-    def _fits_conditions(candidate: _Candidate, query: RetrievalQuery) -> bool:
-        """Whether a passage names no specific condition, or one of the detected ones."""
-        specific = set(split_list(candidate.metadata, "conditions")) - CROSS_CUTTING
-        return not specific or bool(specific & set(query.conditions))
 
     # ---- LangChain -------------------------------------------------------------------------
     def as_langchain_retriever(

@@ -529,6 +529,9 @@ def build_targets(
       (0.6 where the subreddit is silent); teacher risk at 0.3 where nothing else says anything.
     * severity: rules (0.6), else teacher (0.3), else a weak prior (controls ``minimal``,
       r/SuicideWatch ``severe``, weight 0.3).
+    * the extra Reddit posts (:func:`load_extra_reddit`, ids ``rprmh-*``) train no risk: that set
+      has no r/SuicideWatch, so their risk would come from the rules alone and dilute the risk
+      head (2026-11-26, unmasked: validation r/SuicideWatch crisis recall 0.90 -> 0.79).
     """
     n, c = len(df), len(CONDITIONS)
     cond = np.zeros((n, c), dtype=np.float32)
@@ -627,7 +630,20 @@ def build_targets(
     counts["severity_labels"] = {
         lvl: int(((sev == i) & (sev_w > 0)).sum()) for i, lvl in enumerate(SEVERITY_LEVELS)
     }
+    risk_w[df["id"].astype(str).str.startswith(EXTRA_ID_PREFIX).to_numpy()] = 0.0
     return Targets(cond, cond_w, rel, rel_w, sev, sev_w, risk, risk_w, counts)
+
+
+def with_extra_reddit(df: pd.DataFrame, split: Split) -> tuple[pd.DataFrame, Split]:
+    """The corpus plus :func:`load_extra_reddit`'s posts, which all join the train split."""
+    extra = load_extra_reddit(exclude_texts=df["text"])
+    split = Split(
+        train=split.train + tuple(extra["id"]),
+        validation=split.validation,
+        test=split.test,
+        seed=split.seed,
+    )
+    return pd.concat([df, extra], ignore_index=True), split
 
 
 # ---- dev sets (calibration and evaluation only) --------------------------------------------

@@ -27,18 +27,16 @@ from classifiers.labels import CONDITIONS, RISK_LEVELS, SEVERITY_LEVELS
 from classifiers.training import calibration as cal
 from classifiers.training.data import (
     DISTANT_WEIGHT,
-    EXTRA_ID_PREFIX,
     SUBREDDIT_MAP,
-    Split,
     Targets,
     build_targets,
-    load_extra_reddit,
     load_labeled_csv,
     load_reddit_corpus,
     load_rules,
     load_teacher_labels,
     rule_labels,
     split_by_author,
+    with_extra_reddit,
 )
 
 if TYPE_CHECKING:
@@ -405,17 +403,9 @@ def train_student(
     df = _select_corpus(config)
     split = split_by_author(df, seed=config.seed)
     if config.extra_reddit and not config.data_csv and not config.max_posts:
-        import pandas as pd
-
-        extra = load_extra_reddit(exclude_texts=df["text"])
-        say(f"extra Reddit posts for the train split: {len(extra)}")
-        df = pd.concat([df, extra], ignore_index=True)
-        split = Split(
-            train=split.train + tuple(extra["id"]),
-            validation=split.validation,
-            test=split.test,
-            seed=split.seed,
-        )
+        n_main = len(df)
+        df, split = with_extra_reddit(df, split)
+        say(f"extra Reddit posts for the train split: {len(df) - n_main}")
     split.save(out_dir / "split.json")
     pos = {pid: i for i, pid in enumerate(df["id"])}
     idx = {
@@ -439,12 +429,6 @@ def train_student(
             logger.warning("rule labeling failed (%s); training without rule labels", exc)
     teacher = load_teacher_labels(config.teacher_labels) if config.teacher_labels else None
     targets = build_targets(df, rules=rl, teacher=teacher, rule_conditions=config.rule_conditions)
-    extra_rows = df["id"].astype(str).str.startswith(EXTRA_ID_PREFIX).to_numpy()
-    if extra_rows.any():
-        # The extra set has no r/SuicideWatch: its risk targets would come from the rules alone
-        # and dilute the risk head (2026-11-26, unmasked: validation r/SuicideWatch crisis
-        # recall 0.90 -> 0.79). It trains the conditions, relevance and severity only.
-        targets.risk_w[extra_rows] = 0.0
     distant = build_targets(df)  # evaluation truth: the subreddit labels only
     say(f"label counts: {json.dumps(targets.counts)}")
 

@@ -86,6 +86,23 @@ def test_extra_reddit_keeps_known_subreddits_and_drops_posts_already_in_the_corp
     assert extra["text_sha256"].tolist() == [text_sha256(t) for t in extra["text"]]
 
 
+def test_extra_reddit_posts_train_conditions_but_not_risk() -> None:
+    df = _frame(
+        [
+            ("depression", "a", "Nothing is fun and I sleep all day."),
+            ("depression", "[deleted]", "Nothing is fun and I sleep all day, every day."),
+        ]
+    )
+    df.loc[1, "id"] = "rprmh-0-00001"
+    rules = [SourceLabel(risk="ideation"), SourceLabel(risk="ideation")]
+
+    t = build_targets(df, rules=rules)
+
+    assert t.conditions[:, C["depression"]].tolist() == [1.0, 1.0]
+    assert t.conditions_w[1, C["depression"]] > 0
+    assert t.risk_w[0] > 0 and t.risk_w[1] == 0.0
+
+
 def test_extra_reddit_unreadable_file_is_a_corpus_error(tmp_path: Path) -> None:
     bad = tmp_path / "bad.csv"
     bad.write_text("text,label\nhello,1\n", encoding="utf-8")

@@ -124,6 +124,10 @@ def test_situations_are_optional_and_checked(tmp_path: Path) -> None:
         passage_markdown(fixture, id="x-bad", situations='["sad", "a fine situation here"]'),
         encoding="utf-8",
     )
+    (extra / "pipe.md").write_text(
+        passage_markdown(fixture, id="x-pipe", situations='["I feel low | and tired all day"]'),
+        encoding="utf-8",
+    )
 
     result = load_passages([root], base=root)
 
@@ -132,5 +136,10 @@ def test_situations_are_optional_and_checked(tmp_path: Path) -> None:
         "I stay in bed till noon and skip everything I used to enjoy"
     ]
     assert by_id[fixture.id].situations == []
-    assert _errors_by_file(result) == {"extra/bad.md": {"situations"}}
-    assert "3-30 words" in result.errors[0].message
+    assert _errors_by_file(result) == {
+        "extra/bad.md": {"situations"},
+        "extra/pipe.md": {"situations"},
+    }
+    messages = {e.file: e.message for e in result.errors}
+    assert "3-30 words" in messages["extra/bad.md"]
+    assert "'|'" in messages["extra/pipe.md"]
