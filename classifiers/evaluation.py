@@ -861,6 +861,7 @@ def tune_fusion(
     target_recall: float = 0.94,
     passes: int = 2,
     say: Callable[[str], None] = logger.info,
+    conditions: bool = True,
 ) -> tuple[Any, dict[str, Any]]:
     """Tune the fusion numbers on the VALIDATION split (never the test split).
 
@@ -870,7 +871,10 @@ def tune_fusion(
     ``target_recall``, above the 0.90 goal so the test split has a margin (a missed crisis costs
     more than a false alarm a practitioner reviews); then ``crisis_unsupported_threshold``, the
     P(crisis) a model-only call needs when the rules saw no suicide-risk cue, is the highest that
-    still keeps recall at ``target_recall``.
+    still keeps recall at ``target_recall``. With ``conditions=False`` only these two crisis
+    numbers are tuned (the rest stays as configured): the shipped recipe tunes everything at the
+    student's training length, then the crisis numbers again at the length it is served at,
+    because the recall goal must hold where it runs.
 
     Returns:
         The tuned ``FusionConfig`` and a summary of validation metrics before and after.
@@ -912,7 +916,13 @@ def tune_fusion(
 
     config = hybrid.fusion
     before = {"macro_f1": macro(config), "suicidality_recall": recall(config)}
-    crisis_grid = np.round(np.arange(0.05, 0.951, 0.025), 3)
+    # Fine at the low end: the crisis score with the stacked member's second opinion (a
+    # geometric mean of two probabilities) sits lower than the risk head's P alone.
+    crisis_grid = np.unique(
+        np.round(np.concatenate([np.arange(0.005, 0.1, 0.005), np.arange(0.1, 0.951, 0.025)]), 3)
+    )
+    # The bar with a rule cue first, with no separate bar for posts without one.
+    config = config.with_overrides(crisis_unsupported_threshold=None)
     ok = [
         float(t)
         for t in crisis_grid
@@ -932,7 +942,7 @@ def tune_fusion(
         ]
         config = config.with_overrides(crisis_unsupported_threshold=max(unsupported, default=None))
     best = macro(config)
-    for _ in range(passes):
+    for _ in range(passes if conditions else 0):
         for name, values in TUNING_GRID.items():
             for value in values:
                 trial = config.with_overrides(**{name: value})

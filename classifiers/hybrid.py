@@ -39,16 +39,25 @@ corpus with :func:`classifiers.evaluation.tune_fusion`, never on the test split)
     mention is negated or about someone else): dropped.
   - *Model only*: kept with score ``p``, sources ``["model"]``, with the best supporting rule
     spans (counted hits below the rules' own threshold) if any.
-* **Risk** is ordinal and max-based. The model's level follows the artifact: crisis when
-  ``P(risk >= ideation) >= crisis_threshold`` (``FusionConfig.crisis_threshold`` overrides the
-  artifact's) and the rules saw a suicide-risk cue of any level in the text (hopelessness,
-  burden, self-harm ...), or, with no such cue, when ``P >= crisis_unsupported_threshold``;
-  then the most likely level on that side. ``mindsignal eval --tune-fusion`` sets both on
-  validation: the crisis threshold as the highest that keeps suicidality recall >= 0.94, then
-  the bar without a cue as the highest that still does. (Shipped student, 2026-11-26: 0.075 and
-  0.2. On test the cue requirement cut the crisis rate on posts of the other condition
-  subreddits from 0.39 to 0.21, for suicidality recall 0.97 -> 0.92 and C-SSRS crisis recall
-  1.00 -> 0.95: a crisis block on two posts in five would teach practitioners to ignore it.)
+* **Risk** is ordinal and max-based. The model's crisis score is the risk head's
+  ``P(risk >= ideation)``, and where the artifact has the stacked members, its weighted
+  geometric mean with a second opinion: the pooled-embedding member's probability that the post
+  reads like one from r/SuicideWatch (``P ** (1 - w) * P_sw ** w``, ``w =
+  FusionConfig.crisis_support_weight``, 0.5). The risk head alone gave
+  P(crisis) 0.2-0.7 to posts about quitting weed, growing pumpkins or a Reddit cake day; the
+  source member, which learned r/SuicideWatch against the other 26 subreddits (r/depression
+  included), gives such posts 0.05 or less, so fewer of them reach the bar (not all: the pumpkin
+  and cake-day posts still do). Crisis when that score ``>= crisis_threshold`` (``FusionConfig.crisis_threshold``
+  overrides the artifact's) and the rules saw a suicide-risk cue of any level in the text
+  (hopelessness, burden, self-harm ...), or, with no such cue, when it is
+  ``>= crisis_unsupported_threshold``; then the most likely level on that side.
+  ``mindsignal eval --tune-fusion`` sets both on validation: the crisis threshold as the highest
+  that keeps suicidality recall >= 0.94, then the bar without a cue as the highest that still
+  does; ``--crisis-only`` re-tunes just these two at the length the student is served at.
+  (Shipped, 2026-11-26, at 96 tokens: 0.02 and 0.045 on the combined score. On test the second
+  opinion cut the crisis rate on posts of the other condition subreddits from 0.21 to 0.14 while
+  suicidality recall went 0.92 -> 0.97; before it, the cue requirement had cut that rate from
+  0.39 to 0.21: a crisis block on two posts in five would teach practitioners to ignore it.)
   The fused level is ``max(model level, rules level)``: the rules can only raise risk, never
   lower it below the model's crisis call, and explicit intent/plan/means cues put it at least at
   the rules' level.
@@ -56,11 +65,12 @@ corpus with :func:`classifiers.evaluation.tune_fusion`, never on the test split)
   by risk (``severity_floor_by_risk``: ideation -> moderate, behavior and attempt -> severe).
 
 Every :class:`~classifiers.base.LabelScore` says which parts decided and carries the rules'
-evidence spans; ``version`` combines both parts' versions.
+evidence spans; ``version`` combines both parts' versions and a digest of the fusion numbers.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -114,6 +124,13 @@ class FusionConfig:
     #: P(crisis) the model needs when the rules found no suicide-risk cue at all; None: the same
     #: as the crisis threshold (no cue required).
     crisis_unsupported_threshold: float | None = None
+    #: Weight ``w`` of the second opinion on a crisis: the model's crisis score is
+    #: ``P(risk >= ideation) ** (1 - w) * P(source) ** w``, where ``P(source)`` is the stacked
+    #: pooled-embedding member's probability that the post reads like one from
+    #: ``crisis_support_source``; both must lean towards a crisis. 0 (or no stacker): P alone.
+    crisis_support_weight: float = 0.5
+    #: The source class of the stacked members that stands for suicide-risk writing.
+    crisis_support_source: str = "suicidewatch"
     severity_floor_by_risk: Mapping[str, str] = field(
         default_factory=lambda: {"ideation": "moderate", "behavior": "severe", "attempt": "severe"}
     )
@@ -132,6 +149,12 @@ class FusionConfig:
     def from_dict(cls, data: Mapping[str, Any]) -> FusionConfig:
         """Build from :meth:`to_dict` output; unknown keys are ignored, missing keep defaults."""
         return cls(**{k: v for k, v in data.items() if k in cls.__dataclass_fields__})
+
+    @property
+    def digest(self) -> str:
+        """First 8 hex digits of the SHA-256 of the canonical JSON of these numbers."""
+        canonical = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:8]
 
     def save(self, path: Path) -> None:
         """Write as JSON."""
@@ -152,11 +175,23 @@ class ModelView:
     crisis_threshold: float
     #: Labels the learned n-gram lexicon supports on its own, with the n-grams that did.
     ngram_evidence: Mapping[str, tuple[Evidence, ...]] = field(default_factory=dict)
+    #: The stacked pooled member's probability that the post reads like suicide-risk writing
+    #: (``FusionConfig.crisis_support_source``); None without that member.
+    crisis_support: float | None = None
 
     @property
     def crisis(self) -> float:
         """P(risk >= ideation)."""
         return float(sum(self.risk.get(lv, 0.0) for lv in RISK_LEVELS[risk_rank(CRISIS_FROM) :]))
+
+    def crisis_score(self, support_weight: float) -> float:
+        """The score a crisis call is decided on: ``P(crisis) ** (1 - w) * support ** w`` (a
+        weighted geometric mean: high only when both lean towards a crisis), or ``P(crisis)``
+        alone when there is no second opinion or ``w`` is 0."""
+        if self.crisis_support is None or support_weight <= 0:
+            return self.crisis
+        w = min(float(support_weight), 1.0)
+        return float(self.crisis ** (1.0 - w) * max(self.crisis_support, 0.0) ** w)
 
 
 @dataclass(frozen=True)
@@ -214,6 +249,8 @@ class StackerPart(Protocol):
 
     def predict_tfidf(self, tfidf: Any) -> np.ndarray: ...
 
+    def pooled_source_proba(self, pooled: np.ndarray, source: str) -> np.ndarray | None: ...
+
 
 class ModelPart(Protocol):
     """The student as the hybrid needs it (``TransformerClassifier`` fits)."""
@@ -259,6 +296,7 @@ def model_views(
     ngram_probs: np.ndarray | None = None,
     ngram_evidence: Sequence[Mapping[str, tuple[Evidence, ...]]] | None = None,
     stacked_probs: Mapping[str, np.ndarray] | None = None,
+    crisis_support: np.ndarray | None = None,
 ) -> list[ModelView]:
     """Turn a ``ModelScores`` batch and the artifact's ``config.json`` into :class:`ModelView` s.
 
@@ -302,6 +340,7 @@ def model_views(
                 risk={name: float(risk[i, j]) for j, name in enumerate(RISK_LEVELS)},
                 crisis_threshold=crisis_thr,
                 ngram_evidence=ngram_evidence[i] if ngram_evidence else {},
+                crisis_support=None if crisis_support is None else float(crisis_support[i]),
             )
         )
     return views
@@ -386,14 +425,16 @@ def model_risk(model: ModelView, config: FusionConfig, supported: bool = True) -
     """The model's risk level and P(crisis), decided as the artifact decides it.
 
     ``supported``: the rules saw a suicide-risk cue in the text; without one the model needs
-    ``crisis_unsupported_threshold`` (when set) to call a crisis.
+    ``crisis_unsupported_threshold`` (when set) to call a crisis. The thresholds apply to
+    :meth:`ModelView.crisis_score` (the risk head and, where configured, the stacked member's
+    second opinion); the score returned is the risk head's calibrated P(crisis).
     """
     threshold = (
         config.crisis_threshold if config.crisis_threshold is not None else model.crisis_threshold
     )
     if not supported and config.crisis_unsupported_threshold is not None:
         threshold = max(threshold, config.crisis_unsupported_threshold)
-    crisis = model.crisis >= threshold
+    crisis = model.crisis_score(config.crisis_support_weight) >= threshold
     first = risk_rank(CRISIS_FROM)
     side = RISK_LEVELS[first:] if crisis else RISK_LEVELS[:first]
     level = max(side, key=lambda lv: model.risk.get(lv, 0.0))
@@ -459,8 +500,10 @@ class HybridClassifier:
 
     @property
     def version(self) -> str:
-        """Both parts' versions: ``hybrid(<rules version>|<model version>)``."""
-        return f"hybrid({self.rules.version}|{self.model.version})"
+        """Both parts' versions and the fusion numbers':
+        ``hybrid(<rules version>|<model version>|fusion-<digest>)``, so results decided by
+        different fusion settings (a re-tuned ``fusion.json``) never share a version."""
+        return f"hybrid({self.rules.version}|{self.model.version}|fusion-{self.fusion.digest})"
 
     def views(self, texts: Sequence[str]) -> list[tuple[RulesView, ModelView]]:
         """The two views the fusion sees for each text (for tuning and explanations).
@@ -484,9 +527,17 @@ class HybridClassifier:
             ngram_probs, ngram_evidence, stacked = self._ngram(texts)
             scores = future.result()
         pooled = getattr(scores, "pooled", None)
-        if stacked is not None and self.stacker is not None and pooled is not None:
-            stacked["pooled_mc"] = self.stacker.predict_pooled(pooled)
-        m_views = model_views(scores, self.model.config, ngram_probs, ngram_evidence, stacked)
+        support = None
+        if self.stacker is not None and pooled is not None:
+            if stacked is not None:
+                stacked["pooled_mc"] = self.stacker.predict_pooled(pooled)
+            if self.fusion.crisis_support_weight > 0:
+                support = self.stacker.pooled_source_proba(
+                    pooled, self.fusion.crisis_support_source
+                )
+        m_views = model_views(
+            scores, self.model.config, ngram_probs, ngram_evidence, stacked, support
+        )
         return list(zip(r_views, m_views, strict=True))
 
     def _ngram(

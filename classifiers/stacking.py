@@ -250,6 +250,14 @@ class MulticlassStacker:
         """``(n, len(CONDITIONS))`` condition probabilities of the ``tfidf_mc`` member."""
         return self.tfidf_class_proba(tfidf) @ self._loaded()["class_conditions"]
 
+    def pooled_source_proba(self, pooled: np.ndarray, source: str) -> np.ndarray | None:
+        """``(n,)`` probability that each post came from ``source`` (a class, case-insensitive)
+        by the ``pooled_mc`` member, or None when the stacker was not fitted with that class."""
+        names = [c.lower() for c in self.classes]
+        if source.lower() not in names:
+            return None
+        return self.pooled_class_proba(pooled)[:, names.index(source.lower())]
+
 
 # ---- the blend ------------------------------------------------------------------------------
 def label_weights(

@@ -170,6 +170,14 @@ def evaluate(
             "fusion.json in the artifact directory (then evaluate as asked).",
         ),
     ] = False,
+    crisis_only: Annotated[
+        bool,
+        typer.Option(
+            "--crisis-only",
+            help="With --tune-fusion: re-tune only the crisis thresholds, at the configured "
+            "classifier.max_tokens, keeping the other fusion numbers.",
+        ),
+    ] = False,
 ) -> None:
     """Score classifiers against labeled data; writes report.json, report.md and confusion PNGs."""
     from assistant.settings import load_settings
@@ -194,7 +202,9 @@ def evaluate(
             from classifiers.evaluation import tune_fusion as tune
 
             hybrid = configured("hybrid")
-            fusion, summary = tune(hybrid, artifact, say=lambda m: typer.echo(m, err=True))
+            fusion, summary = tune(
+                hybrid, artifact, say=lambda m: typer.echo(m, err=True), conditions=not crisis_only
+            )
             fusion.save(artifact / FUSION_FILE)
             typer.echo(json.dumps(summary), err=True)
             typer.echo(f"fusion settings: {artifact / FUSION_FILE}", err=True)

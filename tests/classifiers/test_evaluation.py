@@ -220,3 +220,26 @@ def test_reddit_preset_skips_absent_dev_sets_with_a_note(tmp_path: Path) -> None
     assert len(report["sections"]) == 3
     assert any("severity dev set skipped" in n for n in report["notes"])
     assert any("C-SSRS dev set skipped" in n for n in report["notes"])
+
+
+@pytest.mark.slow
+def test_crisis_only_tuning_moves_only_the_crisis_numbers_and_meets_the_recall_goal() -> None:
+    """On the shipped artifact's validation split (tuning never reads the test split)."""
+    _need_artifact()
+    import dataclasses
+
+    from classifiers.evaluation import tune_fusion
+    from classifiers.factory import load_classifier
+
+    hybrid = load_classifier(ARTIFACT, mode="hybrid")
+    start = hybrid.fusion.with_overrides(crisis_threshold=0.5, crisis_unsupported_threshold=None)
+    hybrid.fusion = start
+    tuned, summary = tune_fusion(hybrid, ARTIFACT, conditions=False, say=lambda _: None)
+    assert summary["before"]["suicidality_recall"] < 0.94  # the deliberately bad start
+    assert summary["after"]["suicidality_recall"] >= 0.94
+    assert summary["after"]["macro_f1"] == summary["before"]["macro_f1"]
+    assert tuned.crisis_threshold is not None and tuned.crisis_threshold < 0.5
+    assert tuned.crisis_unsupported_threshold is not None
+    assert tuned.crisis_unsupported_threshold >= tuned.crisis_threshold
+    unchanged = dataclasses.replace(tuned, crisis_threshold=0.5, crisis_unsupported_threshold=None)
+    assert unchanged == start

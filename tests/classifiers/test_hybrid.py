@@ -6,6 +6,7 @@ and otherwise a deterministic fake that returns ``ModelScores`` chosen per test.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -166,7 +167,10 @@ def test_results_come_back_in_order_with_a_combined_version(rules: Any) -> None:
     clf = _hybrid(rules, conditions={"depression": 0.2})
     results = clf.predict([ED_TEXT, FINANCE_TEXT, PLAN_TEXT])
     assert [r.risk.crisis for r in results] == [False, False, True]
-    assert clf.version == f"hybrid({rules.version}|fake-student-1)"
+    assert clf.version == f"hybrid({rules.version}|fake-student-1|fusion-{clf.fusion.digest})"
+    retuned = _hybrid(rules)
+    retuned.fusion = retuned.fusion.with_overrides(crisis_threshold=0.2)
+    assert retuned.version != clf.version  # other fusion numbers: another version
     assert all(r.model_version == clf.version for r in results)
     with pytest.raises(InvalidTextError):
         clf.predict(["ok text", "  "])
@@ -231,6 +235,28 @@ def test_a_model_only_crisis_call_needs_a_rule_cue_or_the_higher_bar(
     # Without the setting, the crisis threshold alone decides (older fusion.json files).
     legacy = fuse(rules, _crisis_view(p_crisis), FusionConfig(crisis_threshold=0.3), "v")
     assert legacy.risk.crisis is (p_crisis >= 0.3)
+
+
+@pytest.mark.parametrize(
+    ("p_crisis", "support", "weight", "crisis"),
+    [
+        (0.5, 0.5, 0.5, True),  # both lean towards a crisis: sqrt(0.25) = 0.5
+        (0.5, 0.01, 0.5, False),  # the risk head alone (a post about cooking): 0.07
+        (0.5, 0.01, 0.0, True),  # weight 0: the risk head decides alone
+        (0.5, None, 0.5, True),  # no stacked member (older artifact): the risk head alone
+        (0.1, 0.9, 0.5, False),  # the second opinion alone does not make a crisis: 0.3
+    ],
+)
+def test_crisis_needs_the_risk_head_and_the_second_opinion_to_agree(
+    p_crisis: float, support: float | None, weight: float, crisis: bool
+) -> None:
+    view = dataclasses.replace(_crisis_view(p_crisis), crisis_support=support)
+    rules = RulesView({}, 0.8, False, RiskResult("none", 0.0, (), ("rules",)))
+    config = FusionConfig(crisis_threshold=0.35, crisis_support_weight=weight)
+    result = fuse(rules, view, config, "v")
+    assert result.risk.crisis is crisis
+    assert result.risk.score == pytest.approx(p_crisis)  # the reported score: the risk head's P
+    assert FusionConfig.from_dict(config.to_dict()) == config
 
 
 def test_fuse_orders_labels_and_respects_each_rule() -> None:

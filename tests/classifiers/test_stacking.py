@@ -131,6 +131,15 @@ def test_numpy_inference_equals_sklearn_predict_proba(fitted: Fitted) -> None:
     assert p[:, CONDITIONS.index("ocd")].max() == 0.0
 
 
+def test_pooled_source_proba_is_one_class_column(fitted: Fitted) -> None:
+    pooled = np.vstack([embed(t) for t in fitted.texts[:4]])
+    cls = fitted.stacker.pooled_class_proba(pooled)
+    sw = fitted.stacker.pooled_source_proba(pooled, "SuicideWatch")  # case-insensitive
+    assert sw is not None
+    np.testing.assert_allclose(sw, cls[:, fitted.stacker.classes.index("suicidewatch")])
+    assert fitted.stacker.pooled_source_proba(pooled, "no-such-subreddit") is None
+
+
 def test_two_source_labels_match_sklearns_binary_model(tmp_path: Path) -> None:
     from sklearn.linear_model import LogisticRegression
 
@@ -293,6 +302,12 @@ def test_factory_wires_the_stacker_and_old_graphs_fall_back(tmp_path: Path, fitt
     (_, v_new), (_, v_old) = new.views([HOPELESS]) + old.views([HOPELESS])
     assert v_new.thresholds["depression"] == 0.37  # the stacked blend
     assert v_old.thresholds["depression"] == 0.6  # the two-part blend: no pooled output
+    # the crisis second opinion: the pooled member's P(r/SuicideWatch), none without the output
+    assert v_new.crisis_support is not None and 0.0 <= v_new.crisis_support <= 1.0
+    assert v_old.crisis_support is None
+    off = load_classifier(artifact("off", pooled=True), mode="hybrid", threads=1)
+    off.fusion = FusionConfig(crisis_support_weight=0.0)
+    assert off.views([HOPELESS])[0][1].crisis_support is None
     assert len(old.predict([HOPELESS, "What ISA should I open?"])) == 2
     # a stack.npz from another n-gram fit is refused at load time, naming the fix
     other = _fit(tmp_path / "other", {k: TEMPLATES[k] for k in ("adhd", "personalfinance")})
