@@ -879,7 +879,7 @@ def tune_fusion(
     Returns:
         The tuned ``FusionConfig`` and a summary of validation metrics before and after.
     """
-    from classifiers.hybrid import fuse
+    from classifiers.hybrid import CRISIS_SUPPORT_WEIGHT, fuse
     from classifiers.training.data import Split, distant_label, load_reddit_corpus
 
     split_path = artifact_dir / "split.json"
@@ -921,8 +921,14 @@ def tune_fusion(
     crisis_grid = np.unique(
         np.round(np.concatenate([np.arange(0.005, 0.1, 0.005), np.arange(0.1, 0.951, 0.025)]), 3)
     )
-    # The bar with a rule cue first, with no separate bar for posts without one.
-    config = config.with_overrides(crisis_unsupported_threshold=None)
+    # The thresholds are fitted to the combined crisis score where the stacked member's second
+    # opinion is there (see classifiers.hybrid), to P(crisis) alone where it is not. The bar
+    # with a rule cue first, with no separate bar for posts without one.
+    has_support = any(view[1].crisis_support is not None for view in views)
+    config = config.with_overrides(
+        crisis_support_weight=CRISIS_SUPPORT_WEIGHT if has_support else 0.0,
+        crisis_unsupported_threshold=None,
+    )
     ok = [
         float(t)
         for t in crisis_grid

@@ -43,7 +43,8 @@ corpus with :func:`classifiers.evaluation.tune_fusion`, never on the test split)
   ``P(risk >= ideation)``, and where the artifact has the stacked members, its weighted
   geometric mean with a second opinion: the pooled-embedding member's probability that the post
   reads like one from r/SuicideWatch (``P ** (1 - w) * P_sw ** w``, ``w =
-  FusionConfig.crisis_support_weight``, 0.5). The risk head alone gave
+  FusionConfig.crisis_support_weight``: 0.5 as tuned; 0, the risk head alone, for settings
+  tuned before it). The risk head alone gave
   P(crisis) 0.2-0.7 to posts about quitting weed, growing pumpkins or a Reddit cake day; the
   source member, which learned r/SuicideWatch against the other 26 subreddits (r/depression
   included), gives such posts 0.05 or less, so fewer of them reach the bar (not all: the pumpkin
@@ -98,6 +99,9 @@ from classifiers.labels import (
 from classifiers.stacking import blend, weights_from_config
 
 _MAX_EVIDENCE = 6
+#: The second opinion's weight ``tune_fusion`` sets where the artifact has the stacked members
+#: (both opinions equal; 0.75 scored the same on validation, 2026-11-26).
+CRISIS_SUPPORT_WEIGHT = 0.5
 
 
 @dataclass(frozen=True)
@@ -128,7 +132,10 @@ class FusionConfig:
     #: ``P(risk >= ideation) ** (1 - w) * P(source) ** w``, where ``P(source)`` is the stacked
     #: pooled-embedding member's probability that the post reads like one from
     #: ``crisis_support_source``; both must lean towards a crisis. 0 (or no stacker): P alone.
-    crisis_support_weight: float = 0.5
+    #: 0 by default, so thresholds tuned on P alone (older fusion.json files, the artifact's own
+    #: crisis threshold) keep their meaning; ``tune_fusion`` sets
+    #: :data:`CRISIS_SUPPORT_WEIGHT` together with thresholds fitted to the combined score.
+    crisis_support_weight: float = 0.0
     #: The source class of the stacked members that stands for suicide-risk writing.
     crisis_support_source: str = "suicidewatch"
     severity_floor_by_risk: Mapping[str, str] = field(
@@ -531,10 +538,8 @@ class HybridClassifier:
         if self.stacker is not None and pooled is not None:
             if stacked is not None:
                 stacked["pooled_mc"] = self.stacker.predict_pooled(pooled)
-            if self.fusion.crisis_support_weight > 0:
-                support = self.stacker.pooled_source_proba(
-                    pooled, self.fusion.crisis_support_source
-                )
+            # Always computed (one small matrix product), so tuning can weigh it in.
+            support = self.stacker.pooled_source_proba(pooled, self.fusion.crisis_support_source)
         m_views = model_views(
             scores, self.model.config, ngram_probs, ngram_evidence, stacked, support
         )

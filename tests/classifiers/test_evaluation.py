@@ -230,9 +230,12 @@ def test_crisis_only_tuning_moves_only_the_crisis_numbers_and_meets_the_recall_g
 
     from classifiers.evaluation import tune_fusion
     from classifiers.factory import load_classifier
+    from classifiers.hybrid import CRISIS_SUPPORT_WEIGHT
 
     hybrid = load_classifier(ARTIFACT, mode="hybrid")
-    start = hybrid.fusion.with_overrides(crisis_threshold=0.5, crisis_unsupported_threshold=None)
+    start = hybrid.fusion.with_overrides(
+        crisis_threshold=0.5, crisis_unsupported_threshold=None, crisis_support_weight=0.0
+    )
     hybrid.fusion = start
     tuned, summary = tune_fusion(hybrid, ARTIFACT, conditions=False, say=lambda _: None)
     assert summary["before"]["suicidality_recall"] < 0.94  # the deliberately bad start
@@ -241,5 +244,9 @@ def test_crisis_only_tuning_moves_only_the_crisis_numbers_and_meets_the_recall_g
     assert tuned.crisis_threshold is not None and tuned.crisis_threshold < 0.5
     assert tuned.crisis_unsupported_threshold is not None
     assert tuned.crisis_unsupported_threshold >= tuned.crisis_threshold
-    unchanged = dataclasses.replace(tuned, crisis_threshold=0.5, crisis_unsupported_threshold=None)
+    # the shipped artifact has the stacked members: the thresholds fit the combined score
+    assert tuned.crisis_support_weight == CRISIS_SUPPORT_WEIGHT
+    unchanged = dataclasses.replace(
+        tuned, crisis_threshold=0.5, crisis_unsupported_threshold=None, crisis_support_weight=0.0
+    )
     assert unchanged == start

@@ -257,6 +257,9 @@ def test_crisis_needs_the_risk_head_and_the_second_opinion_to_agree(
     assert result.risk.crisis is crisis
     assert result.risk.score == pytest.approx(p_crisis)  # the reported score: the risk head's P
     assert FusionConfig.from_dict(config.to_dict()) == config
+    # settings tuned before the second opinion (no key) keep deciding on the risk head alone
+    legacy = {k: v for k, v in config.to_dict().items() if k != "crisis_support_weight"}
+    assert FusionConfig.from_dict(legacy).crisis_support_weight == 0.0
 
 
 def test_fuse_orders_labels_and_respects_each_rule() -> None:
