@@ -40,28 +40,27 @@ corpus with :func:`classifiers.evaluation.tune_fusion`, never on the test split)
   - *Model only*: kept with score ``p``, sources ``["model"]``, with the best supporting rule
     spans (counted hits below the rules' own threshold) if any.
 * **Risk** is ordinal and max-based. The model's crisis score is the risk head's
-  ``P(risk >= ideation)``, and where the artifact has the stacked members, its weighted
-  geometric mean with a second opinion: the pooled-embedding member's probability that the post
-  reads like one from r/SuicideWatch (``P ** (1 - w) * P_sw ** w``, ``w =
-  FusionConfig.crisis_support_weight``: 0.5 as tuned; 0, the risk head alone, for settings
-  tuned before it). The risk head alone gave
-  P(crisis) 0.2-0.7 to posts about quitting weed, growing pumpkins or a Reddit cake day; the
-  source member, which learned r/SuicideWatch against the other 26 subreddits (r/depression
-  included), gives such posts 0.05 or less, so fewer of them reach the bar (not all: the pumpkin
-  and cake-day posts still do). Crisis when that score ``>= crisis_threshold`` (``FusionConfig.crisis_threshold``
-  overrides the artifact's) and the rules saw a suicide-risk cue of any level in the text
-  (hopelessness, burden, self-harm ...), or, with no such cue, when it is
-  ``>= crisis_unsupported_threshold``; then the most likely level on that side.
-  ``mindsignal eval --tune-fusion`` sets both on validation: the crisis threshold as the highest
-  that keeps suicidality recall >= 0.94, then the bar without a cue as the highest that still
-  does; ``--crisis-only`` re-tunes just these two at the length the student is served at.
-  (Shipped, 2026-11-26, at 96 tokens: 0.02 and 0.045 on the combined score. On test the second
+  ``P(risk >= ideation)``, and where the artifact has the stacked members, its weighted geometric
+  mean with a second opinion: the pooled-embedding member's probability that the post reads like
+  one from r/SuicideWatch (``P ** (1 - w) * P_sw ** w``,
+  ``w = FusionConfig.crisis_support_weight``: 0.5 as tuned; 0, the risk head alone, for settings
+  tuned before it). The risk head alone gave P(crisis) 0.2-0.7 to posts about quitting weed,
+  growing pumpkins or a Reddit cake day; the source member, which learned r/SuicideWatch against
+  the other 26 subreddits (r/depression included), gives such posts 0.05 or less, so fewer of them
+  reach the bar (not all: the pumpkin and cake-day posts still do). Crisis when that score
+  ``>= crisis_threshold`` (``FusionConfig.crisis_threshold`` overrides the artifact's) and the
+  rules saw a suicide-risk cue of any level in the text (hopelessness, burden, self-harm ...), or,
+  with no such cue, when it is ``>= crisis_unsupported_threshold``; then the most likely level on
+  that side. ``mindsignal eval --tune-fusion`` sets both on validation: the crisis threshold as
+  the highest that keeps suicidality recall >= 0.94, then the bar without a cue as the highest
+  that still does; ``--crisis-only`` re-tunes just these two at the length the student is served
+  at. (Shipped, 2026-11-26, at 96 tokens: 0.02 and 0.045 on the combined score. On test the second
   opinion cut the crisis rate on posts of the other condition subreddits from 0.21 to 0.14 while
-  suicidality recall went 0.92 -> 0.97; before it, the cue requirement had cut that rate from
-  0.39 to 0.21: a crisis block on two posts in five would teach practitioners to ignore it.)
-  The fused level is ``max(model level, rules level)``: the rules can only raise risk, never
-  lower it below the model's crisis call, and explicit intent/plan/means cues put it at least at
-  the rules' level.
+  suicidality recall went 0.92 -> 0.97; before it, the cue requirement had cut that rate from 0.39
+  to 0.21: a crisis block on two posts in five would teach practitioners to ignore it.) The fused
+  level is ``max(model level, rules level)``: the rules can only raise risk, never lower it below
+  the model's crisis call, and explicit intent/plan/means cues put it at least at the rules'
+  level.
 * **Severity** is the model's calibrated ordinal score cut at the artifact's cut points, floored
   by risk (``severity_floor_by_risk``: ideation -> moderate, behavior and attempt -> severe).
 
