@@ -153,12 +153,14 @@ def record_vectors(
             embed([records[i].situation_text for i in with_sit]),
             dtype=np.float32,
         )
-        for row, i in enumerate(with_sit):
-            v = main[i] / max(float(np.linalg.norm(main[i])), 1e-12)
-            w = extra[row] / max(float(np.linalg.norm(extra[row])), 1e-12)
-            mixed = (1.0 - SITUATION_WEIGHT) * v + SITUATION_WEIGHT * w
-            main[i] = mixed / max(float(np.linalg.norm(mixed)), 1e-12)
+        mixed = (1.0 - SITUATION_WEIGHT) * _unit(main[with_sit]) + SITUATION_WEIGHT * _unit(extra)
+        main[with_sit] = _unit(mixed)
     return main.tolist()
+
+
+def _unit(x: np.ndarray) -> np.ndarray:
+    """Rows scaled to unit length (zero rows stay zero)."""
+    return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
 
 
 def embedding_text(title: str, text: str) -> str:

@@ -616,6 +616,8 @@ def build_targets(
         elif str(subreddit) in _SEVERITY_PRIOR:
             sev[row] = SEVERITY_LEVELS.index(_SEVERITY_PRIOR[str(subreddit)])
             sev_w[row] = TEACHER_WEIGHT
+    # Before the counts, so they report the risk labels the head actually trains on.
+    risk_w[df["id"].astype(str).str.startswith(EXTRA_ID_PREFIX).to_numpy()] = 0.0
     counts["condition_positives"] = {
         name: int(((cond[:, i] > 0) & (cond_w[:, i] > 0)).sum())
         for i, name in enumerate(CONDITIONS)
@@ -630,7 +632,6 @@ def build_targets(
     counts["severity_labels"] = {
         lvl: int(((sev == i) & (sev_w > 0)).sum()) for i, lvl in enumerate(SEVERITY_LEVELS)
     }
-    risk_w[df["id"].astype(str).str.startswith(EXTRA_ID_PREFIX).to_numpy()] = 0.0
     return Targets(cond, cond_w, rel, rel_w, sev, sev_w, risk, risk_w, counts)
 
 

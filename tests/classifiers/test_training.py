@@ -101,6 +101,7 @@ def test_extra_reddit_posts_train_conditions_but_not_risk() -> None:
     assert t.conditions[:, C["depression"]].tolist() == [1.0, 1.0]
     assert t.conditions_w[1, C["depression"]] > 0
     assert t.risk_w[0] > 0 and t.risk_w[1] == 0.0
+    assert t.counts["risk_labels"]["ideation"] == 1  # the masked post is not counted
 
 
 def test_extra_reddit_unreadable_file_is_a_corpus_error(tmp_path: Path) -> None:
