@@ -12,6 +12,17 @@ Definitions (binary relevance, top ``k`` = 5):
 * nDCG@k = DCG / ideal DCG with gain 1 per relevant passage and discount log2(rank + 1)
 * safety@3 = share of queries with risk >= ideation that have a safety-planning passage in the
   top 3
+
+The targets are measured on those ``relevant_ids``: written with the queries, before tuning, by
+one annotator. Optional **pooled judgments** (``judgments_*.jsonl``, one object per query)::
+
+    {"query_id": "q-001", "grades": {"dep-ba-001": 2, "dep-crisis-urgent-help": 1}, "judge": "..."}
+
+grade every passage in a pool (the top 10 of each mode plus the original ids) 0 (not relevant),
+1 (partially) or 2 (relevant), as in TREC-style pooling: they add, beside the pre-registered
+numbers, recall@5 over the grade-2 passages, graded nDCG@5 (gain ``2 ** grade - 1``), the share
+of the top 5 that was judged at all, and the judge's agreement with the original labels (Cohen's
+kappa over the pooled pairs). Unjudged passages count as not relevant.
 """
 
 from __future__ import annotations
@@ -143,6 +154,70 @@ def _parse_query(row: Any, source: str) -> EvalQuery:
     )
 
 
+@dataclass(frozen=True)
+class LoadedJudgments:
+    """Pooled graded judgments: query id -> passage id -> grade (0, 1 or 2)."""
+
+    grades: dict[str, dict[str, int]] = field(default_factory=dict)
+    errors: list[QueryFileError] = field(default_factory=list)
+    files: list[str] = field(default_factory=list)
+    judges: tuple[str, ...] = ()
+
+
+GRADES = (0, 1, 2)
+RELEVANT_GRADE = 2
+
+
+def load_judgments(pattern_or_paths: str | Iterable[Path | str]) -> LoadedJudgments:
+    """Read judgment files (a glob or paths); malformed rows become errors, the rest still load."""
+    if isinstance(pattern_or_paths, str):
+        paths = [Path(p) for p in sorted(glob.glob(pattern_or_paths))]
+    else:
+        paths = [Path(p) for p in pattern_or_paths]
+    grades: dict[str, dict[str, int]] = {}
+    errors: list[QueryFileError] = []
+    judges: set[str] = set()
+    for path in paths:
+        try:
+            lines = path.read_text(encoding="utf-8").splitlines()
+        except (OSError, UnicodeDecodeError) as exc:
+            errors.append(QueryFileError(str(path), 0, f"cannot read: {exc}"))
+            continue
+        for n, line in enumerate(lines, start=1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+                qid, row_grades = _parse_judgment(row)
+            except (json.JSONDecodeError, ValueError, TypeError) as exc:
+                errors.append(QueryFileError(str(path), n, str(exc)))
+                continue
+            if qid in grades:
+                errors.append(QueryFileError(str(path), n, f"duplicate query id {qid!r}"))
+                continue
+            grades[qid] = row_grades
+            if isinstance(row.get("judge"), str):
+                judges.add(row["judge"])
+    return LoadedJudgments(grades, errors, [str(p) for p in paths], tuple(sorted(judges)))
+
+
+def _parse_judgment(row: Any) -> tuple[str, dict[str, int]]:
+    if not isinstance(row, dict):
+        raise TypeError("a judgment row must be a JSON object")
+    qid = row.get("query_id")
+    if not isinstance(qid, str) or not qid:
+        raise ValueError("'query_id' must be a non-empty string")
+    raw = row.get("grades")
+    if not isinstance(raw, dict) or not raw:
+        raise ValueError("'grades' must be a non-empty object of passage id -> 0, 1 or 2")
+    out: dict[str, int] = {}
+    for pid, grade in raw.items():
+        if isinstance(grade, bool) or grade not in GRADES:
+            raise ValueError(f"grade of {pid!r} must be 0, 1 or 2, not {grade!r}")
+        out[str(pid)] = int(grade)
+    return qid, out
+
+
 # ---- metrics -------------------------------------------------------------------------------
 def recall_at_k(retrieved: Sequence[str], relevant: Iterable[str], k: int = K) -> float:
     """|relevant ∩ top k| / min(|relevant|, k)."""
@@ -171,6 +246,58 @@ def ndcg_at_k(retrieved: Sequence[str], relevant: Iterable[str], k: int = K) -> 
     return dcg / ideal
 
 
+def graded_ndcg_at_k(retrieved: Sequence[str], grades: Mapping[str, int], k: int = K) -> float:
+    """nDCG over the top k with gain ``2 ** grade - 1`` (unjudged: 0); ideal from all grades."""
+    gains = sorted((2**g - 1 for g in grades.values() if g > 0), reverse=True)[:k]
+    if not gains:
+        return 0.0
+    dcg = sum((2 ** grades.get(d, 0) - 1) / math.log2(i + 2) for i, d in enumerate(retrieved[:k]))
+    ideal = sum(g / math.log2(i + 2) for i, g in enumerate(gains))
+    return dcg / ideal
+
+
+def judge_agreement(
+    queries: Sequence[EvalQuery], judgments: Mapping[str, Mapping[str, int]]
+) -> dict[str, Any]:
+    """How the pooled judge's grade-2 calls agree with the original ``relevant_ids``.
+
+    Over every judged (query, passage) pair of the queries both sources cover: Cohen's kappa of
+    "original relevant" vs "judged 2", and the share of the original relevant ids the judge
+    graded 2 and at least 1.
+    """
+    from sklearn.metrics import cohen_kappa_score
+
+    original: list[int] = []
+    judged: list[int] = []
+    orig_grades: list[int] = []
+    per_query_relevant: list[int] = []
+    for q in queries:
+        grades = judgments.get(q.id)
+        if not grades:
+            continue
+        rel = set(q.relevant_ids)
+        per_query_relevant.append(sum(g >= RELEVANT_GRADE for g in grades.values()))
+        for pid, g in grades.items():
+            original.append(int(pid in rel))
+            judged.append(int(g >= RELEVANT_GRADE))
+        orig_grades += [grades[r] for r in rel if r in grades]
+    if not original:
+        return {"queries": 0}
+    kappa = float(cohen_kappa_score(original, judged)) if len(set(original + judged)) > 1 else 1.0
+    return {
+        "queries": len(per_query_relevant),
+        "pairs": len(original),
+        "cohen_kappa": round(kappa, 4),
+        "original_relevant_judged_2": round(
+            sum(g == 2 for g in orig_grades) / max(len(orig_grades), 1), 4
+        ),
+        "original_relevant_judged_1_or_2": round(
+            sum(g >= 1 for g in orig_grades) / max(len(orig_grades), 1), 4
+        ),
+        "judged_relevant_per_query": round(sum(per_query_relevant) / len(per_query_relevant), 2),
+    }
+
+
 # ---- running -------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class ModeResult:
@@ -184,6 +311,8 @@ class ModeResult:
     crisis_queries: int
     mean_ms: float
     per_query: list[dict[str, Any]]
+    #: Means over the queries with pooled judgments (``None`` without judgments).
+    pooled: dict[str, float] | None = None
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -195,6 +324,7 @@ class ModeResult:
             else round(self.safety_at_3, 4),
             "crisis_queries": self.crisis_queries,
             "mean_ms": round(self.mean_ms, 2),
+            **({"pooled": self.pooled} if self.pooled is not None else {}),
         }
 
 
@@ -203,9 +333,11 @@ def evaluate_mode(
     retrieve: Callable[[RetrievalQuery], list[RetrievedPassage]],
     queries: Sequence[EvalQuery],
     k: int = K,
+    judgments: Mapping[str, Mapping[str, int]] | None = None,
 ) -> ModeResult:
-    """Run every query through one retriever and score it."""
+    """Run every query through one retriever and score it (also on ``judgments`` if given)."""
     recalls, mrrs, ndcgs, safety_hits, per_query = [], [], [], [], []
+    pooled_rows: list[tuple[float, float, float]] = []
     elapsed = 0.0
     for q in queries:
         start = time.perf_counter()
@@ -229,6 +361,14 @@ def evaluate_mode(
             "relevant": list(q.relevant_ids),
             "missed": [d for d in q.relevant_ids if d not in ids][:k],
         }
+        grades = (judgments or {}).get(q.id)
+        if grades:
+            judged_relevant = [d for d, g in grades.items() if g >= RELEVANT_GRADE]
+            pr = recall_at_k(ids, judged_relevant, k)
+            pn = graded_ndcg_at_k(ids, grades, k)
+            cover = sum(d in grades for d in ids[:k]) / max(len(ids[:k]), 1)
+            pooled_rows.append((pr, pn, cover))
+            row.update({"pooled_recall@5": round(pr, 4), "pooled_ndcg@5": round(pn, 4)})
         if q.crisis:
             top3_types = [str(p.metadata.get("intervention_type")) for p in found[:3]]
             ok = "safety_planning" in top3_types
@@ -245,7 +385,18 @@ def evaluate_mode(
         crisis_queries=len(safety_hits),
         mean_ms=elapsed / n_q * 1000,
         per_query=per_query,
+        pooled=_pooled_means(pooled_rows) if judgments is not None else None,
     )
+
+
+def _pooled_means(rows: Sequence[tuple[float, float, float]]) -> dict[str, float]:
+    n = max(len(rows), 1)
+    return {
+        "queries": len(rows),
+        "recall@5": round(sum(r[0] for r in rows) / n, 4),
+        "ndcg@5": round(sum(r[1] for r in rows) / n, 4),
+        "judged@5": round(sum(r[2] for r in rows) / n, 4),
+    }
 
 
 @dataclass(frozen=True)
@@ -257,10 +408,12 @@ class EvalReport:
     corpus_size: int
     created: str
     unknown_relevant: list[str]
+    judgments: LoadedJudgments | None = None
+    agreement: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         hybrid = self.modes.get("hybrid")
-        return {
+        out = {
             "created": self.created,
             "machine": f"{platform.node()} ({platform.machine()}, {platform.system()})",
             "corpus_size": self.corpus_size,
@@ -278,6 +431,15 @@ class EvalReport:
             "metrics": {name: r.summary() for name, r in self.modes.items()},
             "per_query": {name: r.per_query for name, r in self.modes.items()},
         }
+        if self.judgments is not None:
+            out["pooled_judgments"] = {
+                "files": self.judgments.files,
+                "judges": list(self.judgments.judges),
+                "errors": [e.to_dict() for e in self.judgments.errors],
+                "agreement_with_original_labels": self.agreement,
+                "metrics": {name: r.pooled for name, r in self.modes.items()},
+            }
+        return out
 
     def to_markdown(self) -> str:
         d = self.to_dict()
@@ -314,6 +476,7 @@ class EvalReport:
             f"safety planning in top 3 for every risk >= ideation query "
             f"({'met' if met['safety_planning_top3'] else 'NOT met'}).",
         ]
+        lines += self._pooled_markdown()
         if self.unknown_relevant:
             lines += [
                 "",
@@ -336,6 +499,43 @@ class EvalReport:
             lines += [f"- {e.file}:{e.line}: {e.message}" for e in self.queries.errors[:50]]
         return "\n".join(lines) + "\n"
 
+    def _pooled_markdown(self) -> list[str]:
+        if self.judgments is None:
+            return []
+        agree = self.agreement or {}
+        lines = [
+            "",
+            "## Pooled judgments (second annotator)",
+            "",
+            f"{len(self.judgments.grades)} queries judged in {', '.join(self.judgments.files)}"
+            + (f" by {', '.join(self.judgments.judges)}" if self.judgments.judges else "")
+            + ": every passage in the pool (top 10 of each mode plus the original ids) graded "
+            "0/1/2, blind to the system and to the original labels. Relevant = grade 2. The "
+            "targets above stay measured on the original labels.",
+            "",
+            "| mode | recall@5 (grade 2) | graded nDCG@5 | judged share of top 5 |",
+            "|---|---|---|---|",
+        ]
+        for name, r in self.modes.items():
+            if r.pooled:
+                lines.append(
+                    f"| {name} | {r.pooled['recall@5']:.3f} | {r.pooled['ndcg@5']:.3f} "
+                    f"| {r.pooled['judged@5']:.0%} |"
+                )
+        if agree.get("queries"):
+            lines += [
+                "",
+                f"Agreement with the original labels over {agree['pairs']} pooled pairs: Cohen's "
+                f"kappa {agree['cohen_kappa']:.2f}; the judge graded "
+                f"{agree['original_relevant_judged_2']:.0%} of the original relevant ids 2 and "
+                f"{agree['original_relevant_judged_1_or_2']:.0%} at least 1, and found "
+                f"{agree['judged_relevant_per_query']:.1f} grade-2 passages per query "
+                "(the original labels list about 3).",
+            ]
+        if self.judgments.errors:
+            lines += [f"- {e.file}:{e.line}: {e.message}" for e in self.judgments.errors[:20]]
+        return lines
+
     def write(self, output_dir: Path) -> tuple[Path, Path]:
         """Write ``retrieval_eval.json`` and ``retrieval_eval.md``; returns their paths."""
         output_dir.mkdir(parents=True, exist_ok=True)
@@ -351,14 +551,19 @@ def run_evaluation(
     queries: LoadedQueries,
     store_ids: set[str] | None = None,
     k: int = K,
+    judgments: LoadedJudgments | None = None,
 ) -> EvalReport:
-    """Evaluate each named retriever (e.g. dense, lexical, hybrid) on the queries."""
+    """Evaluate each named retriever (e.g. dense, lexical, hybrid) on the queries, and on the
+    pooled ``judgments`` when given."""
     if not queries.queries:
         raise ValueError(
             "no usable evaluation queries"
             + (f" ({len(queries.errors)} malformed rows)" if queries.errors else "")
         )
-    modes = {name: evaluate_mode(name, fn, queries.queries, k) for name, fn in retrievers.items()}
+    grades = judgments.grades if judgments is not None else None
+    modes = {
+        name: evaluate_mode(name, fn, queries.queries, k, grades) for name, fn in retrievers.items()
+    }
     unknown: list[str] = []
     if store_ids is not None:
         unknown = sorted({r for q in queries.queries for r in q.relevant_ids} - store_ids)
@@ -368,10 +573,17 @@ def run_evaluation(
         corpus_size=len(store_ids) if store_ids is not None else 0,
         created=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         unknown_relevant=unknown,
+        judgments=judgments,
+        agreement=judge_agreement(queries.queries, grades) if grades is not None else None,
     )
 
 
-def evaluate_store(store: Any, queries: LoadedQueries, **retriever_kwargs: Any) -> EvalReport:
+def evaluate_store(
+    store: Any,
+    queries: LoadedQueries,
+    judgments: LoadedJudgments | None = None,
+    **retriever_kwargs: Any,
+) -> EvalReport:
     """Build dense, lexical and hybrid retrievers over one store and evaluate them."""
     from retrieval.hybrid import HybridRetriever
 
@@ -379,4 +591,6 @@ def evaluate_store(store: Any, queries: LoadedQueries, **retriever_kwargs: Any) 
         mode: HybridRetriever(store, mode=mode, **retriever_kwargs).retrieve  # type: ignore[arg-type]
         for mode in MODES
     }
-    return run_evaluation(retrievers, queries, store_ids=set(store.get_hashes()))
+    return run_evaluation(
+        retrievers, queries, store_ids=set(store.get_hashes()), judgments=judgments
+    )

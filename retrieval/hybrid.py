@@ -851,6 +851,15 @@ class HybridRetriever:
         return picked[: query.k]
 
     # ---- LangChain -------------------------------------------------------------------------
+    def passages_by_id(self, ids: Sequence[str]) -> dict[str, RetrievedPassage]:
+        """The stored passages with these ids, as results without scores (unknown ids: left out)."""
+        wanted = set(ids)
+        return {
+            doc.id: _Candidate.from_store(doc.id, doc.text, doc.metadata).to_passage()
+            for doc in self._current_index().docs
+            if doc.id in wanted
+        }
+
     def as_langchain_retriever(
         self,
         conditions: Sequence[str] = (),

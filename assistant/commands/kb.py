@@ -233,22 +233,38 @@ def evaluate(
         Path | None,
         typer.Option("--output", help="Report folder. Default: <data_dir>/reports/retrieval"),
     ] = None,
+    judgments: Annotated[
+        str | None,
+        typer.Option(
+            "--judgments",
+            help="Glob of pooled graded judgment files, scored beside the original labels. "
+            "Default, with the default queries: knowledge_base/eval/judgments_*.jsonl",
+        ),
+    ] = None,
 ) -> None:
     """Recall@5, MRR@5 and nDCG@5 for dense, lexical and hybrid retrieval; JSON + Markdown."""
     from assistant.settings import PROJECT_ROOT
     from retrieval.chroma_store import StoreError
-    from retrieval.evaluation import evaluate_store, load_queries
+    from retrieval.evaluation import evaluate_store, load_judgments, load_queries
 
     pattern = queries or str(PROJECT_ROOT / "knowledge_base" / "eval" / "queries_*.jsonl")
     loaded = load_queries(pattern)
     if not loaded.queries:
         raise _fail(f"no usable queries in {pattern} ({len(loaded.errors)} malformed rows)")
+    # The shipped judgments belong to the shipped queries: only default to them together.
+    jpattern = judgments or (
+        None if queries else str(PROJECT_ROOT / "knowledge_base" / "eval" / "judgments_*.jsonl")
+    )
+    graded = load_judgments(jpattern) if jpattern else None
+    if judgments and graded is not None and not graded.grades:
+        raise _fail(f"no usable judgments in {jpattern} ({len(graded.errors)} malformed rows)")
     mind = _app()
     rs = mind.settings.retrieval
     try:
         report = evaluate_store(
             mind.store,
             loaded,
+            judgments=graded if graded is not None and graded.files else None,
             fetch_k=rs.fetch_k,
             lexical_weight=rs.lexical_weight,
             mmr_lambda=rs.mmr_lambda,
@@ -261,3 +277,79 @@ def evaluate(
     typer.echo(f"\nwrote {json_path} and {md_path}")
     for err in loaded.errors:
         typer.secho(f"  skipped {err.file}:{err.line}: {err.message}", err=True, fg="yellow")
+
+
+@kb_app.command("pool")
+def pool(
+    out_dir: Annotated[Path, typer.Argument(help="Folder for the packets and keymap.json")],
+    depth: Annotated[int, typer.Option("--depth", min=1, help="Passages per mode")] = 10,
+    parts: Annotated[int, typer.Option("--parts", min=1, help="Packets (one per judge)")] = 4,
+    queries: Annotated[
+        str | None,
+        typer.Option("--queries", help="Glob of query files. Default: the shipped ones"),
+    ] = None,
+) -> None:
+    """Write blind judging packets: each query's pool of dense, lexical and hybrid results plus
+    its labelled passages, under opaque labels (see knowledge_base/eval/JUDGING.md)."""
+    from assistant.settings import PROJECT_ROOT
+    from retrieval.chroma_store import StoreError
+    from retrieval.evaluation import MODES, load_queries
+    from retrieval.hybrid import HybridRetriever
+    from retrieval.pooling import build_pools, write_packets
+
+    pattern = queries or str(PROJECT_ROOT / "knowledge_base" / "eval" / "queries_*.jsonl")
+    loaded = load_queries(pattern)
+    if not loaded.queries:
+        raise _fail(f"no usable queries in {pattern} ({len(loaded.errors)} malformed rows)")
+    mind = _app()
+    rs = mind.settings.retrieval
+    retrievers = {
+        mode: HybridRetriever(
+            mind.store,
+            mode=mode,  # type: ignore[arg-type]
+            fetch_k=rs.fetch_k,
+            lexical_weight=rs.lexical_weight,
+            mmr_lambda=rs.mmr_lambda,
+        )
+        for mode in MODES
+    }
+    try:
+        pools = build_pools(
+            {m: r.retrieve for m, r in retrievers.items()},
+            loaded.queries,
+            depth=depth,
+            lookup=retrievers["hybrid"].passages_by_id,
+        )
+    except StoreError as exc:
+        raise _fail(str(exc)) from exc
+    paths = write_packets(pools, loaded.queries, out_dir, parts=parts)
+    pairs = sum(len(c) for c in pools.candidates.values())
+    typer.echo(
+        f"{len(pools.candidates)} queries, {pairs} pooled pairs in {len(paths)} packets under "
+        f"{out_dir}; judges write out_<n>.jsonl there, then `mindsignal kb pool-merge {out_dir}`"
+    )
+
+
+@kb_app.command("pool-merge")
+def pool_merge(
+    out_dir: Annotated[Path, typer.Argument(help="Folder written by `kb pool`")],
+    judge: Annotated[str, typer.Option("--judge", help="Who judged, recorded on every row")],
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", help="Default: knowledge_base/eval/judgments_pooled.jsonl"),
+    ] = None,
+) -> None:
+    """Map the judges' grades (out_*.jsonl) back to passage ids; refuses partly graded pools."""
+    from assistant.settings import PROJECT_ROOT
+    from retrieval.pooling import KEYMAP_FILE, merge_packets
+
+    if not (out_dir / KEYMAP_FILE).is_file():
+        raise _fail(f"{out_dir / KEYMAP_FILE} not found: run `mindsignal kb pool {out_dir}` first")
+    merged = merge_packets(out_dir)
+    if merged.errors:
+        for err in merged.errors[:30]:
+            typer.secho(err, err=True, fg=typer.colors.RED)
+        raise _fail(f"{len(merged.errors)} problem(s); nothing written")
+    target = output or PROJECT_ROOT / "knowledge_base" / "eval" / "judgments_pooled.jsonl"
+    target.write_text(merged.to_jsonl(judge), encoding="utf-8")
+    typer.echo(f"wrote {len(merged.grades)} judged queries to {target}")

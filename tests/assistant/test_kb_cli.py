@@ -90,3 +90,18 @@ def test_kb_commands_end_to_end(kb_env: Path) -> None:
     assert ev.exit_code == 0, ev.output
     assert "| hybrid |" in ev.output
     assert (out / "retrieval_eval.json").is_file() and (out / "retrieval_eval.md").is_file()
+    assert "pooled_judgments" not in json.loads((out / "retrieval_eval.json").read_text())
+
+    jfile = kb_env / "judgments_cli.jsonl"
+    jfile.write_text(
+        json.dumps({"query_id": "q1", "grades": {"sub-alcohol-reduction": 2}}) + "\n",
+        encoding="utf-8",
+    )
+    args = ["kb", "eval", "--queries", str(qfile), "--output", str(out)]
+    judged = runner.invoke(app, [*args, "--judgments", str(jfile)])
+    assert judged.exit_code == 0, judged.output
+    report = json.loads((out / "retrieval_eval.json").read_text())
+    assert report["pooled_judgments"]["metrics"]["hybrid"]["queries"] == 1
+    jfile.write_text("{broken\n", encoding="utf-8")
+    broken = runner.invoke(app, [*args, "--judgments", str(jfile)])
+    assert broken.exit_code == 1 and "no usable judgments" in broken.output
