@@ -107,6 +107,7 @@ def passage_record(passage: Passage, file: str, embedding_model: str = "") -> In
         passage.conditions,
         passage.severity,
         passage.risk,
+        passage.population,
         title=passage.title,
         intervention_type=passage.intervention_type,
         audience=passage.audience,

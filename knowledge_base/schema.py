@@ -10,6 +10,7 @@ Example file ``knowledge_base/passages/depression/dep-ba-001.md``::
     risk: [none, indicator]
     intervention_type: behaviour_change
     audience: person
+    population: []            # optional: children_young_people, families_carers
     evidence:
       guideline: NICE NG222
       section: Treatment for a new episode of less severe depression
@@ -31,6 +32,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator, model_validator
 
 from classifiers.labels import CONDITIONS, RISK_LEVELS, SEVERITY_LEVELS
+from retrieval.population import POPULATIONS
 
 #: Conditions a passage may target: the classifier's labels plus two cross-cutting topics.
 PASSAGE_CONDITIONS: tuple[str, ...] = (*CONDITIONS, "suicide_risk", "general_wellbeing")
@@ -78,6 +80,15 @@ class Passage(BaseModel):
     audience: Literal["practitioner", "person"]
     evidence: EvidenceSource
     reviewed: dt.date
+    population: list[str] = Field(
+        default_factory=list,
+        description=(
+            "Whom the passage is written for when it is not the adult who is struggling: "
+            "'children_young_people' (therapies and services for under-18s) and/or "
+            "'families_carers' (support for the people around someone). Empty: anyone. The "
+            "retriever holds such passages back unless the post is about that population."
+        ),
+    )
     situations: list[str] = Field(
         default_factory=list,
         max_length=8,
@@ -120,6 +131,14 @@ class Passage(BaseModel):
             raise ValueError(f"unknown risk level(s) {bad}; allowed: {list(RISK_LEVELS)}")
         return v
 
+    @field_validator("population")
+    @classmethod
+    def _check_population(cls, v: list[str]) -> list[str]:
+        bad = [p for p in v if p not in POPULATIONS]
+        if bad:
+            raise ValueError(f"unknown population(s) {bad}; allowed: {list(POPULATIONS)}")
+        return v
+
     @field_validator("situations")
     @classmethod
     def _check_situations(cls, v: list[str]) -> list[str]:
@@ -148,6 +167,8 @@ class Passage(BaseModel):
     def content_hash(self) -> str:
         """sha256 of the normalised front matter and text; changes exactly when the passage does."""
         front = self.model_dump(mode="json", exclude={"text"})
+        if not front["population"]:  # added later: untagged passages keep their earlier hash
+            del front["population"]
         # Whitespace-only edits (line endings, trailing spaces) must not trigger a re-embed.
         text = "\n".join(line.rstrip() for line in self.text.strip().splitlines())
         payload = json.dumps(front, sort_keys=True, ensure_ascii=False) + "\n" + text

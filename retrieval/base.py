@@ -16,6 +16,8 @@ class RetrievalQuery:
     severity: str | None = None
     risk: str | None = None
     k: int = 5
+    #: Whom the post is about (``retrieval.population``); ``None``: read from the text.
+    population: frozenset[str] | None = None
 
 
 @dataclass(frozen=True)

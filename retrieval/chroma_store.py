@@ -10,6 +10,7 @@ both pipe-joined (``conditions: "depression|anxiety"``) and as one boolean flag 
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 import uuid
@@ -31,12 +32,19 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 #: Prefixes of the boolean flag keys, by list field.
-FLAG_PREFIXES: dict[str, str] = {"conditions": "cond_", "severity": "sev_", "risk": "risk_"}
+FLAG_PREFIXES: dict[str, str] = {
+    "conditions": "cond_",
+    "severity": "sev_",
+    "risk": "risk_",
+    "population": "pop_",
+}
 #: Collection-level metadata key that changes on every write (lets readers see the store changed).
 STAMP_KEY = "mindsignal_stamp"
 #: Suffix of the collection a `kb ingest --rebuild` fills before it is swapped in.
 STAGING_SUFFIX = "__rebuild"
 INGEST_HINT = "run `mindsignal kb ingest`"
+#: Chroma's rule for collection names (leaving room for the staging suffix).
+COLLECTION_NAME_PATTERN = r"^[A-Za-z0-9](?:[A-Za-z0-9._-]{1,400}[A-Za-z0-9])$"
 
 
 class StoreError(RuntimeError):
@@ -52,18 +60,27 @@ def record_metadata(
     conditions: Sequence[str],
     severity: Sequence[str],
     risk: Sequence[str],
+    population: Sequence[str] = (),
     **scalars: str | int | float | bool | None,
 ) -> dict[str, str | int | float | bool]:
     """Chroma-ready metadata: pipe-joined lists, one True flag per list value, and scalars.
 
-    ``None`` scalars are left out (Chroma rejects them).
+    ``None`` scalars are left out (Chroma rejects them), and so is an empty ``population``.
     """
     meta: dict[str, str | int | float | bool] = {
         "conditions": "|".join(conditions),
         "severity": "|".join(severity),
         "risk": "|".join(risk),
     }
-    for name, values in (("conditions", conditions), ("severity", severity), ("risk", risk)):
+    if population:
+        meta["population"] = "|".join(population)
+    lists = (
+        ("conditions", conditions),
+        ("severity", severity),
+        ("risk", risk),
+        ("population", population),
+    )
+    for name, values in lists:
         for value in values:
             meta[flag_key(name, value)] = True
     for key, scalar in scalars.items():
@@ -135,6 +152,12 @@ class ChromaStore:
     ) -> None:
         if not url and path is None:
             raise ValueError("ChromaStore needs a path or a url")
+        if not re.match(COLLECTION_NAME_PATTERN, collection):
+            # Checked here: Chroma's own error would read as a corrupt store to be deleted.
+            raise ValueError(
+                f"invalid collection name {collection!r}: use 3-400 letters, digits, '.', '_' "
+                "or '-', starting and ending with a letter or digit"
+            )
         self.path = Path(path) if path is not None and not url else None
         self.url = url or None
         self.collection_name = collection

@@ -25,7 +25,10 @@ How one query is answered:
    the detected ones (suicide risk counts as detected from ideation up; cross-cutting passages
    and passages admitted only through their suicide-risk tag but written for another condition
    get 0), and ``severity_boost`` x 1 / the number of severity levels the passage lists (a
-   passage written for exactly the detected level beats one for every level). This replaced
+   passage written for exactly the detected level beats one for every level), minus
+   ``population_penalty`` for a passage written for children and young people or for families
+   and carers when the post is not about them (``retrieval.population``: a parent or partner
+   writing about someone still gets them; an adult writing about themselves does not). This replaced
    reciprocal rank fusion (k = 60), which over the 30-50 passages a level admits flattened the
    scores so much that BM25 noise decided the order.
 4. **Diversity.** Maximal marginal relevance over the ``fetch_k`` best candidates (``mmr_lambda``;
@@ -72,6 +75,7 @@ from retrieval.chroma_store import (
     split_list,
 )
 from retrieval.lexical import BM25Index
+from retrieval.population import POPULATIONS, detect_population
 
 logger = logging.getLogger(__name__)
 
@@ -92,6 +96,8 @@ LEXICAL_WEIGHT = 0.25
 CONDITION_BOOST = 1.5
 SEVERITY_BOOST = 1.5
 REDUNDANCY_FLOOR = 0.8
+#: Subtracted from passages written for children or for carers when the post is not about them.
+POPULATION_PENALTY = 1.0
 #: MiniLM reads 256 word pieces; about 180 words of English fit.
 MAX_DENSE_WORDS = 180
 MAX_LEXICAL_CHARS = 6000
@@ -380,6 +386,8 @@ class HybridRetriever:
         require_groups: From k >= 4, include a self-help and a clinical type when any qualify.
         redundancy_floor: MMR only counts passage similarity above this cosine as redundancy,
             so it separates near-duplicates rather than passages on the same topic.
+        population_penalty: Prior subtracted from passages written for children or for carers
+            when the post is not about them (0: off).
     """
 
     def __init__(
@@ -398,6 +406,7 @@ class HybridRetriever:
         max_per_type: int = MAX_PER_TYPE,
         require_groups: bool = True,
         redundancy_floor: float = REDUNDANCY_FLOOR,
+        population_penalty: float = POPULATION_PENALTY,
     ) -> None:
         self.store = store
         self.fetch_k = fetch_k
@@ -412,6 +421,7 @@ class HybridRetriever:
         self.max_per_type = max_per_type
         self.require_groups = require_groups
         self.redundancy_floor = redundancy_floor
+        self.population_penalty = population_penalty
         self._index: _Index | None = None
         self._checked_at = 0.0
         self._seen_local_version = -1
@@ -549,7 +559,10 @@ class HybridRetriever:
           admits only through its suicide-risk tag, e.g. an eating-disorder safety passage for a
           depression post);
         * severity fit: 1 / the number of severity levels the passage lists, when it lists the
-          detected one (a passage written for "severe" beats one for "any severity").
+          detected one (a passage written for "severe" beats one for "any severity");
+        * population: ``-population_penalty`` for a passage written for children and young
+          people or for families and carers (its ``population`` field) when the post is about
+          none of its populations (:meth:`query_population`).
         """
         n = len(index.docs)
         prior = np.zeros(n, dtype=np.float32)
@@ -564,7 +577,24 @@ class HybridRetriever:
         if query.severity in SEVERITY_LEVELS and self.severity_boost:
             fits = index.flag(flag_key("severity", str(query.severity)))
             prior += self.severity_boost * fits / index.n_severity
+        if self.population_penalty:
+            about = self.query_population(query)
+            tagged = np.zeros(n, dtype=bool)
+            matched = np.zeros(n, dtype=bool)
+            for pop in POPULATIONS:
+                flags = index.flag(flag_key("population", pop))
+                tagged |= flags
+                if pop in about:
+                    matched |= flags
+            prior -= self.population_penalty * (tagged & ~matched)
         return prior
+
+    @staticmethod
+    def query_population(query: RetrievalQuery) -> frozenset[str]:
+        """Whom the post is about: as given, else read from its text (:mod:`retrieval.population`)."""
+        if query.population is not None:
+            return frozenset(query.population)
+        return detect_population(query.text) if query.text else frozenset()
 
     # ---- retrieval -------------------------------------------------------------------------
     def retrieve(self, query: RetrievalQuery) -> list[RetrievedPassage]:

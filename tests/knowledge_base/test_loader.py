@@ -143,3 +143,34 @@ def test_situations_are_optional_and_checked(tmp_path: Path) -> None:
     messages = {e.file: e.message for e in result.errors}
     assert "3-30 words" in messages["extra/bad.md"]
     assert "'|'" in messages["extra/pipe.md"]
+
+
+def test_population_is_optional_checked_and_keeps_old_hashes(tmp_path: Path) -> None:
+    root = write_corpus(tmp_path / "passages")
+    fixture = PASSAGES[0]
+    extra = root / "extra"
+    extra.mkdir()
+    (extra / "carers.md").write_text(
+        passage_markdown(fixture, id="x-carers", population="[families_carers]"),
+        encoding="utf-8",
+    )
+    (extra / "empty.md").write_text(
+        passage_markdown(fixture, id=fixture.id + "-copy", population="[]"), encoding="utf-8"
+    )
+    (extra / "bad.md").write_text(
+        passage_markdown(fixture, id="x-bad", population="[teachers]"), encoding="utf-8"
+    )
+
+    result = load_passages([root], base=root)
+
+    by_id = {p.id: p for p in result.passages}
+    assert by_id["x-carers"].population == ["families_carers"]
+    assert by_id[fixture.id].population == []
+    assert _errors_by_file(result) == {"extra/bad.md": {"population"}}
+    assert "teachers" in next(e.message for e in result.errors)
+    # Passages without a population hash exactly as before the field existed (pinned from the
+    # schema of 2026-11-26), so adding it re-embedded only the 20 tagged passages.
+    assert by_id[fixture.id].content_hash == (
+        "dc5b1152af02c73125bde180dbdda9a630dfda1339f70f700a45ae94a371b57d"
+    )
+    assert by_id["x-carers"].content_hash != by_id[fixture.id].content_hash

@@ -19,6 +19,7 @@ class FixturePassage:
     type: str
     text: str
     audience: str = "person"
+    population: tuple[str, ...] = ()
 
 
 _TAIL = (
@@ -237,6 +238,20 @@ PASSAGES: tuple[FixturePassage, ...] = (
         "practitioner",
     ),
     FixturePassage(
+        "sub-family-support",
+        "Support for families affected by someone's drinking",
+        ("substance_use",),
+        ALL_SEV,
+        ("none", "indicator"),
+        "social_support",
+        "If someone close to you drinks too much, you can get support in your own right, whether"
+        " or not they want to change. Family groups and carer services help you look after your"
+        " own health, set limits calmly, stop covering for their drinking and respond to anger"
+        " or hidden bottles safely. Talk with them when they are sober about what you have"
+        " noticed, without blaming." + _TAIL,
+        population=("families_carers",),
+    ),
+    FixturePassage(
         "ed-early-referral",
         "Early referral for eating disorders",
         ("eating_disorder",),
@@ -269,6 +284,8 @@ def passage_markdown(p: FixturePassage, **overrides: object) -> str:
         "intervention_type": p.type,
         "audience": p.audience,
     }
+    if p.population:
+        fields["population"] = "[" + ", ".join(p.population) + "]"
     fields.update(overrides)
     lines = ["---", *(f"{k}: {v}" for k, v in fields.items())]
     lines += [

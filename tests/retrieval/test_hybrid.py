@@ -129,6 +129,30 @@ def test_no_crisis_passages_without_risk(retriever) -> None:
     assert not any(p.metadata["intervention_type"] == "crisis_resources" for p in found)
 
 
+def test_carer_passages_go_to_the_people_around_someone_not_to_the_person(retriever) -> None:
+    def ids(text: str, **kw) -> list[str]:
+        q = RetrievalQuery(text, ("substance_use",), "moderate", "none", k=2, **kw)
+        return [p.id for p in retriever.retrieve(q)]
+
+    own = (
+        "I drink a bottle of wine every night and my wife says I need help, "
+        "I keep promising to stop"
+    )
+    partner = (
+        "My husband drinks every night. He hides bottles around the house and he gets angry "
+        "when I mention it. I'm worried about him and I don't know how to talk to him."
+    )
+    assert ids(partner)[0] == "sub-family-support"
+    assert "sub-family-support" not in ids(own)
+    # Without the population prior the same self-post gets the family passage: the prior
+    # decides it, not the wording.
+    plain = HybridRetriever(retriever.store, population_penalty=0.0)
+    q = RetrievalQuery(own, ("substance_use",), "moderate", "none", k=2)
+    assert "sub-family-support" in [p.id for p in plain.retrieve(q)]
+    # A caller that knows better (the practitioner's own form) overrides the text.
+    assert "sub-family-support" in ids(own, population=frozenset({"families_carers"}))
+
+
 def test_dense_and_lexical_modes_find_what_they_are_good_at(retriever) -> None:
     lexical = HybridRetriever(retriever.store, mode="lexical")
     dense = HybridRetriever(retriever.store, mode="dense")

@@ -1,0 +1,61 @@
+"""Who a post is about: the writer, their child, or someone close to them."""
+
+from __future__ import annotations
+
+import pytest
+
+from retrieval.population import CARERS, CHILDREN, detect_population
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I've felt flat for weeks and my gf noticed I cancel everything.",
+        "Work is fine but I come home and sit there. My mum says I should see someone.",
+        "I'm constantly worrying about money, my kids, my health, everything.",
+        "I'm 34 and I have panic attacks on the train.",
+        "Since the accident I can't sleep and I keep reliving it.",
+    ],
+)
+def test_an_adult_writing_about_themselves(text: str) -> None:
+    assert detect_population(text) == frozenset()
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "My brother washes for hours a day. His hands are raw and he hasn't left the flat.",
+        "My girlfriend has really bad anxiety. She asks me the same questions and she cries.",
+        "My son has had psychosis for three years. I'm his main carer and I'm exhausted.",
+        "I'm worried about my dad, he drinks every day now.",
+    ],
+)
+def test_someone_close_to_the_person(text: str) -> None:
+    assert CARERS in detect_population(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Our son is 4 and nursery says he can't sit still and he hits other kids.",
+        "Our 16 year old has been cutting her arms, we found out yesterday.",
+        "My teenage son asks me to confirm over and over that he didn't say anything offensive.",
+        "I'm 15 and I can't stop checking the door locks.",
+        "(16f) my parents won't let me see a therapist.",
+        "I'm in year 10 and I throw up after lunch most days.",
+    ],
+)
+def test_children_and_young_people(text: str) -> None:
+    assert CHILDREN in detect_population(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I'm 15 minutes late to everything because I check the stove.",
+        "I'm 9 weeks sober today.",
+        "My daughter's wedding is next month and I'm dreading the crowds.",  # no he/she
+    ],
+)
+def test_numbers_and_passing_mentions_are_not_a_child(text: str) -> None:
+    assert CHILDREN not in detect_population(text)
