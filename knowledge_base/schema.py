@@ -29,7 +29,15 @@ import json
 import re
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    HttpUrl,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from classifiers.labels import CONDITIONS, RISK_LEVELS, SEVERITY_LEVELS
 from retrieval.population import POPULATIONS
@@ -49,6 +57,14 @@ InterventionType = Literal[
     "crisis_resources",
 ]
 INTERVENTION_TYPES: tuple[str, ...] = InterventionType.__args__  # type: ignore[attr-defined]
+
+#: The closed vocabularies of the list fields: field -> (what the error calls a value, allowed).
+_VOCABULARIES: dict[str, tuple[str, tuple[str, ...]]] = {
+    "conditions": ("condition(s)", PASSAGE_CONDITIONS),
+    "severity": ("severity level(s)", SEVERITY_LEVELS),
+    "risk": ("risk level(s)", RISK_LEVELS),
+    "population": ("population(s)", POPULATIONS),
+}
 
 MIN_WORDS = 60
 MAX_WORDS = 200
@@ -107,36 +123,13 @@ class Passage(BaseModel):
             raise ValueError("must be lowercase letters, digits and dashes (3-81 chars)")
         return v
 
-    @field_validator("conditions")
+    @field_validator("conditions", "severity", "risk", "population")
     @classmethod
-    def _check_conditions(cls, v: list[str]) -> list[str]:
-        bad = [c for c in v if c not in PASSAGE_CONDITIONS]
+    def _check_vocabulary(cls, v: list[str], info: ValidationInfo) -> list[str]:
+        what, allowed = _VOCABULARIES[str(info.field_name)]
+        bad = [x for x in v if x not in allowed]
         if bad:
-            raise ValueError(f"unknown condition(s) {bad}; allowed: {list(PASSAGE_CONDITIONS)}")
-        return v
-
-    @field_validator("severity")
-    @classmethod
-    def _check_severity(cls, v: list[str]) -> list[str]:
-        bad = [s for s in v if s not in SEVERITY_LEVELS]
-        if bad:
-            raise ValueError(f"unknown severity level(s) {bad}; allowed: {list(SEVERITY_LEVELS)}")
-        return v
-
-    @field_validator("risk")
-    @classmethod
-    def _check_risk(cls, v: list[str]) -> list[str]:
-        bad = [r for r in v if r not in RISK_LEVELS]
-        if bad:
-            raise ValueError(f"unknown risk level(s) {bad}; allowed: {list(RISK_LEVELS)}")
-        return v
-
-    @field_validator("population")
-    @classmethod
-    def _check_population(cls, v: list[str]) -> list[str]:
-        bad = [p for p in v if p not in POPULATIONS]
-        if bad:
-            raise ValueError(f"unknown population(s) {bad}; allowed: {list(POPULATIONS)}")
+            raise ValueError(f"unknown {what} {bad}; allowed: {list(allowed)}")
         return v
 
     @field_validator("situations")
