@@ -6,8 +6,12 @@ Imports here stay light so ``mindsignal --help`` is instant; commands import wha
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
 
 import typer
+
+if TYPE_CHECKING:
+    from pydantic import ValidationError
 
 from assistant.commands import classify, kb, llm, recommend, system
 
@@ -30,7 +34,28 @@ def main() -> None:
     os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    app()
+    from pydantic import ValidationError
+
+    try:
+        app()
+    except ValidationError as exc:
+        if exc.title != "AppSettings":
+            raise
+        # Settings are validated when a command builds them; say which one is wrong, no trace.
+        typer.secho(settings_error_message(exc), err=True, fg=typer.colors.RED)
+        raise SystemExit(2) from None
+
+
+def settings_error_message(exc: ValidationError) -> str:
+    """One line per invalid setting, with the environment variable that sets it."""
+    lines = [f"invalid settings ({exc.error_count()}):"]
+    for err in exc.errors():
+        dotted = ".".join(str(part) for part in err["loc"])
+        env = "MINDSIGNAL_" + "__".join(str(part).upper() for part in err["loc"])
+        value = err.get("input")
+        shown = f" (got {value!r})" if isinstance(value, (str, int, float)) else ""
+        lines.append(f"  {dotted}: {err['msg']}{shown} [env {env}]")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

