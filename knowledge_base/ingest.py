@@ -122,6 +122,7 @@ def passage_record(passage: Passage, file: str, embedding_model: str = "") -> In
         content_hash=passage.content_hash,
         embedding_model=embedding_model,
         situations="|".join(passage.situations) or None,
+        after_treatment=passage.after_treatment or None,
         vector_recipe=VECTOR_RECIPE,
     )
     return IngestRecord(

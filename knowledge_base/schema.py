@@ -11,6 +11,7 @@ Example file ``knowledge_base/passages/depression/dep-ba-001.md``::
     intervention_type: behaviour_change
     audience: person
     population: []            # optional: children_young_people, families_carers
+    after_treatment: false    # optional: true when it presupposes treatment already started
     evidence:
       guideline: NICE NG222
       section: Treatment for a new episode of less severe depression
@@ -40,7 +41,7 @@ from pydantic import (
 )
 
 from classifiers.labels import CONDITIONS, RISK_LEVELS, SEVERITY_LEVELS
-from retrieval.population import POPULATIONS
+from retrieval.post_context import POPULATIONS
 
 #: Conditions a passage may target: the classifier's labels plus two cross-cutting topics.
 PASSAGE_CONDITIONS: tuple[str, ...] = (*CONDITIONS, "suicide_risk", "general_wellbeing")
@@ -105,6 +106,14 @@ class Passage(BaseModel):
             "retriever holds such passages back unless the post is about that population."
         ),
     )
+    after_treatment: bool = Field(
+        False,
+        description=(
+            "The passage presupposes treatment already started: a review of treatment that is "
+            "not working, monitoring or stopping a medication, relapse prevention after "
+            "recovery. The retriever holds it back unless the post mentions treatment."
+        ),
+    )
     situations: list[str] = Field(
         default_factory=list,
         max_length=8,
@@ -160,8 +169,10 @@ class Passage(BaseModel):
     def content_hash(self) -> str:
         """sha256 of the normalised front matter and text; changes exactly when the passage does."""
         front = self.model_dump(mode="json", exclude={"text"})
-        if not front["population"]:  # added later: untagged passages keep their earlier hash
-            del front["population"]
+        # Fields added later: passages that leave them at their default keep their earlier hash.
+        for name, default in (("population", []), ("after_treatment", False)):
+            if front[name] == default:
+                del front[name]
         # Whitespace-only edits (line endings, trailing spaces) must not trigger a re-embed.
         text = "\n".join(line.rstrip() for line in self.text.strip().splitlines())
         payload = json.dumps(front, sort_keys=True, ensure_ascii=False) + "\n" + text

@@ -16,8 +16,11 @@ class RetrievalQuery:
     severity: str | None = None
     risk: str | None = None
     k: int = 5
-    #: Whom the post is about (``retrieval.population``); ``None``: read from the text.
+    #: Whom the post is about (``retrieval.post_context``); ``None``: read from the text.
     population: frozenset[str] | None = None
+    #: Whether treatment has already started (``retrieval.post_context``); ``None``: read from
+    #: the text.
+    treated: bool | None = None
 
 
 @dataclass(frozen=True)

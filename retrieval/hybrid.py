@@ -27,8 +27,10 @@ How one query is answered:
    get 0), and ``severity_boost`` x 1 / the number of severity levels the passage lists (a
    passage written for exactly the detected level beats one for every level), minus
    ``population_penalty`` for a passage written for children and young people or for families
-   and carers when the post is not about them (``retrieval.population``: a parent or partner
-   writing about someone still gets them; an adult writing about themselves does not). This replaced
+   and carers when the post is not about them (``retrieval.post_context``: a parent or partner
+   writing about someone still gets them; an adult writing about themselves does not), and minus
+   ``treatment_penalty`` for one that presupposes treatment (a review of treatment that is not
+   working, stopping a medication, relapse prevention) when the post mentions none. This replaced
    reciprocal rank fusion (k = 60), which over the 30-50 passages a level admits flattened the
    scores so much that BM25 noise decided the order.
 4. **Diversity.** Maximal marginal relevance over the ``fetch_k`` best candidates (``mmr_lambda``;
@@ -75,7 +77,7 @@ from retrieval.chroma_store import (
     split_list,
 )
 from retrieval.lexical import BM25Index
-from retrieval.population import POPULATIONS, detect_population
+from retrieval.post_context import POPULATIONS, detect_population, mentions_treatment
 
 logger = logging.getLogger(__name__)
 
@@ -98,6 +100,8 @@ SEVERITY_BOOST = 1.5
 REDUNDANCY_FLOOR = 0.8
 #: Subtracted from passages written for children or for carers when the post is not about them.
 POPULATION_PENALTY = 1.0
+#: Subtracted from passages that presuppose treatment when the post mentions none.
+TREATMENT_PENALTY = 1.0
 #: MiniLM reads 256 word pieces; about 180 words of English fit.
 MAX_DENSE_WORDS = 180
 MAX_LEXICAL_CHARS = 6000
@@ -388,6 +392,8 @@ class HybridRetriever:
             so it separates near-duplicates rather than passages on the same topic.
         population_penalty: Prior subtracted from passages written for children or for carers
             when the post is not about them (0: off).
+        treatment_penalty: Prior subtracted from passages that presuppose treatment already
+            started when the post mentions none (0: off).
     """
 
     def __init__(
@@ -407,6 +413,7 @@ class HybridRetriever:
         require_groups: bool = True,
         redundancy_floor: float = REDUNDANCY_FLOOR,
         population_penalty: float = POPULATION_PENALTY,
+        treatment_penalty: float = TREATMENT_PENALTY,
     ) -> None:
         self.store = store
         self.fetch_k = fetch_k
@@ -422,6 +429,7 @@ class HybridRetriever:
         self.require_groups = require_groups
         self.redundancy_floor = redundancy_floor
         self.population_penalty = population_penalty
+        self.treatment_penalty = treatment_penalty
         self._index: _Index | None = None
         self._checked_at = 0.0
         self._seen_local_version = -1
@@ -562,7 +570,9 @@ class HybridRetriever:
           detected one (a passage written for "severe" beats one for "any severity");
         * population: ``-population_penalty`` for a passage written for children and young
           people or for families and carers (its ``population`` field) when the post is about
-          none of its populations (:meth:`query_population`).
+          none of its populations (:meth:`query_population`);
+        * treatment: ``-treatment_penalty`` for a passage that presupposes treatment already
+          started (``after_treatment``) when the post mentions none (:meth:`query_treated`).
         """
         n = len(index.docs)
         prior = np.zeros(n, dtype=np.float32)
@@ -587,14 +597,24 @@ class HybridRetriever:
                 if pop in about:
                     matched |= flags
             prior -= self.population_penalty * (tagged & ~matched)
+        if self.treatment_penalty and not self.query_treated(query):
+            prior -= self.treatment_penalty * index.flag("after_treatment")
         return prior
 
     @staticmethod
     def query_population(query: RetrievalQuery) -> frozenset[str]:
-        """Whom the post is about: as given, else read from its text (:mod:`retrieval.population`)."""
+        """Whom the post is about: as given, else read from its text
+        (:mod:`retrieval.post_context`)."""
         if query.population is not None:
             return frozenset(query.population)
         return detect_population(query.text) if query.text else frozenset()
+
+    @staticmethod
+    def query_treated(query: RetrievalQuery) -> bool:
+        """Whether treatment has started: as given, else read from the text."""
+        if query.treated is not None:
+            return query.treated
+        return mentions_treatment(query.text) if query.text else False
 
     # ---- retrieval -------------------------------------------------------------------------
     def retrieve(self, query: RetrievalQuery) -> list[RetrievedPassage]:

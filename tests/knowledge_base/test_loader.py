@@ -174,3 +174,28 @@ def test_population_is_optional_checked_and_keeps_old_hashes(tmp_path: Path) -> 
         "dc5b1152af02c73125bde180dbdda9a630dfda1339f70f700a45ae94a371b57d"
     )
     assert by_id["x-carers"].content_hash != by_id[fixture.id].content_hash
+
+
+def test_after_treatment_is_optional_and_keeps_old_hashes(tmp_path: Path) -> None:
+    root = write_corpus(tmp_path / "passages")
+    fixture = PASSAGES[0]
+    extra = root / "extra"
+    extra.mkdir()
+    for name, value in (("treated", "true"), ("untreated", "false"), ("bad", "sometimes")):
+        (extra / f"{name}.md").write_text(
+            passage_markdown(fixture, id=f"x-{name}", after_treatment=value), encoding="utf-8"
+        )
+
+    result = load_passages([root], base=root)
+
+    by_id = {p.id: p for p in result.passages}
+    assert by_id["x-treated"].after_treatment is True
+    assert by_id["x-untreated"].after_treatment is False
+    assert _errors_by_file(result) == {"extra/bad.md": {"after_treatment"}}
+    assert by_id[fixture.id].content_hash == (
+        "dc5b1152af02c73125bde180dbdda9a630dfda1339f70f700a45ae94a371b57d"
+    )
+    # "false" written out is the default: the same hash as leaving it out.
+    untreated = by_id["x-untreated"].model_copy(update={"id": fixture.id})
+    assert untreated.content_hash == by_id[fixture.id].content_hash
+    assert by_id["x-treated"].content_hash != by_id["x-untreated"].content_hash

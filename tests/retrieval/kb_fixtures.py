@@ -20,6 +20,7 @@ class FixturePassage:
     text: str
     audience: str = "person"
     population: tuple[str, ...] = ()
+    after_treatment: bool = False
 
 
 _TAIL = (
@@ -238,6 +239,20 @@ PASSAGES: tuple[FixturePassage, ...] = (
         "practitioner",
     ),
     FixturePassage(
+        "dep-stopping-antidepressants",
+        "Stopping antidepressants safely",
+        ("depression",),
+        ("mild", "moderate", "severe"),
+        ("none", "indicator"),
+        "medication_review",
+        "When you and your prescriber agree it is time to stop an antidepressant, reduce the dose"
+        " gradually over weeks or months rather than stopping at once. Dizziness, low mood,"
+        " anxiety and sleep changes can follow a fast reduction; note them and slow down if they"
+        " come. Keep up what helped you recover, such as routine and activity, while you taper."
+        + _TAIL,
+        after_treatment=True,
+    ),
+    FixturePassage(
         "sub-family-support",
         "Support for families affected by someone's drinking",
         ("substance_use",),
@@ -286,6 +301,8 @@ def passage_markdown(p: FixturePassage, **overrides: object) -> str:
     }
     if p.population:
         fields["population"] = "[" + ", ".join(p.population) + "]"
+    if p.after_treatment:
+        fields["after_treatment"] = "true"
     fields.update(overrides)
     lines = ["---", *(f"{k}: {v}" for k, v in fields.items())]
     lines += [

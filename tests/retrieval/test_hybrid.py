@@ -153,6 +153,24 @@ def test_carer_passages_go_to_the_people_around_someone_not_to_the_person(retrie
     assert "sub-family-support" in ids(own, population=frozenset({"families_carers"}))
 
 
+def test_passages_that_presuppose_treatment_wait_for_a_post_that_mentions_it(retriever) -> None:
+    untreated = (
+        "I've felt low for months, I can't enjoy anything and I'm sleeping badly. "
+        "Should I stop trying to fix this myself?"
+    )
+    treated = "I've been on sertraline for a year and feel well now. How do I come off it?"
+
+    def ids(r: HybridRetriever, text: str, **kw) -> list[str]:
+        q = RetrievalQuery(text, ("depression",), "moderate", "none", k=3, **kw)
+        return [p.id for p in r.retrieve(q)]
+
+    plain = HybridRetriever(retriever.store, treatment_penalty=0.0)
+    assert "dep-stopping-antidepressants" in ids(plain, untreated)  # the words alone pull it in
+    assert "dep-stopping-antidepressants" not in ids(retriever, untreated)
+    assert "dep-stopping-antidepressants" in ids(retriever, treated)
+    assert "dep-stopping-antidepressants" in ids(retriever, untreated, treated=True)
+
+
 def test_dense_and_lexical_modes_find_what_they_are_good_at(retriever) -> None:
     lexical = HybridRetriever(retriever.store, mode="lexical")
     dense = HybridRetriever(retriever.store, mode="dense")

@@ -1,10 +1,10 @@
-"""Who a post is about: the writer, their child, or someone close to them."""
+"""What a post says about its situation: whom it is about, and whether treatment started."""
 
 from __future__ import annotations
 
 import pytest
 
-from retrieval.population import CARERS, CHILDREN, detect_population
+from retrieval.post_context import CARERS, CHILDREN, detect_population, mentions_treatment
 
 
 @pytest.mark.parametrize(
@@ -59,3 +59,29 @@ def test_children_and_young_people(text: str) -> None:
 )
 def test_numbers_and_passing_mentions_are_not_a_child(text: str) -> None:
     assert CHILDREN not in detect_population(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I've been on sertraline for a year and want to come off it.",
+        "My meds stopped working and the psychiatrist wants to switch.",
+        "Finished 12 sessions of CBT last spring and the worry is creeping back.",
+        "Three months sober after rehab.",
+        "Since I relapsed in March I've been drinking every day.",
+    ],
+)
+def test_treatment_already_started(text: str) -> None:
+    assert mentions_treatment(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I've felt flat for weeks and nothing is fun anymore.",
+        "Should I stop trying to fix this myself?",
+        "My heart races in shops and I think I'm dying.",
+    ],
+)
+def test_no_treatment_mentioned(text: str) -> None:
+    assert not mentions_treatment(text)

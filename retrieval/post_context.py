@@ -1,0 +1,108 @@
+"""What a post says about its situation, beyond the labels: whom it is about, and whether
+treatment has already started.
+
+Some passages fit only part of the people with a condition, and shown to the rest they are noise
+a clinician notices at once:
+
+* **Population.** Therapies for children and young people, and support for families and carers,
+  are written for someone other than the adult who is struggling ("CBT with ERP for children" for
+  a 30-year-old's OCD post); shown to a parent or partner they are often exactly right.
+  :func:`detect_population` returns the populations a post is about:
+
+  - ``children_young_people``: the writer says they are under 18 ("I'm 15", "(16f)", "in year
+    10", "my parents won't let me"), or writes about their child ("our son is 4 ... he can't sit
+    still": a child named and referred to as he or she).
+  - ``families_carers``: the writer names someone close (a relative, partner or friend) and
+    refers to a third person at least :data:`CARER_MIN_THIRD` times ("My brother washes for
+    hours. His hands are raw"), or says "I'm his carer" or "worried about my ...". "My
+    girlfriend noticed I cancel everything" stays the writer's own post.
+
+* **Treatment already started.** Reviews of treatment that is not working, monitoring or stopping
+  a medication, and relapse prevention after recovery presuppose treatment ("Stopping
+  antidepressants safely" for someone who has never been treated). :func:`mentions_treatment`
+  finds medication (classes and common names), therapy, prescribers and services, detox and
+  rehab, recovery and relapse.
+
+Passages declare these in their front matter (``population``, ``after_treatment``), and the
+retriever's metadata prior holds them back when the post does not match (``HybridRetriever``).
+The patterns lean towards finding: a false find only keeps the ranking the passage would have
+had anyway, while a miss would hold back what a worried parent or a person on medication needs.
+"""
+
+from __future__ import annotations
+
+import re
+
+CHILDREN = "children_young_people"
+CARERS = "families_carers"
+POPULATIONS: tuple[str, ...] = (CHILDREN, CARERS)
+
+#: Third-person pronouns needed before a post counts as being about someone else.
+CARER_MIN_THIRD = 2
+
+#: "my" or "our", then up to two words such as "adult", "younger", "16-year-old" or "(16)".
+_POSSESSIVE = r"\b(?:my|our)\s+(?:[\w()-]+\s+){0,2}?"
+#: "my 16 year old", "our 15-year-old": an age standing for the child.
+_AGED = r"|\b(?:my|our)\s+\d{1,2}\s*-?\s*(?:year|yr)s?\s*-?\s*old\b"
+_CHILD_OF_WRITER = re.compile(
+    _POSSESSIVE + r"(?:son|daughter|child|children|kid|kids|teen|teenager|stepson|stepdaughter|"
+    r"boy|girl|baby)\b" + _AGED,
+    re.IGNORECASE,
+)
+_MINOR_WRITER = re.compile(
+    r"\b(?:i'?m|i am|im)\s+(?:only\s+)?(?:1[0-7]|[6-9])\b(?!\s*(?:%|percent|hours|days|weeks|"
+    r"months|kg|lbs?|pounds|stone|am|pm|minutes))"
+    r"|[(\[]\s*(?:1[0-7])\s*(?:[fm]|nb|y/?o)\s*[)\]]"
+    r"|\b(?:1[0-7])\s*(?:y/?o|yrs? old|years? old)\b(?=[^.!?]{0,40}\b(?:i|me|my)\b)"
+    r"|\b(?:in|at)\s+(?:year\s+(?:[7-9]|1[0-3])|(?:high|secondary|middle)\s+school|sixth form)\b"
+    r"|\bmy (?:parents|mum and dad|mom and dad) (?:won'?t|wont|don'?t|dont|say|said|think|"
+    r"make|made|found)\b",
+    re.IGNORECASE,
+)
+_CLOSE_OTHER = re.compile(
+    _POSSESSIVE + r"(?:son|daughter|child|kid|teen|teenager|husband|wife|partner|boyfriend|"
+    r"girlfriend|bf|gf|fiance|fiancee|fiancé|fiancée|mum|mom|mother|dad|father|brother|sister|"
+    r"sibling|friend|flatmate|roommate|housemate|grandma|grandmother|grandpa|grandfather|aunt|"
+    r"uncle|cousin|stepson|stepdaughter|stepdad|stepmum|stepmom|boy|girl)\b" + _AGED,
+    re.IGNORECASE,
+)
+#: The writer says outright that they care for or worry about someone.
+_CARER_SELF = re.compile(
+    r"\b(?:i'?m|i am|im|as)\s+(?:his|her|their|the|a)\s+(?:\w+\s+)?carer\b"
+    r"|\bcaring for (?:my|our)\b|\bworried (?:sick )?about (?:my|our)\b",
+    re.IGNORECASE,
+)
+_THIRD = re.compile(r"\b(?:he|she|him|her|his|hers|himself|herself|he'?s|she'?s)\b", re.I)
+
+
+def detect_population(text: str) -> frozenset[str]:
+    """The populations a post is about (empty: an adult writing about themselves)."""
+    found: set[str] = set()
+    third = len(_THIRD.findall(text))
+    if _MINOR_WRITER.search(text) or (third and _CHILD_OF_WRITER.search(text)):
+        found.add(CHILDREN)
+    if _CARER_SELF.search(text) or (third >= CARER_MIN_THIRD and _CLOSE_OTHER.search(text)):
+        found.add(CARERS)
+    return frozenset(found)
+
+
+_TREATMENT = re.compile(
+    r"\b(?:meds?|medications?|medicines?|pills?|tablets?|prescri\w+|doses?|dosage|"
+    r"ssris?|snris?|antidepressants?|antipsychotics?|mood stabili[sz]ers?|stimulants?|"
+    r"sertraline|fluoxetine|citalopram|escitalopram|paroxetine|prozac|zoloft|lexapro|"
+    r"venlafaxine|effexor|mirtazapine|duloxetine|bupropion|wellbutrin|quetiapine|seroquel|"
+    r"olanzapine|aripiprazole|abilify|risperidone|clozapine|lithium|lamotrigine|depakote|"
+    r"valproate|ritalin|concerta|adderall|elvanse|vyvanse|methylphenidate|lisdexamfetamine|"
+    r"atomoxetine|strattera|propranolol|pregabalin|diazepam|benzos?|naltrexone|acamprosate|"
+    r"antabuse|disulfiram|methadone|buprenorphine|subutex|suboxone|"
+    r"therap(?:y|ies|ist)|counsell?(?:ing|or)|cbt|erp|emdr|dbt|psychiatrist|psychologist|cpn|"
+    r"care coordinator|mental health team|crisis team|rehab|detox|relapsed?|relapses|"
+    r"recover(?:ed|y|ing)|treatment|sober|clean for)\b",
+    re.IGNORECASE,
+)
+
+
+def mentions_treatment(text: str) -> bool:
+    """Whether the post mentions treatment already started: medication, therapy, services,
+    detox or rehab, recovery or relapse."""
+    return bool(_TREATMENT.search(text))
