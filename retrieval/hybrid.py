@@ -607,14 +607,14 @@ class HybridRetriever:
         (:mod:`retrieval.post_context`)."""
         if query.population is not None:
             return frozenset(query.population)
-        return detect_population(query.text) if query.text else frozenset()
+        return detect_population(query.text[:MAX_LEXICAL_CHARS]) if query.text else frozenset()
 
     @staticmethod
     def query_treated(query: RetrievalQuery) -> bool:
         """Whether treatment has started: as given, else read from the text."""
         if query.treated is not None:
             return query.treated
-        return mentions_treatment(query.text) if query.text else False
+        return mentions_treatment(query.text[:MAX_LEXICAL_CHARS]) if query.text else False
 
     # ---- retrieval -------------------------------------------------------------------------
     def retrieve(self, query: RetrievalQuery) -> list[RetrievedPassage]:
