@@ -204,7 +204,9 @@ class ClassifierSettings(BaseModel):
         le=512,
         description=(
             "Tokens the student reads per post (the rules and the n-gram members read it all); "
-            "empty: its training length (128). 96 is ~25% faster for the same test accuracy "
+            "empty: the length the artifact's fusion numbers were tuned at (fusion.json "
+            "max_length, 96 for the shipped one), else its training length (128). 96 is ~25% "
+            "faster for the same test accuracy "
             "(hybrid macro-F1 0.756 vs 0.760, suicidality recall 0.97 vs 0.92; 2026-11-26)."
         ),
     )

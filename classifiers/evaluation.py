@@ -957,4 +957,7 @@ def tune_fusion(
                     best, config = score, trial
     after = {"macro_f1": best, "suicidality_recall": recall(config)}
     say(f"validation macro-F1 {before['macro_f1']:.3f} -> {after['macro_f1']:.3f}")
+    # The length these numbers hold at: what load_classifier serves when not told otherwise.
+    length = getattr(getattr(hybrid, "model", None), "max_length", None)
+    config = config.with_overrides(max_length=int(length) if length else None)
     return config, {"validation_posts": len(texts), "before": before, "after": after}

@@ -75,7 +75,8 @@ def load_classifier(
         mode: ``hybrid`` (rules and student fused), ``rules`` or ``model``.
         threads: ONNX Runtime intra-op threads; ``None``: its default.
         batch_size: Texts per model batch.
-        max_length: Tokens the student reads per text; default: its training length.
+        max_length: Tokens the student reads per text; default: the length the hybrid's fusion
+            numbers were tuned at (``fusion.json``), else the student's training length.
 
     Raises:
         ClassifierLoadError: Unknown mode, or a missing/corrupt artifact (the message names the
@@ -89,6 +90,9 @@ def load_classifier(
         return _load_rules()
     path = Path(artifact_dir) if artifact_dir is not None else DEFAULT_ARTIFACT_DIR
     check_artifact(path)
+    fusion = load_fusion_config(path) if mode == "hybrid" else None
+    if max_length is None and fusion is not None:
+        max_length = fusion.max_length
     try:
         from classifiers.transformer import TransformerClassifier
 
@@ -110,7 +114,7 @@ def load_classifier(
     return HybridClassifier(
         rules=_load_rules(),
         model=model,
-        fusion=load_fusion_config(path),
+        fusion=fusion,
         ngram=ngram,
         stacker=load_stacker(path, model.config, ngram),
     )

@@ -140,6 +140,11 @@ class FusionConfig:
     severity_floor_by_risk: Mapping[str, str] = field(
         default_factory=lambda: {"ideation": "moderate", "behavior": "severe", "attempt": "severe"}
     )
+    #: Tokens the student reads when the caller does not say (``load_classifier`` without
+    #: ``max_length``, so ``classifiers.load_default()``): the length these numbers were tuned
+    #: at, recorded by :func:`classifiers.evaluation.tune_fusion`. The crisis thresholds only
+    #: mean what they were tuned to mean at that length. None: the student's training length.
+    max_length: int | None = None
 
     def with_overrides(self, **changes: Any) -> FusionConfig:
         """A copy with some numbers changed (used when tuning)."""
@@ -149,6 +154,8 @@ class FusionConfig:
         """JSON-ready form (``fusion.json`` next to the artifact)."""
         out = {name: getattr(self, name) for name in self.__dataclass_fields__}
         out["severity_floor_by_risk"] = dict(self.severity_floor_by_risk)
+        if out["max_length"] is None:  # added later: older settings keep their digest
+            del out["max_length"]
         return out
 
     @classmethod

@@ -246,6 +246,7 @@ def test_crisis_only_tuning_moves_only_the_crisis_numbers_and_meets_the_recall_g
     assert tuned.crisis_unsupported_threshold >= tuned.crisis_threshold
     # the shipped artifact has the stacked members: the thresholds fit the combined score
     assert tuned.crisis_support_weight == CRISIS_SUPPORT_WEIGHT
+    assert tuned.max_length == hybrid.model.max_length  # the length the numbers hold at
     unchanged = dataclasses.replace(
         tuned, crisis_threshold=0.5, crisis_unsupported_threshold=None, crisis_support_weight=0.0
     )

@@ -294,8 +294,20 @@ def test_real_student_and_rules_together(rules: Any) -> None:
     from classifiers.factory import load_classifier
 
     clf = load_classifier(ARTIFACT, mode="hybrid")
+    # Served at the length the fusion numbers were tuned at, as the CLI and the app serve it.
+    assert clf.fusion.max_length is not None
+    assert clf.model.max_length == clf.fusion.max_length
+    assert load_classifier(ARTIFACT, mode="hybrid", max_length=128).model.max_length == 128
     results = clf.predict([PLAN_TEXT, FINANCE_TEXT, ED_TEXT])
     assert results[0].risk.crisis
     assert results[1].relevant is False and results[1].labels == ()
     assert "eating_disorder" in results[2].label_names()
     assert all(r.model_version == clf.version for r in results)
+
+
+def test_fusion_digest_of_older_settings_is_unchanged_by_the_length_field() -> None:
+    # Settings written before ``max_length`` existed keep their digest (and so the version).
+    assert "max_length" not in FusionConfig().to_dict()
+    assert FusionConfig(max_length=96).to_dict()["max_length"] == 96
+    assert FusionConfig(max_length=96).digest != FusionConfig().digest
+    assert FusionConfig.from_dict(FusionConfig(max_length=96).to_dict()).max_length == 96
