@@ -671,6 +671,39 @@ def reddit_test_gold(artifact_dir: Path) -> tuple[Any, Any]:
     return test, gold
 
 
+#: Blind readings of the validation and test splits (see classifiers/judged/README.md).
+JUDGED_DIR = Path(__file__).resolve().parent / "judged"
+
+
+def load_judged_labels(path: Path) -> dict[str, list[str]]:
+    """Post id -> the conditions a blind reader found (``classifiers/judged/*.jsonl``).
+
+    Raises:
+        EvaluationError: The file is missing or unreadable, or a row is malformed (the message
+            names the line): a gold standard with silently dropped rows would mislead.
+    """
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise EvaluationError(f"cannot read judged labels {path}: {exc}") from exc
+    out: dict[str, list[str]] = {}
+    for n, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+            pid, conditions = str(row["id"]), row["conditions"]
+            if not isinstance(conditions, list):
+                raise TypeError("'conditions' must be a list")
+            bad = [c for c in conditions if c not in CONDITIONS]
+            if bad:
+                raise ValueError(f"unknown condition(s) {bad}")
+        except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+            raise EvaluationError(f"{path}:{n}: malformed judged label ({exc})") from exc
+        out[pid] = [str(c) for c in conditions]
+    return out
+
+
 def run_reddit_preset(
     *,
     artifact_dir: Path | None,
@@ -710,9 +743,11 @@ def run_reddit_preset(
     notes: list[str] = []
     control = {s for s, d in SUBREDDIT_MAP.items() if d.relevant is False}
     hybrid_preds: list[Classification | None] = []
+    all_preds: dict[str, list[Classification | None]] = {}
     for mode, clf in loaded.items():
         say(f"reddit test split: {mode} on {len(texts)} posts")
         preds = predict_all(clf, texts)
+        all_preds[mode] = preds
         if mode == "hybrid":
             hybrid_preds = preds
         idx = [i for i, g in enumerate(gold) if g is not None]
@@ -769,6 +804,24 @@ def run_reddit_preset(
         summary[f"{mode}/crisis_rate_other_condition_posts"] = extra[
             "crisis_rate_condition_subreddits_but_depression"
         ]
+    judged_path = JUDGED_DIR / "test.jsonl"
+    if judged_path.is_file():
+        judged = load_judged_labels(judged_path)
+        jidx = [i for i, pid in enumerate(test["id"]) if str(pid) in judged]
+        j_gold = [judged[str(test["id"][i])] for i in jidx]
+        for mode, preds in all_preds.items():
+            metrics, failed = evaluate_predictions("conditions", j_gold, [preds[i] for i in jidx])
+            sections.append(
+                section_with_plot(
+                    TaskReport("reddit-test-judged", "conditions", mode, metrics, failed),
+                    j_gold,
+                    [preds[i] for i in jidx],
+                    out_dir,
+                )
+            )
+            summary[f"{mode}/judged_macro_f1"] = metrics["macro_f1"]
+    else:
+        notes.append(f"judged test labels skipped: {judged_path} not present")
     del hybrid_preds
     hybrid = loaded["hybrid"]
     sev_path = shared / "dev" / "depression_severity_dev.csv"
@@ -862,8 +915,16 @@ def tune_fusion(
     passes: int = 2,
     say: Callable[[str], None] = logger.info,
     conditions: bool = True,
+    judged: Mapping[str, Sequence[str]] | None = None,
+    distant_tolerance: float | None = None,
 ) -> tuple[Any, dict[str, Any]]:
     """Tune the fusion numbers on the VALIDATION split (never the test split).
+
+    The condition objective is macro-F1 against the subreddit labels, or, with ``judged`` (post
+    id -> conditions, :func:`load_judged_labels` of ``classifiers/judged/validation.jsonl``),
+    against a blind reader's labels on every validation post they cover; with
+    ``distant_tolerance`` as well, only among the settings whose subreddit-label macro-F1 stays
+    within that much of the starting fusion's.
 
     The views of every validation post are computed once; coordinate descent over
     :data:`TUNING_GRID` then maximises condition macro-F1. The crisis threshold is the highest
@@ -894,20 +955,39 @@ def tune_fusion(
     views = []
     for start in range(0, len(texts), 64):
         views.extend(hybrid.views(texts[start : start + 64]))
-    gold = []
+    distant: list[list[str] | None] = []
     for sub in subs:
         dl = distant_label(sub)
-        gold.append(
+        distant.append(
             list(dl.conditions) if dl.conditions_known and dl.relevant is not None else None
         )
-    idx = [i for i, g in enumerate(gold) if g is not None]
+    gold = distant
+    if judged is not None:
+        gold = [
+            list(judged[str(pid)]) if str(pid) in judged else None for pid in val["id"].tolist()
+        ]
+        if not any(g is not None for g in gold):
+            raise EvaluationError("the judged labels cover no validation post of this artifact")
     sw = [i for i, s in enumerate(subs) if s.lower() == "suicidewatch"]
     version = hybrid.version
-    gold_known: list[list[str]] = [g for g in gold if g is not None]
+
+    def macro_on(labels: Sequence[list[str] | None], cfg: Any) -> float:
+        known = [(i, g) for i, g in enumerate(labels) if g is not None]
+        preds = [fuse(views[i][0], views[i][1], cfg, version).label_names() for i, _ in known]
+        return float(multilabel_metrics([g for _, g in known], preds)["macro_f1"])
+
+    distant_floor = (
+        macro_on(distant, hybrid.fusion) - distant_tolerance
+        if judged is not None and distant_tolerance is not None
+        else None
+    )
 
     def macro(cfg: Any) -> float:
-        preds = [fuse(views[i][0], views[i][1], cfg, version).label_names() for i in idx]
-        return float(multilabel_metrics(gold_known, preds)["macro_f1"])
+        """The objective; with judged labels, only among settings that keep the subreddit-label
+        score within ``distant_tolerance`` of where tuning started."""
+        if distant_floor is not None and macro_on(distant, cfg) < distant_floor - 1e-9:
+            return -1.0
+        return macro_on(gold, cfg)
 
     def recall(cfg: Any) -> float:
         if not sw:
@@ -956,8 +1036,16 @@ def tune_fusion(
                 if score > best + 1e-6:
                     best, config = score, trial
     after = {"macro_f1": best, "suicidality_recall": recall(config)}
+    if judged is not None:
+        before["subreddit_macro_f1"] = macro_on(distant, hybrid.fusion)
+        after["subreddit_macro_f1"] = macro_on(distant, config)
     say(f"validation macro-F1 {before['macro_f1']:.3f} -> {after['macro_f1']:.3f}")
     # The length these numbers hold at: what load_classifier serves when not told otherwise.
     length = getattr(getattr(hybrid, "model", None), "max_length", None)
     config = config.with_overrides(max_length=int(length) if length else None)
-    return config, {"validation_posts": len(texts), "before": before, "after": after}
+    return config, {
+        "validation_posts": len(texts),
+        "objective": "judged labels" if judged is not None else "subreddit labels",
+        "before": before,
+        "after": after,
+    }

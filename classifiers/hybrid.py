@@ -7,7 +7,9 @@ turned into a :class:`RulesView` and a :class:`ModelView`, and :func:`fuse`, a p
 the two views and a :class:`FusionConfig`, makes the call.
 
 Fusion rule (numbers in :class:`FusionConfig`, tuned on the VALIDATION split of the author-split
-corpus with :func:`classifiers.evaluation.tune_fusion`, never on the test split):
+corpus with :func:`classifiers.evaluation.tune_fusion`, never on the test split; the shipped
+condition numbers against blind readings of those posts, ``classifiers/judged/``, rather than
+their subreddit labels, which reward matching a subreddit over reading the post):
 
 * **Relevance first.** ``relevance = p_model(relevant)``. When the rules detect a condition
   (rule confidence ``>= rules_detect_min`` from first-person cues), relevance is raised to at

@@ -178,6 +178,24 @@ def evaluate(
             "classifier.max_tokens, keeping the other fusion numbers.",
         ),
     ] = False,
+    judged_labels: Annotated[
+        Path | None,
+        typer.Option(
+            "--judged-labels",
+            help="With --tune-fusion: tune the condition numbers against these blind readings "
+            "of the validation split (classifiers/judged/validation.jsonl) instead of the "
+            "subreddit labels.",
+        ),
+    ] = None,
+    distant_tolerance: Annotated[
+        float | None,
+        typer.Option(
+            "--distant-tolerance",
+            min=0.0,
+            help="With --judged-labels: only settings whose subreddit-label macro-F1 on "
+            "validation stays within this much of the current fusion's (default: no limit).",
+        ),
+    ] = None,
 ) -> None:
     """Score classifiers against labeled data; writes report.json, report.md and confusion PNGs."""
     from assistant.settings import load_settings
@@ -199,11 +217,17 @@ def evaluate(
 
     try:
         if tune_fusion:
+            from classifiers.evaluation import load_judged_labels
             from classifiers.evaluation import tune_fusion as tune
 
             hybrid = configured("hybrid")
             fusion, summary = tune(
-                hybrid, artifact, say=lambda m: typer.echo(m, err=True), conditions=not crisis_only
+                hybrid,
+                artifact,
+                say=lambda m: typer.echo(m, err=True),
+                conditions=not crisis_only,
+                judged=load_judged_labels(judged_labels) if judged_labels else None,
+                distant_tolerance=distant_tolerance,
             )
             fusion.save(artifact / FUSION_FILE)
             typer.echo(json.dumps(summary), err=True)

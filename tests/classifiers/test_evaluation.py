@@ -200,6 +200,10 @@ def test_reddit_preset_compares_three_modes_and_scores_dev_sets(
         ("reddit-test", "conditions", "rules"),
         ("reddit-test", "conditions", "model"),
         ("reddit-test", "conditions", "hybrid"),
+        # the same test posts against the shipped blind readings (classifiers/judged/test.jsonl)
+        ("reddit-test-judged", "conditions", "rules"),
+        ("reddit-test-judged", "conditions", "model"),
+        ("reddit-test-judged", "conditions", "hybrid"),
         ("depression-severity-dev", "severity", "hybrid"),
         ("cssrs-users-dev", "risk", "hybrid"),
     ]
@@ -217,7 +221,8 @@ def test_reddit_preset_skips_absent_dev_sets_with_a_note(tmp_path: Path) -> None
     report = run_reddit_preset(
         artifact_dir=ARTIFACT, out_dir=tmp_path, shared_data=tmp_path / "absent", limit=6
     )
-    assert len(report["sections"]) == 3
+    assert len(report["sections"]) == 6  # three modes x (subreddit labels, judged labels)
+    assert {"hybrid/macro_f1", "hybrid/judged_macro_f1"} <= set(report["summary"])
     assert any("severity dev set skipped" in n for n in report["notes"])
     assert any("C-SSRS dev set skipped" in n for n in report["notes"])
 
@@ -251,3 +256,49 @@ def test_crisis_only_tuning_moves_only_the_crisis_numbers_and_meets_the_recall_g
         tuned, crisis_threshold=0.5, crisis_unsupported_threshold=None, crisis_support_weight=0.0
     )
     assert unchanged == start
+
+
+def test_judged_labels_load_and_a_malformed_row_names_its_line(tmp_path: Path) -> None:
+    from classifiers.evaluation import EvaluationError, load_judged_labels
+
+    good = tmp_path / "judged.jsonl"
+    good.write_text(
+        '{"id": "a", "conditions": ["depression", "anxiety"], "mental_health": true}\n'
+        '{"id": "b", "conditions": [], "mental_health": false}\n',
+        encoding="utf-8",
+    )
+    assert load_judged_labels(good) == {"a": ["depression", "anxiety"], "b": []}
+    for n, bad_row in enumerate(('{"id": "c", "conditions": ["sadness"]}', "{oops"), start=2):
+        bad = tmp_path / f"bad{n}.jsonl"
+        bad.write_text(good.read_text() + bad_row + "\n", encoding="utf-8")
+        with pytest.raises(EvaluationError, match=f"bad{n}.jsonl:3: malformed"):
+            load_judged_labels(bad)
+    with pytest.raises(EvaluationError, match="cannot read"):
+        load_judged_labels(tmp_path / "missing.jsonl")
+    # The shipped readings cover every validation and test post of the shipped artifact.
+    from classifiers.evaluation import JUDGED_DIR
+
+    assert len(load_judged_labels(JUDGED_DIR / "validation.jsonl")) == 1053
+    assert len(load_judged_labels(JUDGED_DIR / "test.jsonl")) == 1053
+
+
+@pytest.mark.slow
+def test_fusion_tuned_on_judged_labels_and_the_subreddit_label_limit() -> None:
+    """Validation split only; the judged readings replace the subreddit labels as the goal."""
+    _need_artifact()
+    from classifiers.evaluation import JUDGED_DIR, load_judged_labels, tune_fusion
+    from classifiers.factory import load_classifier
+
+    judged = load_judged_labels(JUDGED_DIR / "validation.jsonl")
+    hybrid = load_classifier(ARTIFACT, mode="hybrid")
+    hybrid.fusion = hybrid.fusion.with_overrides(rules_add_min=1.01, threshold_shift=0.0)
+    _, summary = tune_fusion(hybrid, ARTIFACT, judged=judged, say=lambda _: None)
+    assert summary["objective"] == "judged labels"
+    assert summary["after"]["macro_f1"] > summary["before"]["macro_f1"]
+    assert summary["after"]["suicidality_recall"] >= 0.94
+    _, limited = tune_fusion(
+        hybrid, ARTIFACT, judged=judged, distant_tolerance=0.0, say=lambda _: None
+    )
+    before, after = limited["before"], limited["after"]
+    assert after["subreddit_macro_f1"] >= before["subreddit_macro_f1"] - 1e-9
+    assert after["macro_f1"] <= summary["after"]["macro_f1"] + 1e-9
