@@ -231,6 +231,8 @@ def test_quoted_text_is_down_weighted(clf: LexiconClassifier) -> None:
         ("ideation", "I just want to die, I don't want to wake up tomorrow."),
         ("behavior", "I wrote a suicide note last night and I have the pills ready."),
         ("behavior", "I started cutting myself again last week."),
+        ("behavior", "I've written my note."),  # a finished note of one's own, no adjective
+        ("none", "I wrote my note for class today and left my note on the fridge."),
         ("attempt", "I tried to kill myself last year and woke up in the hospital."),
         ("attempt", "After my overdose in March I was in the ICU for a week."),
     ],
