@@ -215,6 +215,10 @@ def evaluate(
             artifact_dir=artifact, mode=which, max_length=settings.classifier.max_tokens
         )
 
+    if (judged_labels or distant_tolerance is not None) and not tune_fusion:
+        raise _fail("--judged-labels and --distant-tolerance only apply with --tune-fusion")
+    if distant_tolerance is not None and not judged_labels:
+        raise _fail("--distant-tolerance needs --judged-labels")
     try:
         if tune_fusion:
             from classifiers.evaluation import load_judged_labels

@@ -235,3 +235,12 @@ def test_eval_unknown_labels_exit_2(tmp_path: Path) -> None:
         app, ["eval", "--data", str(data), "--mode", "rules", "--output", str(tmp_path)]
     )
     assert result.exit_code == 2 and "--map" in result.stderr
+
+
+def test_eval_tuning_options_need_tuning(tmp_path: Path) -> None:
+    judged = tmp_path / "judged.jsonl"
+    judged.write_text('{"id": "x", "conditions": []}\n', encoding="utf-8")
+    alone = runner.invoke(app, ["eval", "--reddit-test", "--judged-labels", str(judged)])
+    assert alone.exit_code == 2 and "only apply with --tune-fusion" in alone.stderr
+    limit = runner.invoke(app, ["eval", "--tune-fusion", "--distant-tolerance", "0.01"])
+    assert limit.exit_code == 2 and "needs --judged-labels" in limit.stderr
