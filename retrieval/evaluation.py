@@ -34,7 +34,7 @@ import logging
 import math
 import platform
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -95,33 +95,52 @@ class LoadedQueries:
     files: list[str] = field(default_factory=list)
 
 
-def load_queries(pattern_or_paths: str | Iterable[Path | str]) -> LoadedQueries:
-    """Read query files (a glob or paths); malformed rows become errors, the rest still load."""
+def _jsonl_rows(
+    pattern_or_paths: str | Iterable[Path | str], errors: list[QueryFileError]
+) -> tuple[list[Path], Iterator[tuple[Path, int, Any]]]:
+    """The files of a glob or path list, and their JSON rows as ``(path, line, row)``; an
+    unreadable file or a line that is not JSON becomes an error in ``errors``."""
     if isinstance(pattern_or_paths, str):
         paths = [Path(p) for p in sorted(glob.glob(pattern_or_paths))]
     else:
         paths = [Path(p) for p in pattern_or_paths]
-    out = LoadedQueries(files=[str(p) for p in paths])
-    seen: set[str] = set()
-    for path in paths:
-        try:
-            lines = path.read_text(encoding="utf-8").splitlines()
-        except (OSError, UnicodeDecodeError) as exc:
-            out.errors.append(QueryFileError(str(path), 0, f"cannot read: {exc}"))
-            continue
-        for n, line in enumerate(lines, start=1):
-            if not line.strip():
-                continue
+
+    def rows() -> Iterator[tuple[Path, int, Any]]:
+        for path in paths:
             try:
-                q = _parse_query(json.loads(line), path.name)
-            except (json.JSONDecodeError, ValueError, TypeError, KeyError) as exc:
-                out.errors.append(QueryFileError(str(path), n, str(exc)))
+                lines = path.read_text(encoding="utf-8").splitlines()
+            except (OSError, UnicodeDecodeError) as exc:
+                errors.append(QueryFileError(str(path), 0, f"cannot read: {exc}"))
                 continue
-            if q.id in seen:
-                out.errors.append(QueryFileError(str(path), n, f"duplicate query id {q.id!r}"))
-                continue
-            seen.add(q.id)
-            out.queries.append(q)
+            for n, line in enumerate(lines, start=1):
+                if not line.strip():
+                    continue
+                try:
+                    yield path, n, json.loads(line)
+                except json.JSONDecodeError as exc:
+                    errors.append(QueryFileError(str(path), n, str(exc)))
+
+    return paths, rows()
+
+
+def load_queries(pattern_or_paths: str | Iterable[Path | str]) -> LoadedQueries:
+    """Read query files (a glob or paths); malformed rows become errors, the rest still load."""
+    errors: list[QueryFileError] = []
+    paths, rows = _jsonl_rows(pattern_or_paths, errors)
+    out = LoadedQueries(errors=errors, files=[str(p) for p in paths])
+    seen: set[str] = set()
+    for path, n, row in rows:
+        try:
+            q = _parse_query(row, path.name)
+        except (ValueError, TypeError, KeyError) as exc:
+            errors.append(QueryFileError(str(path), n, str(exc)))
+            continue
+        if q.id in seen:
+            errors.append(QueryFileError(str(path), n, f"duplicate query id {q.id!r}"))
+            continue
+        seen.add(q.id)
+        out.queries.append(q)
+    errors.sort(key=lambda e: (e.file, e.line))
     return out
 
 
@@ -170,34 +189,23 @@ RELEVANT_GRADE = 2
 
 def load_judgments(pattern_or_paths: str | Iterable[Path | str]) -> LoadedJudgments:
     """Read judgment files (a glob or paths); malformed rows become errors, the rest still load."""
-    if isinstance(pattern_or_paths, str):
-        paths = [Path(p) for p in sorted(glob.glob(pattern_or_paths))]
-    else:
-        paths = [Path(p) for p in pattern_or_paths]
-    grades: dict[str, dict[str, int]] = {}
     errors: list[QueryFileError] = []
+    paths, rows = _jsonl_rows(pattern_or_paths, errors)
+    grades: dict[str, dict[str, int]] = {}
     judges: set[str] = set()
-    for path in paths:
+    for path, n, row in rows:
         try:
-            lines = path.read_text(encoding="utf-8").splitlines()
-        except (OSError, UnicodeDecodeError) as exc:
-            errors.append(QueryFileError(str(path), 0, f"cannot read: {exc}"))
+            qid, row_grades = _parse_judgment(row)
+        except (ValueError, TypeError) as exc:
+            errors.append(QueryFileError(str(path), n, str(exc)))
             continue
-        for n, line in enumerate(lines, start=1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-                qid, row_grades = _parse_judgment(row)
-            except (json.JSONDecodeError, ValueError, TypeError) as exc:
-                errors.append(QueryFileError(str(path), n, str(exc)))
-                continue
-            if qid in grades:
-                errors.append(QueryFileError(str(path), n, f"duplicate query id {qid!r}"))
-                continue
-            grades[qid] = row_grades
-            if isinstance(row.get("judge"), str):
-                judges.add(row["judge"])
+        if qid in grades:
+            errors.append(QueryFileError(str(path), n, f"duplicate query id {qid!r}"))
+            continue
+        grades[qid] = row_grades
+        if isinstance(row.get("judge"), str):
+            judges.add(row["judge"])
+    errors.sort(key=lambda e: (e.file, e.line))
     return LoadedJudgments(grades, errors, [str(p) for p in paths], tuple(sorted(judges)))
 
 
