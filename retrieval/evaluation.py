@@ -515,7 +515,8 @@ class EvalReport:
             "",
             "## Pooled judgments (second annotator)",
             "",
-            f"{len(self.judgments.grades)} queries judged in {', '.join(self.judgments.files)}"
+            f"{len(self.judgments.grades)} queries judged in "
+            f"{', '.join(Path(f).name for f in self.judgments.files)}"
             + (f" by {', '.join(self.judgments.judges)}" if self.judgments.judges else "")
             + ": every passage in the pool (top 10 of each mode plus the original ids) graded "
             "0/1/2, blind to the system and to the original labels. Relevant = grade 2. The "
