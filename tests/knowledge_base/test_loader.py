@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from knowledge_base.loader import load_passages
 from tests.retrieval.kb_fixtures import PASSAGES, passage_file, passage_markdown, write_corpus
@@ -107,35 +108,45 @@ def test_missing_path_is_an_error_not_a_crash(tmp_path: Path) -> None:
     assert [(e.field, e.message) for e in result.errors] == [("file", "does not exist")]
 
 
-def test_situations_are_optional_and_checked(tmp_path: Path) -> None:
+#: Hash of the first fixture passage, pinned from the schema of 2026-11-26 (before the optional
+#: ``population`` and ``after_treatment`` fields): passages that leave them out keep it.
+FIXTURE_HASH = "dc5b1152af02c73125bde180dbdda9a630dfda1339f70f700a45ae94a371b57d"
+
+
+def _load_with_extra(tmp_path: Path, extra: dict[str, dict[str, str]]) -> tuple[Any, dict]:
+    """The fixture corpus plus ``extra/<name>.md`` copies of its first passage (id ``x-<name>``)
+    with the given front-matter overrides; returns the load result and passages by id."""
     root = write_corpus(tmp_path / "passages")
-    fixture = PASSAGES[0]
-    extra = root / "extra"
-    extra.mkdir()
-    (extra / "good.md").write_text(
-        passage_markdown(
-            fixture,
-            id="x-good",
-            situations='["I stay in bed till noon and skip   everything I used to enjoy"]',
-        ),
-        encoding="utf-8",
-    )
-    (extra / "bad.md").write_text(
-        passage_markdown(fixture, id="x-bad", situations='["sad", "a fine situation here"]'),
-        encoding="utf-8",
-    )
-    (extra / "pipe.md").write_text(
-        passage_markdown(fixture, id="x-pipe", situations='["I feel low | and tired all day"]'),
-        encoding="utf-8",
-    )
-
+    folder = root / "extra"
+    folder.mkdir()
+    for name, overrides in extra.items():
+        (folder / f"{name}.md").write_text(
+            passage_markdown(PASSAGES[0], id=f"x-{name}", **overrides), encoding="utf-8"
+        )
     result = load_passages([root], base=root)
+    return result, {p.id: p for p in result.passages}
 
-    by_id = {p.id: p for p in result.passages}
+
+def _as_fixture_hash(passage: Any) -> str:
+    """The hash the passage would have under the first fixture passage's id."""
+    return str(passage.model_copy(update={"id": PASSAGES[0].id}).content_hash)
+
+
+def test_situations_are_optional_and_checked(tmp_path: Path) -> None:
+    result, by_id = _load_with_extra(
+        tmp_path,
+        {
+            "good": {
+                "situations": '["I stay in bed till noon and skip   everything I used to enjoy"]'
+            },
+            "bad": {"situations": '["sad", "a fine situation here"]'},
+            "pipe": {"situations": '["I feel low | and tired all day"]'},
+        },
+    )
     assert by_id["x-good"].situations == [
         "I stay in bed till noon and skip everything I used to enjoy"
     ]
-    assert by_id[fixture.id].situations == []
+    assert by_id[PASSAGES[0].id].situations == []
     assert _errors_by_file(result) == {
         "extra/bad.md": {"situations"},
         "extra/pipe.md": {"situations"},
@@ -146,56 +157,37 @@ def test_situations_are_optional_and_checked(tmp_path: Path) -> None:
 
 
 def test_population_is_optional_checked_and_keeps_old_hashes(tmp_path: Path) -> None:
-    root = write_corpus(tmp_path / "passages")
-    fixture = PASSAGES[0]
-    extra = root / "extra"
-    extra.mkdir()
-    (extra / "carers.md").write_text(
-        passage_markdown(fixture, id="x-carers", population="[families_carers]"),
-        encoding="utf-8",
+    result, by_id = _load_with_extra(
+        tmp_path,
+        {
+            "carers": {"population": "[families_carers]"},
+            "empty": {"population": "[]"},
+            "bad": {"population": "[teachers]"},
+        },
     )
-    (extra / "empty.md").write_text(
-        passage_markdown(fixture, id=fixture.id + "-copy", population="[]"), encoding="utf-8"
-    )
-    (extra / "bad.md").write_text(
-        passage_markdown(fixture, id="x-bad", population="[teachers]"), encoding="utf-8"
-    )
-
-    result = load_passages([root], base=root)
-
-    by_id = {p.id: p for p in result.passages}
     assert by_id["x-carers"].population == ["families_carers"]
-    assert by_id[fixture.id].population == []
+    assert by_id["x-empty"].population == [] == by_id[PASSAGES[0].id].population
     assert _errors_by_file(result) == {"extra/bad.md": {"population"}}
     assert "teachers" in next(e.message for e in result.errors)
-    # Passages without a population hash exactly as before the field existed (pinned from the
-    # schema of 2026-11-26), so adding it re-embedded only the 20 tagged passages.
-    assert by_id[fixture.id].content_hash == (
-        "dc5b1152af02c73125bde180dbdda9a630dfda1339f70f700a45ae94a371b57d"
-    )
-    assert by_id["x-carers"].content_hash != by_id[fixture.id].content_hash
+    # Untagged passages hash exactly as before the field existed, written out empty or left
+    # out, so adding it re-embedded only the 20 tagged passages.
+    assert by_id[PASSAGES[0].id].content_hash == FIXTURE_HASH
+    assert _as_fixture_hash(by_id["x-empty"]) == FIXTURE_HASH
+    assert _as_fixture_hash(by_id["x-carers"]) != FIXTURE_HASH
 
 
 def test_after_treatment_is_optional_and_keeps_old_hashes(tmp_path: Path) -> None:
-    root = write_corpus(tmp_path / "passages")
-    fixture = PASSAGES[0]
-    extra = root / "extra"
-    extra.mkdir()
-    for name, value in (("treated", "true"), ("untreated", "false"), ("bad", "sometimes")):
-        (extra / f"{name}.md").write_text(
-            passage_markdown(fixture, id=f"x-{name}", after_treatment=value), encoding="utf-8"
-        )
-
-    result = load_passages([root], base=root)
-
-    by_id = {p.id: p for p in result.passages}
+    result, by_id = _load_with_extra(
+        tmp_path,
+        {
+            "treated": {"after_treatment": "true"},
+            "untreated": {"after_treatment": "false"},
+            "bad": {"after_treatment": "sometimes"},
+        },
+    )
     assert by_id["x-treated"].after_treatment is True
     assert by_id["x-untreated"].after_treatment is False
     assert _errors_by_file(result) == {"extra/bad.md": {"after_treatment"}}
-    assert by_id[fixture.id].content_hash == (
-        "dc5b1152af02c73125bde180dbdda9a630dfda1339f70f700a45ae94a371b57d"
-    )
     # "false" written out is the default: the same hash as leaving it out.
-    untreated = by_id["x-untreated"].model_copy(update={"id": fixture.id})
-    assert untreated.content_hash == by_id[fixture.id].content_hash
-    assert by_id["x-treated"].content_hash != by_id["x-untreated"].content_hash
+    assert _as_fixture_hash(by_id["x-untreated"]) == FIXTURE_HASH
+    assert _as_fixture_hash(by_id["x-treated"]) != FIXTURE_HASH
