@@ -476,6 +476,13 @@ def render_markdown(report: Mapping[str, Any]) -> str:
         if section.get("confusion_png"):
             lines.append(f"\n![confusion]({section['confusion_png']})")
         lines.append("")
+    behaviour = report.get("behaviour")
+    if behaviour:
+        from classifiers.checklist import render_behaviour_markdown
+
+        lines += ["## Behavioural cases", ""]
+        lines += render_behaviour_markdown(behaviour, behaviour.get("source", "cases"))
+        lines.append("")
     return "\n".join(lines) + "\n"
 
 
@@ -823,6 +830,9 @@ def run_reddit_preset(
     else:
         notes.append(f"judged test labels skipped: {judged_path} not present")
     del hybrid_preds
+    behaviour = behaviour_section(loaded, BEHAVIOUR_TEST, say)
+    for mode, result in behaviour["modes"].items():
+        summary[f"{mode}/behaviour_pass_rate"] = result["pass_rate"]
     hybrid = loaded["hybrid"]
     sev_path = shared / "dev" / "depression_severity_dev.csv"
     if sev_path.is_file():
@@ -888,9 +898,29 @@ def run_reddit_preset(
         "notes": notes,
         "summary": summary,
         "sections": sections,
+        "behaviour": behaviour,
     }
     write_report(report, out_dir)
     return report
+
+
+#: The held-out behavioural cases (``classifiers/behaviour/test.jsonl``): evaluation only.
+BEHAVIOUR_TEST = Path(__file__).resolve().parent / "behaviour" / "test.jsonl"
+
+
+def behaviour_section(
+    classifiers: Mapping[str, Classifier], path: Path, say: Callable[[str], None] | None = None
+) -> dict[str, Any]:
+    """Run the behavioural cases in ``path`` (see :mod:`classifiers.checklist`) on each mode."""
+    from classifiers.checklist import CaseFileError, load_cases, run_behaviour
+
+    try:
+        cases = load_cases(path)
+    except CaseFileError as exc:
+        raise EvaluationError(str(exc)) from exc
+    result = run_behaviour(classifiers, cases, say=say)
+    result["source"] = path.name
+    return result
 
 
 # ---- fusion tuning (validation split only) -----------------------------------------------------

@@ -155,6 +155,14 @@ def evaluate(
             "plus the ../shared/data dev sets when present.",
         ),
     ] = False,
+    behaviour: Annotated[
+        Path | None,
+        typer.Option(
+            "--behaviour",
+            help="Behavioural test cases (JSONL, classifiers/behaviour/*.jsonl): pass rates per "
+            "category (negation, third person, figures of speech ...) for each --mode.",
+        ),
+    ] = None,
     artifact_dir: Annotated[
         Path | None, typer.Option("--artifact-dir", help="Student artifact directory.")
     ] = None,
@@ -246,8 +254,22 @@ def evaluate(
                 say=lambda m: typer.echo(m, err=True),
                 classifiers={m: configured(m) for m in ("rules", "model", "hybrid")},
             )
+        elif behaviour is not None:
+            from classifiers.evaluation import behaviour_section, write_report
+
+            loaded = {m: configured(m) for m in modes}
+            result = behaviour_section(loaded, behaviour, say=lambda m: typer.echo(m, err=True))
+            report = {
+                "title": f"Behavioural cases: {behaviour.name}",
+                "model_versions": {m: c.version for m, c in loaded.items()},
+                "summary": {f"{m}/pass_rate": r["pass_rate"] for m, r in result["modes"].items()},
+                "behaviour": result,
+            }
+            write_report(report, out_dir)
         elif data is None:
-            raise _fail("give --data FILE (with --text-col/--label-col) or --reddit-test")
+            raise _fail(
+                "give --data FILE (with --text-col/--label-col), --behaviour FILE or --reddit-test"
+            )
         else:
             report = evaluate_file(
                 data,
