@@ -37,8 +37,10 @@ their subreddit labels, which reward matching a subreddit over reading the post)
     non-negated cue and ``r >= rules_add_min``; the model is not confidently against,
     ``p >= model_against``): added with the rules' evidence, score
     ``max(p, rules_add_weight * r)``, sources ``["rules"]``.
-  - *Rules veto* (model proposes with ``p < veto_max``; the label was mentioned but every
-    mention is negated or about someone else): dropped.
+  - *Rules veto* (model proposes with ``p < veto_max``, or whatever ``p`` on a text under
+    ``short_text_words`` words when ``short_veto`` is on; the label was mentioned but every
+    mention is negated or about someone else): dropped. In a short text such a mention is most
+    of what the student read ("I'm not depressed, just tired"; "my brother has bipolar").
   - *Model only*: kept with score ``p``, sources ``["model"]``, with the best supporting rule
     spans (counted hits below the rules' own threshold) if any.
 * **Risk** is ordinal and max-based. The model's crisis score is the risk head's
@@ -53,12 +55,18 @@ their subreddit labels, which reward matching a subreddit over reading the post)
   ``>= crisis_threshold`` (``FusionConfig.crisis_threshold`` overrides the artifact's) and the
   rules saw a suicide-risk cue of any level in the text (hopelessness, burden, self-harm ...), or,
   with no such cue, when it is ``>= crisis_unsupported_threshold``; then the most likely level on
-  that side. ``mindsignal eval --tune-fusion`` sets both on validation: the crisis threshold as
-  the highest that keeps suicidality recall >= 0.94, then the bar without a cue as the highest
-  that still does; ``--crisis-only`` re-tunes just these two at the length the student is served
-  at. (Shipped, 2026-11-26, at 96 tokens: 0.02 and 0.045 on the combined score. On test the second
-  opinion cut the crisis rate on posts of the other condition subreddits from 0.21 to 0.14 while
-  suicidality recall went 0.92 -> 0.97; before it, the cue requirement had cut that rate from 0.39
+  that side. On a text under ``short_text_words`` words with no cue the model needs
+  ``crisis_short_unsupported_threshold``: a short text gives the student little to read, and
+  on short behaviour cases its crisis score did not separate genuine crises from jokes and
+  everyday life. ``mindsignal eval --tune-fusion`` sets all three on validation: the crisis
+  threshold as the highest that keeps suicidality recall >= 0.97 (39 r/SuicideWatch posts: at
+  most one miss), then the bar without a cue as the highest that still does, then the short-text
+  bar the same way (at most 0.3, so a sure student still calls a short crisis); ``--crisis-only``
+  re-tunes just these at the length the student is served at. (Shipped, 2026-11-26, at 96
+  tokens: 0.045, 0.045 and 0.08 on the combined score; test suicidality recall 0.92, crisis
+  rate on posts of the other condition subreddits 0.12. Before, at a 0.94 target and with fewer
+  rule cues: 0.02 and 0.045, recall 0.97 and rate 0.14. The second opinion had cut that rate
+  from 0.21 to 0.14 while suicidality recall went 0.92 -> 0.97; before it, the cue requirement had cut that rate from 0.39
   to 0.21: a crisis block on two posts in five would teach practitioners to ignore it.) The fused
   level is ``max(model level, rules level)``: the rules can only raise risk, never lower it below
   the model's crisis call, and explicit intent/plan/means cues put it at least at the rules'
@@ -139,6 +147,17 @@ class FusionConfig:
     crisis_support_weight: float = 0.0
     #: The source class of the stacked members that stands for suicide-risk writing.
     crisis_support_source: str = "suicidewatch"
+    #: The bar for a model-only crisis call (no rule cue) on a SHORT text, under
+    #: ``short_text_words`` words; None: the same as ``crisis_unsupported_threshold``. A short
+    #: text gives the student little to read, and it was trained on Reddit posts of about 160
+    #: words: on the development behaviour cases its crisis score on short texts with no rule
+    #: cue did not separate genuine crises from figures of speech and everyday life.
+    crisis_short_unsupported_threshold: float | None = None
+    short_text_words: int = 60
+    #: On a short text the rules' veto holds whatever the model's score: when every mention of
+    #: a label is negated or about someone else ("I'm not depressed, just tired"; "my brother
+    #: has bipolar"), that mention is most of what the student read.
+    short_veto: bool = False
     severity_floor_by_risk: Mapping[str, str] = field(
         default_factory=lambda: {"ideation": "moderate", "behavior": "severe", "attempt": "severe"}
     )
@@ -158,6 +177,10 @@ class FusionConfig:
         out["severity_floor_by_risk"] = dict(self.severity_floor_by_risk)
         if out["max_length"] is None:  # added later: older settings keep their digest
             del out["max_length"]
+        if out["crisis_short_unsupported_threshold"] is None and not out["short_veto"]:
+            # added later, the same way
+            del out["crisis_short_unsupported_threshold"], out["short_text_words"]
+            del out["short_veto"]
         return out
 
     @classmethod
@@ -234,6 +257,8 @@ class RulesView:
     relevance: float
     off_topic: bool
     risk: RiskResult
+    #: Words in the text (0: not counted), for the short-text crisis bar.
+    words: int = 0
 
 
 class RulesPart(Protocol):
@@ -280,8 +305,8 @@ class ModelPart(Protocol):
 
 
 # ---- views ----------------------------------------------------------------------------------
-def rules_view(analysis: Any) -> RulesView:
-    """Turn a ``RuleAnalysis`` into the fusion's :class:`RulesView`."""
+def rules_view(analysis: Any, words: int = 0) -> RulesView:
+    """Turn a ``RuleAnalysis`` (of a text of ``words`` words) into the fusion's :class:`RulesView`."""
     conditions: dict[str, RuleHit] = {}
     for la in analysis.labels:
         counted = [h for h in la.hits if h.counted]
@@ -302,6 +327,7 @@ def rules_view(analysis: Any) -> RulesView:
         relevance=float(analysis.relevance_score),
         off_topic=off_topic,
         risk=analysis.risk,
+        words=words,
     )
 
 
@@ -409,6 +435,9 @@ def fuse_labels(rules: RulesView, model: ModelView, config: FusionConfig) -> tup
     """Per-label fusion: agree, rules add, rules veto, model only (see the module docstring)."""
     out: list[LabelScore] = []
     empty = RuleHit(0.0)
+    veto_max = (
+        1.01 if config.short_veto and 0 < rules.words < config.short_text_words else config.veto_max
+    )
     for label in CONDITIONS:
         p = float(model.conditions.get(label, 0.0))
         thr = float(model.thresholds.get(label, 0.5)) + config.threshold_shift
@@ -420,7 +449,7 @@ def fuse_labels(rules: RulesView, model: ModelView, config: FusionConfig) -> tup
             if hit.score >= config.rules_agree_min and hit.evidence:
                 score = 1.0 - (1.0 - p) * (1.0 - config.agree_weight * hit.score)
                 out.append(LabelScore(label, score, ("model", "rules"), hit.evidence))
-            elif hit.vetoed and p < config.veto_max:
+            elif hit.vetoed and p < veto_max:
                 continue  # every mention is negated or about someone else
             else:
                 out.append(LabelScore(label, p, ("model",), hit.evidence or learned))
@@ -436,7 +465,9 @@ def fuse_labels(rules: RulesView, model: ModelView, config: FusionConfig) -> tup
     return tuple(out)
 
 
-def model_risk(model: ModelView, config: FusionConfig, supported: bool = True) -> tuple[str, float]:
+def model_risk(
+    model: ModelView, config: FusionConfig, supported: bool = True, short: bool = False
+) -> tuple[str, float]:
     """The model's risk level and P(crisis), decided as the artifact decides it.
 
     ``supported``: the rules saw a suicide-risk cue in the text; without one the model needs
@@ -449,6 +480,8 @@ def model_risk(model: ModelView, config: FusionConfig, supported: bool = True) -
     )
     if not supported and config.crisis_unsupported_threshold is not None:
         threshold = max(threshold, config.crisis_unsupported_threshold)
+    if not supported and short and config.crisis_short_unsupported_threshold is not None:
+        threshold = max(threshold, config.crisis_short_unsupported_threshold)
     crisis = model.crisis_score(config.crisis_support_weight) >= threshold
     first = risk_rank(CRISIS_FROM)
     side = RISK_LEVELS[first:] if crisis else RISK_LEVELS[:first]
@@ -459,7 +492,8 @@ def model_risk(model: ModelView, config: FusionConfig, supported: bool = True) -
 def fuse_risk(rules: RulesView, model: ModelView, config: FusionConfig) -> RiskResult:
     """Max-based ordinal fusion: the rules can only raise the model's level."""
     r = rules.risk
-    m_level, m_score = model_risk(model, config, supported=bool(r.evidence))
+    short = 0 < rules.words < config.short_text_words
+    m_level, m_score = model_risk(model, config, supported=bool(r.evidence), short=short)
     if risk_rank(r.level) > risk_rank(m_level):
         return RiskResult(r.level, max(float(r.score), m_score), r.evidence, ("rules",))
     if r.level == m_level and r.level != "none":
@@ -535,7 +569,9 @@ class HybridClassifier:
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="hybrid-model") as pool:
             future = pool.submit(self.model.predict_proba, texts)
             try:
-                r_views = [rules_view(self.rules.analyze(text)) for text in texts]
+                r_views = [
+                    rules_view(self.rules.analyze(text), words=len(text.split())) for text in texts
+                ]
             except BaseException:
                 future.cancel()
                 raise

@@ -239,10 +239,14 @@ def test_crisis_only_tuning_moves_only_the_crisis_numbers_and_meets_the_recall_g
 
     hybrid = load_classifier(ARTIFACT, mode="hybrid")
     start = hybrid.fusion.with_overrides(
-        crisis_threshold=0.5, crisis_unsupported_threshold=None, crisis_support_weight=0.0
+        crisis_threshold=0.5,
+        crisis_unsupported_threshold=None,
+        crisis_support_weight=0.0,
+        crisis_short_unsupported_threshold=None,
     )
     hybrid.fusion = start
     tuned, summary = tune_fusion(hybrid, ARTIFACT, conditions=False, say=lambda _: None)
+    assert tuned.short_veto  # a product rule, set by every tuning
     assert summary["before"]["suicidality_recall"] < 0.94  # the deliberately bad start
     assert summary["after"]["suicidality_recall"] >= 0.94
     assert summary["after"]["macro_f1"] == summary["before"]["macro_f1"]
@@ -252,8 +256,15 @@ def test_crisis_only_tuning_moves_only_the_crisis_numbers_and_meets_the_recall_g
     # the shipped artifact has the stacked members: the thresholds fit the combined score
     assert tuned.crisis_support_weight == CRISIS_SUPPORT_WEIGHT
     assert tuned.max_length == hybrid.model.max_length  # the length the numbers hold at
+    assert tuned.crisis_short_unsupported_threshold is not None
+    assert tuned.crisis_short_unsupported_threshold >= tuned.crisis_unsupported_threshold
     unchanged = dataclasses.replace(
-        tuned, crisis_threshold=0.5, crisis_unsupported_threshold=None, crisis_support_weight=0.0
+        tuned,
+        crisis_threshold=0.5,
+        crisis_unsupported_threshold=None,
+        crisis_support_weight=0.0,
+        crisis_short_unsupported_threshold=None,
+        short_veto=start.short_veto,
     )
     assert unchanged == start
 

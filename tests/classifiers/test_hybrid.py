@@ -320,3 +320,47 @@ def test_fusion_digest_of_older_settings_is_unchanged_by_the_length_field() -> N
     assert FusionConfig(max_length=96).to_dict()["max_length"] == 96
     assert FusionConfig(max_length=96).digest != FusionConfig().digest
     assert FusionConfig.from_dict(FusionConfig(max_length=96).to_dict()).max_length == 96
+
+
+def test_short_texts_need_a_higher_bar_for_a_model_only_crisis() -> None:
+    """No rule cue: under ``short_text_words`` words the short bar applies, above it the usual."""
+    config = FusionConfig(
+        crisis_threshold=0.05,
+        crisis_unsupported_threshold=0.1,
+        crisis_short_unsupported_threshold=0.3,
+        short_text_words=60,
+    )
+    no_cue = RiskResult("none", 0.0, (), ("rules",))
+    short = RulesView({}, 0.8, False, no_cue, words=12)
+    long = RulesView({}, 0.8, False, no_cue, words=200)
+    assert not fuse(short, _crisis_view(0.2), config, "v").risk.crisis  # "I am dead. Bury me."
+    assert fuse(long, _crisis_view(0.2), config, "v").risk.crisis
+    assert fuse(short, _crisis_view(0.35), config, "v").risk.crisis  # a sure student still calls it
+    # a rule cue lifts the short bar: the crisis threshold alone decides
+    cue = RiskResult("indicator", 0.4, (Evidence(0, 8, "hopeless", "hopelessness"),), ("rules",))
+    assert fuse(
+        RulesView({}, 0.8, False, cue, words=12), _crisis_view(0.06), config, "v"
+    ).risk.crisis
+
+
+def test_on_short_texts_the_rules_veto_holds_whatever_the_model_says() -> None:
+    """'I'm not depressed, just tired': every mention negated, the student sure of depression."""
+    vetoed = {"depression": RuleHit(0.0, vetoed=True)}
+    model = _model_view({"depression": 0.95})
+    config = FusionConfig(veto_max=0.0, short_veto=True, short_text_words=60)
+    short = RulesView(vetoed, 0.8, False, RiskResult("none", 0.0), words=9)
+    long = RulesView(vetoed, 0.8, False, RiskResult("none", 0.0), words=180)
+    assert fuse(short, model, config, "v").labels == ()
+    assert [lab.label for lab in fuse(long, model, config, "v").labels] == ["depression"]
+    # off (older settings): the model keeps the label on short texts too
+    off = FusionConfig(veto_max=0.0)
+    assert [lab.label for lab in fuse(short, model, off, "v").labels] == ["depression"]
+
+
+def test_fusion_digest_of_older_settings_is_unchanged_by_the_short_text_fields() -> None:
+    keys = {"crisis_short_unsupported_threshold", "short_text_words", "short_veto"}
+    assert not keys & set(FusionConfig().to_dict())
+    assert keys <= set(FusionConfig(short_veto=True).to_dict())
+    assert FusionConfig(short_veto=True).digest != FusionConfig().digest
+    tuned = FusionConfig(crisis_short_unsupported_threshold=0.2)
+    assert FusionConfig.from_dict(tuned.to_dict()) == tuned

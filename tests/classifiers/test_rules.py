@@ -235,6 +235,25 @@ def test_quoted_text_is_down_weighted(clf: LexiconClassifier) -> None:
         ("none", "I wrote my note for class today and left my note on the fridge."),
         ("attempt", "I tried to kill myself last year and woke up in the hospital."),
         ("attempt", "After my overdose in March I was in the ICU for a week."),
+        # everyday wording of the same levels (found missing by the behavioural cases)
+        ("ideation", "lol ngl i wouldn't mind if i just didn't wake up tomorrow"),
+        ("ideation", "Some nights I pray not to wake up."),
+        ("ideation", "can't stop thinking about not existing"),
+        ("ideation", "honestly I should have killed myself when I had the chance"),
+        ("ideation", "looking down from the bridge, working out if it's high enough"),
+        ("behavior", "been looking up how much paracetamol it would take"),
+        ("behavior", "googling painless ways to go at 3am"),
+        ("behavior", "i've been saving up my mum's sleeping pills in a sock"),
+        ("behavior", "i've been planning how i'd do it once exams are over"),
+        ("behavior", "wrote goodbye messages to everyone in my squad"),
+        ("behavior", "the rope I've put up in the barn, just in case"),
+        ("attempt", "tried to hang myself on sunday night. the rail broke."),
+        ("attempt", "took a load of my pills saturday night and woke up sunday"),
+        # ... and their everyday look-alikes
+        ("none", "Driving test tomorrow at 9:40, third attempt. Stomach's doing flips."),
+        ("none", "my third attempt at the driving test went fine"),
+        ("none", "I'd like to wake up early tomorrow for the market."),
+        ("none", "working out whether it would be enough money for the trip"),
     ],
 )
 def test_risk_levels_follow_the_cssrs_scale(clf: LexiconClassifier, level: str, text: str) -> None:
