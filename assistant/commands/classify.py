@@ -368,6 +368,16 @@ def train(
             ),
         ),
     ] = True,
+    curated: Annotated[
+        bool,
+        typer.Option(
+            "--curated/--no-curated",
+            help=(
+                "Add the curated short texts (classifiers/training/curated/: everyday life and "
+                "figures of speech beside genuine disclosures) to the train split."
+            ),
+        ),
+    ] = False,
 ) -> None:
     """Fine-tune the MiniLM student, calibrate it and export the int8 ONNX artifact.
 
@@ -403,6 +413,7 @@ def train(
         rule_conditions=not no_rule_conditions,
         source_head=source_head,
         extra_reddit=extra_reddit,
+        curated=curated,
         data_csv=data,
         text_col=text_col,
         label_col=label_col,

@@ -112,6 +112,10 @@ SUBREDDIT_MAP: dict[str, DistantLabel] = {
     "divorce": _AMBIGUOUS,
     "mindfulness": _AMBIGUOUS,
 }
+#: The source label of curated everyday texts (:func:`load_curated`): ordinary life and figures
+#: of speech, no mental-health content; taught like the control subreddits.
+EVERYDAY_SOURCE = "everyday"
+
 
 # Control subreddits: their severity is taken as minimal (a weak distant prior for the ordinal
 # head, refined by rules and teacher where present).
@@ -286,9 +290,27 @@ def load_labeled_csv(
 
 
 def distant_label(subreddit: str) -> DistantLabel:
-    """The distant label of a subreddit or of an explicit ``label:a;b`` row."""
+    """The distant label of a subreddit or of an explicit ``label:a;b`` row.
+
+    Besides condition names a ``label:`` row may hold ``crisis`` (relevant, risk at least
+    ideation, other conditions unknown unless named) and ``relevant`` (mental-health related,
+    conditions unknown).
+    """
+    if subreddit == EVERYDAY_SOURCE:
+        return _CONTROL
     if subreddit.startswith("label:"):
+        parts = set(subreddit[6:].split(";"))
         names = tuple(p for p in subreddit[6:].split(";") if p in CONDITIONS)
+        if "crisis" in parts:
+            return DistantLabel(
+                relevant=True,
+                conditions=names,
+                conditions_known=bool(names),
+                min_risk="ideation",
+                risk_known=True,
+            )
+        if "relevant" in parts and not names:
+            return DistantLabel(relevant=True, conditions_known=False)
         return DistantLabel(relevant=bool(names), conditions=names, risk_known=not names)
     return SUBREDDIT_MAP.get(subreddit, DistantLabel(relevant=None, conditions_known=False))
 
@@ -633,6 +655,70 @@ def build_targets(
         lvl: int(((sev == i) & (sev_w > 0)).sum()) for i, lvl in enumerate(SEVERITY_LEVELS)
     }
     return Targets(cond, cond_w, rel, rel_w, sev, sev_w, risk, risk_w, counts)
+
+
+#: Curated short texts written for training (see ``classifiers/training/curated/README.md``).
+CURATED_PATH = Path(__file__).resolve().parent / "curated" / "everyday_pairs.jsonl"
+CURATED_ID_PREFIX = "curated-"
+
+
+def load_curated(path: Path | str = CURATED_PATH) -> pd.DataFrame:
+    """Curated training texts in the :func:`load_reddit_corpus` layout.
+
+    Each JSONL row has ``id``, ``text``, ``relevant``, ``conditions`` and ``crisis``; its source
+    label says what the row teaches: ``everyday`` (not relevant, no condition, risk none) or
+    ``label:<conditions>[;crisis]`` (``label:relevant`` when a relevant text names no
+    condition). Each row is its own author group.
+
+    Raises:
+        CorpusError: The file cannot be read or a row is malformed (named by line).
+    """
+    try:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CorpusError(f"cannot read curated texts {path}: {exc}") from exc
+    rows: list[dict[str, str]] = []
+    for n, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+            text, relevant = str(row["text"]).strip(), bool(row["relevant"])
+            conditions = [str(c) for c in row.get("conditions") or []]
+            crisis = bool(row.get("crisis", False))
+            bad = [c for c in conditions if c not in CONDITIONS]
+            if bad or not text or (not relevant and (conditions or crisis)):
+                raise ValueError(f"unknown conditions {bad}" if bad else "inconsistent labels")
+        except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+            raise CorpusError(f"{path}:{n}: malformed curated text ({exc})") from exc
+        tokens = conditions + (["crisis"] if crisis else [])
+        source = EVERYDAY_SOURCE if not relevant else "label:" + (";".join(tokens) or "relevant")
+        rows.append(
+            {
+                "id": f"{CURATED_ID_PREFIX}{row.get('id', n)}",
+                "subreddit": source,
+                "author": "[deleted]",
+                "date": "",
+                "text": text,
+            }
+        )
+    out = pd.DataFrame(rows, columns=["id", "subreddit", "author", "date", "text"])
+    out["text_sha256"] = [text_sha256(t) for t in out["text"]]
+    return out
+
+
+def with_curated(
+    df: pd.DataFrame, split: Split, path: Path | str = CURATED_PATH
+) -> tuple[pd.DataFrame, Split]:
+    """The corpus plus :func:`load_curated`'s texts, which all join the train split."""
+    extra = load_curated(path)
+    split = Split(
+        train=split.train + tuple(extra["id"]),
+        validation=split.validation,
+        test=split.test,
+        seed=split.seed,
+    )
+    return pd.concat([df, extra], ignore_index=True), split
 
 
 def with_extra_reddit(df: pd.DataFrame, split: Split) -> tuple[pd.DataFrame, Split]:

@@ -36,6 +36,7 @@ from classifiers.training.data import (
     load_teacher_labels,
     rule_labels,
     split_by_author,
+    with_curated,
     with_extra_reddit,
 )
 
@@ -78,6 +79,10 @@ class TrainConfig:
     #: train split; validation and test stay the author split of the main corpus. Ignored with
     #: ``data_csv`` or ``max_posts``.
     extra_reddit: bool = True
+    #: Add the curated short texts (``load_curated``: everyday life and figures of speech beside
+    #: genuine disclosures, written as minimal pairs) to the train split. Ignored with
+    #: ``data_csv`` or ``max_posts``.
+    curated: bool = False
     data_csv: Path | None = None
     text_col: str = "text"
     label_col: str = "label"
@@ -103,10 +108,14 @@ class TrainConfig:
             "rule_conditions",
             "source_head",
             "extra_reddit",
+            "curated",
             "data_csv",
             "freeze_layers",
         )
-        blob = json.dumps({k: str(getattr(self, k)) for k in keys}, sort_keys=True)
+        values = {k: str(getattr(self, k)) for k in keys}
+        if not self.curated:  # added later: settings without it keep their fingerprint
+            del values["curated"]
+        blob = json.dumps(values, sort_keys=True)
         return hashlib.sha256(blob.encode()).hexdigest()[:12]
 
 
@@ -406,6 +415,10 @@ def train_student(
         n_main = len(df)
         df, split = with_extra_reddit(df, split)
         say(f"extra Reddit posts for the train split: {len(df) - n_main}")
+    if config.curated and not config.data_csv and not config.max_posts:
+        n_before = len(df)
+        df, split = with_curated(df, split)
+        say(f"curated texts for the train split: {len(df) - n_before}")
     split.save(out_dir / "split.json")
     pos = {pid: i for i, pid in enumerate(df["id"])}
     idx = {
