@@ -707,30 +707,27 @@ def load_curated(path: Path | str = CURATED_PATH) -> pd.DataFrame:
     return out
 
 
+def join_train(df: pd.DataFrame, split: Split, extra: pd.DataFrame) -> tuple[pd.DataFrame, Split]:
+    """The corpus plus ``extra`` rows, which all join the train split (validation and test stay)."""
+    split = Split(
+        train=split.train + tuple(extra["id"]),
+        validation=split.validation,
+        test=split.test,
+        seed=split.seed,
+    )
+    return pd.concat([df, extra], ignore_index=True), split
+
+
 def with_curated(
     df: pd.DataFrame, split: Split, path: Path | str = CURATED_PATH
 ) -> tuple[pd.DataFrame, Split]:
-    """The corpus plus :func:`load_curated`'s texts, which all join the train split."""
-    extra = load_curated(path)
-    split = Split(
-        train=split.train + tuple(extra["id"]),
-        validation=split.validation,
-        test=split.test,
-        seed=split.seed,
-    )
-    return pd.concat([df, extra], ignore_index=True), split
+    """The corpus plus :func:`load_curated`'s texts in the train split."""
+    return join_train(df, split, load_curated(path))
 
 
 def with_extra_reddit(df: pd.DataFrame, split: Split) -> tuple[pd.DataFrame, Split]:
-    """The corpus plus :func:`load_extra_reddit`'s posts, which all join the train split."""
-    extra = load_extra_reddit(exclude_texts=df["text"])
-    split = Split(
-        train=split.train + tuple(extra["id"]),
-        validation=split.validation,
-        test=split.test,
-        seed=split.seed,
-    )
-    return pd.concat([df, extra], ignore_index=True), split
+    """The corpus plus :func:`load_extra_reddit`'s posts in the train split."""
+    return join_train(df, split, load_extra_reddit(exclude_texts=df["text"]))
 
 
 # ---- dev sets (calibration and evaluation only) --------------------------------------------
