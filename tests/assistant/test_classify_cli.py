@@ -244,3 +244,35 @@ def test_eval_tuning_options_need_tuning(tmp_path: Path) -> None:
     assert alone.exit_code == 2 and "only apply with --tune-fusion" in alone.stderr
     limit = runner.invoke(app, ["eval", "--tune-fusion", "--distant-tolerance", "0.01"])
     assert limit.exit_code == 2 and "needs --judged-labels" in limit.stderr
+
+
+def test_eval_behaviour_cases_report_pass_rates_and_name_a_bad_file(tmp_path: Path) -> None:
+    cases = tmp_path / "cases.jsonl"
+    rows = [
+        {
+            "id": "n1",
+            "category": "negation",
+            "text": "I'm not depressed at all, just busy.",
+            "crisis": False,
+            "absent": ["depression"],
+        },
+        {
+            "id": "g1",
+            "category": "genuine_brief",
+            "text": "I want to kill myself tonight.",
+            "crisis": True,
+        },
+    ]
+    cases.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    out = tmp_path / "report"
+    result = runner.invoke(
+        app, ["eval", "--behaviour", str(cases), "--mode", "rules", "--output", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    assert "rules/pass_rate: 1.000" in result.stdout
+    report = json.loads((out / "report.json").read_text(encoding="utf-8"))
+    assert report["behaviour"]["modes"]["rules"]["categories"]["negation"]["pass_rate"] == 1.0
+    assert "| negation | 1 | 1.00 |" in (out / "report.md").read_text(encoding="utf-8")
+    cases.write_text('{"id": "x", "category": "sarcasm"}\n', encoding="utf-8")
+    bad = runner.invoke(app, ["eval", "--behaviour", str(cases), "--mode", "rules"])
+    assert bad.exit_code == 2 and "cases.jsonl:1" in bad.stderr

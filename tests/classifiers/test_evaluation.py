@@ -208,6 +208,9 @@ def test_reddit_preset_compares_three_modes_and_scores_dev_sets(
         ("cssrs-users-dev", "risk", "hybrid"),
     ]
     assert report["sections"][-1]["aggregation"] == "max risk over a user's posts"
+    # the held-out behavioural cases, for every mode
+    assert report["behaviour"]["cases"] >= 150
+    assert {"rules/behaviour_pass_rate", "hybrid/behaviour_pass_rate"} <= set(report["summary"])
     for section in report["sections"]:
         assert (tmp_path / section["confusion_png"]).stat().st_size > 0
     assert {"report.json", "report.md"} <= {p.name for p in tmp_path.iterdir()}
