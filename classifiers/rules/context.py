@@ -122,6 +122,19 @@ _PAST_RE = re.compile(
     re.IGNORECASE,
 )
 
+# A diagnosis name used as an everyday adjective: "I'm so bipolar about my timetable", "the
+# weather is so bipolar", "I'm a bit OCD about my desk". Only the names people use loosely,
+# after a degree word; "so depressed" and "so anxious" stay genuine far too often to discount.
+_LOOSE_DIAGNOSIS_RE = re.compile(
+    r"^(?:bipolar|ocd|adhd|add|autistic|schizo(?:phrenic)?|psycho(?:tic)?|anorexic|ptsd)\b",
+    re.IGNORECASE,
+)
+_DEGREE_BEFORE_RE = re.compile(
+    r"\b(?:so|super|such\s+an?|a\s+(?:bit|little|tad)|a\s+little\s+bit|kinda|kind\s+of|"
+    r"sort\s+of|totally|literally|lowkey|low\s+key|too|very|mega|bit)\s*$",
+    re.IGNORECASE,
+)
+
 # People other than the writer. Relationship nouns count only after a possessive or article
 # ("my brother", "a friend"), so "I brother" typos and "friendly" never fire.
 _RELATION_NOUNS = (
@@ -160,11 +173,13 @@ class ContextFlags:
     third_person: bool = False
     past: bool = False
     quoted: bool = False
+    #: A diagnosis name used as an everyday adjective ("the weather is so bipolar").
+    figurative: bool = False
 
     @property
     def reasons(self) -> tuple[str, ...]:
         """Names of the flags that are set, in a fixed order (empty for a plain hit)."""
-        names = ("negated", "hypothetical", "third_person", "past", "quoted")
+        names = ("negated", "hypothetical", "third_person", "past", "quoted", "figurative")
         return tuple(name for name in names if getattr(self, name))
 
     @property
@@ -216,6 +231,9 @@ class TextContext:
             third_person=(not first_person_cue) and _is_third_person(before),
             past=bool(_PAST_RE.search(sentence)),
             quoted=self.is_quoted(start, end),
+            figurative=bool(
+                _LOOSE_DIAGNOSIS_RE.match(self.text[start:end]) and _DEGREE_BEFORE_RE.search(before)
+            ),
         )
 
 

@@ -50,6 +50,7 @@ CONTEXT_FACTORS = {
     "hypothetical": 0.35,
     "past": 0.5,
     "quoted": 0.3,
+    "figurative": 0.0,
 }
 # Label confidence: 1 - exp(-SCALE * evidence). One strong cue (weight 0.8) gives ~0.7, two
 # medium cues of different criteria (0.4 + 0.4) the same; a single weak cue stays below the

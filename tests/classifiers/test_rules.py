@@ -161,6 +161,25 @@ def test_negated_mentions_are_not_detected_and_are_flagged(
     assert la.vetoed
 
 
+@pytest.mark.parametrize(
+    ("label", "text", "figurative"),
+    [
+        ("bipolar", "The weather here is so bipolar, sunny at 8 and hail at 8:15.", True),
+        ("bipolar", "I'm so bipolar about my new timetable lol", True),
+        ("ocd", "I'm a bit OCD about my spice rack.", True),
+        ("ocd", "I have OCD and checking the locks takes me an hour.", False),
+        ("bipolar", "I was diagnosed with bipolar last year.", False),
+    ],
+)
+def test_a_diagnosis_name_used_as_an_everyday_adjective_is_not_counted(
+    clf: LexiconClassifier, label: str, text: str, figurative: bool
+) -> None:
+    la = clf.analyze(text).label(label)
+    assert la.hits
+    assert all(("figurative" in h.reasons) is figurative for h in la.hits)
+    assert la.vetoed is figurative  # fusion may veto the student on it
+
+
 def test_intensified_never_is_not_a_negation(clf: LexiconClassifier) -> None:
     assert "depression" in classify(clf, "I've never been so depressed in my life.").label_names()
 
