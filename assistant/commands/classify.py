@@ -378,6 +378,12 @@ def train(
             ),
         ),
     ] = False,
+    curated_copies: Annotated[
+        int,
+        typer.Option(
+            "--curated-copies", min=1, help="With --curated: times each curated text is used."
+        ),
+    ] = 1,
 ) -> None:
     """Fine-tune the MiniLM student, calibrate it and export the int8 ONNX artifact.
 
@@ -414,6 +420,7 @@ def train(
         source_head=source_head,
         extra_reddit=extra_reddit,
         curated=curated,
+        curated_copies=curated_copies,
         data_csv=data,
         text_col=text_col,
         label_col=label_col,

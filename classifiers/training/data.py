@@ -719,10 +719,15 @@ def join_train(df: pd.DataFrame, split: Split, extra: pd.DataFrame) -> tuple[pd.
 
 
 def with_curated(
-    df: pd.DataFrame, split: Split, path: Path | str = CURATED_PATH
+    df: pd.DataFrame, split: Split, path: Path | str = CURATED_PATH, copies: int = 1
 ) -> tuple[pd.DataFrame, Split]:
-    """The corpus plus :func:`load_curated`'s texts in the train split."""
-    return join_train(df, split, load_curated(path))
+    """The corpus plus :func:`load_curated`'s texts in the train split, ``copies`` times each
+    (ids of the repeats end in ``#2``, ``#3`` ...): a few hundred texts beside ~11,000 posts."""
+    curated = load_curated(path)
+    repeats = [curated] + [
+        curated.assign(id=curated["id"] + f"#{k}") for k in range(2, max(copies, 1) + 1)
+    ]
+    return join_train(df, split, pd.concat(repeats, ignore_index=True))
 
 
 def with_extra_reddit(df: pd.DataFrame, split: Split) -> tuple[pd.DataFrame, Split]:

@@ -83,6 +83,8 @@ class TrainConfig:
     #: genuine disclosures, written as minimal pairs) to the train split. Ignored with
     #: ``data_csv`` or ``max_posts``.
     curated: bool = False
+    #: How many times each curated text enters the train split (with ``curated``).
+    curated_copies: int = 1
     data_csv: Path | None = None
     text_col: str = "text"
     label_col: str = "label"
@@ -115,6 +117,8 @@ class TrainConfig:
         values = {k: str(getattr(self, k)) for k in keys}
         if not self.curated:  # added later: settings without it keep their fingerprint
             del values["curated"]
+        elif self.curated_copies != 1:
+            values["curated_copies"] = str(self.curated_copies)
         blob = json.dumps(values, sort_keys=True)
         return hashlib.sha256(blob.encode()).hexdigest()[:12]
 
@@ -417,7 +421,7 @@ def train_student(
         say(f"extra Reddit posts for the train split: {len(df) - n_main}")
     if config.curated and not config.data_csv and not config.max_posts:
         n_before = len(df)
-        df, split = with_curated(df, split)
+        df, split = with_curated(df, split, copies=config.curated_copies)
         say(f"curated texts for the train split: {len(df) - n_before}")
     split.save(out_dir / "split.json")
     pos = {pid: i for i, pid in enumerate(df["id"])}

@@ -116,6 +116,10 @@ def test_curated_texts_join_the_train_split_only(tmp_path: Path) -> None:
     out, new = with_curated(df, split, _write(tmp_path / "c.jsonl", ROWS))
     assert len(out) == 6 and new.validation == ("r2",) and new.test == ()
     assert set(new.train) == {"r1", *(f"{CURATED_ID_PREFIX}{r['id']}" for r in ROWS)}
+    # repeated: each text several times, ids kept unique
+    out, new = with_curated(df, split, tmp_path / "c.jsonl", copies=3)
+    assert len(out) == 2 + 3 * len(ROWS) and len(set(out["id"])) == len(out)
+    assert len(new.train) == 1 + 3 * len(ROWS)
 
 
 def test_the_shipped_curated_file_loads() -> None:
@@ -128,4 +132,9 @@ def test_older_training_settings_keep_their_fingerprint() -> None:
     from classifiers.training.train import TrainConfig
 
     assert TrainConfig(output_dir=Path("x")).fingerprint() == "17fce4c737c8"
-    assert TrainConfig(output_dir=Path("x"), curated=True).fingerprint() != "17fce4c737c8"
+    curated = TrainConfig(output_dir=Path("x"), curated=True)
+    assert curated.fingerprint() != "17fce4c737c8"
+    assert TrainConfig(output_dir=Path("x"), curated=True, curated_copies=4).fingerprint() not in (
+        curated.fingerprint(),
+        "17fce4c737c8",
+    )
