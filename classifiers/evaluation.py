@@ -1029,7 +1029,7 @@ def tune_fusion(
         return sum(fuse(views[i][0], views[i][1], cfg, version).risk.crisis for i in sw) / len(sw)
 
     # Not tuned: a product rule. On short texts the rules' veto of a label they saw negated or
-    # about someone else holds (development behaviour cases: 21 fewer wrong labels of 180;
+    # about someone else holds (development behaviour cases: 19 fewer wrong labels of 180;
     # validation macro-F1 0.35 points lower against the blind readings, 0.6 against the
     # subreddit labels).
     config = hybrid.fusion.with_overrides(short_veto=True)

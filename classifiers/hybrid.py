@@ -39,7 +39,7 @@ their subreddit labels, which reward matching a subreddit over reading the post)
     ``max(p, rules_add_weight * r)``, sources ``["rules"]``.
   - *Rules veto* (model proposes with ``p < veto_max``, or whatever ``p`` on a text under
     ``short_text_words`` words when ``short_veto`` is on; the label was mentioned but every
-    mention is negated or about someone else): dropped. In a short text such a mention is most
+    mention is negated, about someone else or a figure of speech): dropped. In a short text such a mention is most
     of what the student read ("I'm not depressed, just tired"; "my brother has bipolar").
   - *Model only*: kept with score ``p``, sources ``["model"]``, with the best supporting rule
     spans (counted hits below the rules' own threshold) if any.
@@ -66,8 +66,9 @@ their subreddit labels, which reward matching a subreddit over reading the post)
   tokens: 0.045, 0.045 and 0.08 on the combined score; test suicidality recall 0.92, crisis
   rate on posts of the other condition subreddits 0.12. Before, at a 0.94 target and with fewer
   rule cues: 0.02 and 0.045, recall 0.97 and rate 0.14. The second opinion had cut that rate
-  from 0.21 to 0.14 while suicidality recall went 0.92 -> 0.97; before it, the cue requirement had cut that rate from 0.39
-  to 0.21: a crisis block on two posts in five would teach practitioners to ignore it.) The fused
+  from 0.21 to 0.14 while suicidality recall went 0.92 -> 0.97; before it, the cue requirement
+  had cut that rate from 0.39 to 0.21: a crisis block on two posts in five would teach
+  practitioners to ignore it.) The fused
   level is ``max(model level, rules level)``: the rules can only raise risk, never lower it below
   the model's crisis call, and explicit intent/plan/means cues put it at least at the rules'
   level.
@@ -240,7 +241,8 @@ class RuleHit:
         score: Rule confidence (0-1) from the counted hits.
         evidence: Spans of the counted hits (about the writer), best first.
         strong: At least one plain hit: first person, present, not negated/hypothetical/quoted.
-        vetoed: The label was mentioned, but every mention is negated or about someone else.
+        vetoed: The label was mentioned, but every mention is negated, about someone else or
+            a figure of speech ("so bipolar about my timetable").
     """
 
     score: float
