@@ -377,13 +377,13 @@ def train(
                 "figures of speech beside genuine disclosures) to the train split."
             ),
         ),
-    ] = False,
+    ] = True,
     curated_copies: Annotated[
         int,
         typer.Option(
             "--curated-copies", min=1, help="With --curated: times each curated text is used."
         ),
-    ] = 1,
+    ] = 4,
 ) -> None:
     """Fine-tune the MiniLM student, calibrate it and export the int8 ONNX artifact.
 

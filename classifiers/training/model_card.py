@@ -84,6 +84,16 @@ the language of a text, **not a diagnosis** of the person who wrote it.
 """
 
 
+CURATED_NOTE = (
+    "With `--curated` (as for this artifact, `--curated-copies {copies}`), the train split also "
+    "holds 480 curated short texts (`classifiers/training/curated/`, ids `curated-*`), each "
+    "{copies} times: minimal pairs of an everyday or joking text (taught like the control "
+    "subreddits) and a genuine disclosure by the same kind of writer (its conditions, and risk "
+    "at least ideation for the 32 crises), written blind by four LLM helper agents. They never "
+    "enter validation or test.\n\n"
+)
+
+
 def write_model_card(out_dir: Path, cfg: dict[str, Any], metrics: dict[str, Any]) -> Path:
     """Write MODEL_CARD.md next to the model."""
     keys = [k for k in metrics if k not in ("history", "label_counts")]
@@ -104,6 +114,11 @@ def write_model_card(out_dir: Path, cfg: dict[str, Any], metrics: dict[str, Any]
             "never enter validation or test.\n\n"
             if str(cfg.get("training", {}).get("extra_reddit")) == "True"
             else "\n"
+        )
+        + (
+            CURATED_NOTE.format(copies=cfg.get("training", {}).get("curated_copies", 1))
+            if str(cfg.get("training", {}).get("curated")) == "True"
+            else ""
         )
         + RECIPE
         + "\n## Label counts (training targets, all splits)\n```json\n"

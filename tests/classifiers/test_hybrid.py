@@ -298,7 +298,8 @@ def test_real_student_and_rules_together(rules: Any) -> None:
     assert clf.fusion.max_length is not None
     assert clf.model.max_length == clf.fusion.max_length
     assert load_classifier(ARTIFACT, mode="hybrid", max_length=128).model.max_length == 128
-    # The shipped fusion lets a clear rule cue add the label the student misses, with evidence.
+    # A clear rule cue reaches the result with its evidence (the rules add the label when the
+    # student misses it, as the 2026-11-26 fifth-session student did; the sixth agrees).
     purging = clf.predict(
         [
             "I'm 16 and I've been making myself sick after dinner for months. My parents don't "
@@ -306,7 +307,7 @@ def test_real_student_and_rules_together(rules: Any) -> None:
         ]
     )[0]
     added = {s.label: s for s in purging.labels}.get("eating_disorder")
-    assert added is not None and added.sources == ("rules",) and added.evidence
+    assert added is not None and "rules" in added.sources and added.evidence
     results = clf.predict([PLAN_TEXT, FINANCE_TEXT, ED_TEXT])
     assert results[0].risk.crisis
     assert results[1].relevant is False and results[1].labels == ()
