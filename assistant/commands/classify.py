@@ -223,6 +223,8 @@ def evaluate(
             artifact_dir=artifact, mode=which, max_length=settings.classifier.max_tokens
         )
 
+    if sum(x for x in (data is not None, behaviour is not None, reddit_test)) > 1:
+        raise _fail("give one of --data, --behaviour and --reddit-test")
     if (judged_labels or distant_tolerance is not None) and not tune_fusion:
         raise _fail("--judged-labels and --distant-tolerance only apply with --tune-fusion")
     if distant_tolerance is not None and not judged_labels:

@@ -683,7 +683,9 @@ def load_curated(path: Path | str = CURATED_PATH) -> pd.DataFrame:
             continue
         try:
             row = json.loads(line)
-            text, relevant = str(row["text"]).strip(), bool(row["relevant"])
+            text, relevant = str(row["text"]).strip(), row["relevant"]
+            if not isinstance(relevant, bool) or not isinstance(row.get("crisis", False), bool):
+                raise ValueError("'relevant' and 'crisis' must be true or false")
             conditions = [str(c) for c in row.get("conditions") or []]
             crisis = bool(row.get("crisis", False))
             bad = [c for c in conditions if c not in CONDITIONS]

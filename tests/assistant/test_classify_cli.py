@@ -276,3 +276,5 @@ def test_eval_behaviour_cases_report_pass_rates_and_name_a_bad_file(tmp_path: Pa
     cases.write_text('{"id": "x", "category": "sarcasm"}\n', encoding="utf-8")
     bad = runner.invoke(app, ["eval", "--behaviour", str(cases), "--mode", "rules"])
     assert bad.exit_code == 2 and "cases.jsonl:1" in bad.stderr
+    both = runner.invoke(app, ["eval", "--behaviour", str(cases), "--reddit-test"])
+    assert both.exit_code == 2 and "one of --data, --behaviour and --reddit-test" in both.stderr

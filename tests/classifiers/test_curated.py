@@ -89,6 +89,7 @@ def test_each_row_teaches_what_its_writer_labelled(tmp_path: Path) -> None:
         {"id": "x", "text": "fine", "relevant": True, "conditions": ["sadness"], "crisis": False},
         {"id": "x", "text": " ", "relevant": False, "conditions": [], "crisis": False},
         {"id": "x", "relevant": False},
+        {"id": "x", "text": "fine", "relevant": "false", "conditions": [], "crisis": False},
     ],
 )
 def test_a_malformed_row_names_its_file_and_line(tmp_path: Path, bad: dict) -> None:
