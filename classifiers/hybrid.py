@@ -41,6 +41,10 @@ their subreddit labels, which reward matching a subreddit over reading the post)
     ``short_text_words`` words when ``short_veto`` is on; the label was mentioned but every
     mention is negated, about someone else or a figure of speech): dropped. In a short text such a mention is most
     of what the student read ("I'm not depressed, just tired"; "my brother has bipolar").
+  - *Resolved past* (with ``short_veto``, on a text under ``short_text_words`` words whose writer
+    says the difficulty is over and nothing says it is back, ``RulesView.resolved``): no
+    condition is called ("panic attacks at uni, therapy helped and I'm doing great now").
+    "It's back", "again", "still", "lately" keep the labels.
   - *Model only*: kept with score ``p``, sources ``["model"]``, with the best supporting rule
     spans (counted hits below the rules' own threshold) if any.
 * **Risk** is ordinal and max-based. The model's crisis score is the risk head's
@@ -261,6 +265,9 @@ class RulesView:
     risk: RiskResult
     #: Words in the text (0: not counted), for the short-text crisis bar.
     words: int = 0
+    #: The writer says a difficulty is over and nothing says it is back ("had panic attacks
+    #: at uni, therapy helped and I'm doing great now").
+    resolved: bool = False
 
 
 class RulesPart(Protocol):
@@ -330,6 +337,7 @@ def rules_view(analysis: Any, words: int = 0) -> RulesView:
         off_topic=off_topic,
         risk=analysis.risk,
         words=words,
+        resolved=bool(getattr(analysis, "resolved", False)),
     )
 
 
@@ -437,9 +445,12 @@ def fuse_labels(rules: RulesView, model: ModelView, config: FusionConfig) -> tup
     """Per-label fusion: agree, rules add, rules veto, model only (see the module docstring)."""
     out: list[LabelScore] = []
     empty = RuleHit(0.0)
-    veto_max = (
-        1.01 if config.short_veto and 0 < rules.words < config.short_text_words else config.veto_max
-    )
+    short = config.short_veto and 0 < rules.words < config.short_text_words
+    if short and rules.resolved:
+        # A short text about a difficulty that is over: no condition is called, whatever
+        # the model or a past-tense cue says (risk is fused separately and never lowered).
+        return ()
+    veto_max = 1.01 if short else config.veto_max
     for label in CONDITIONS:
         p = float(model.conditions.get(label, 0.0))
         thr = float(model.thresholds.get(label, 0.5)) + config.threshold_shift

@@ -122,6 +122,51 @@ _PAST_RE = re.compile(
     re.IGNORECASE,
 )
 
+# The writer says a difficulty is over ("therapy helped and I'm doing great now", "haven't had
+# the urge in twelve years", "long behind me"). Read over the whole text, not one hit: fusion
+# drops the conditions of a short text that says so, unless it also says the difficulty is back.
+_RESOLVED_RE = re.compile(
+    r"\b(?:doing|feeling|feel)\s+(?:\w+\s+)?(?:great|well|fine|good|better|brilliant|amazing)"
+    r"\s+now\b|"
+    r"\b(?:i'?m|i\s+am|i’m)\s+(?:\w+\s+)?(?:fine|well|good|great|okay|ok|happy|content)"
+    r"(?:\s+\w+)?\s+(?:now|these\s+days|nowadays)\b|"
+    r"\b(?:these\s+days|nowadays)\s+(?:i'?m|i\s+am|i’m)\s+(?:\w+\s+)?"
+    r"(?:fine|well|good|great|okay|happy|content)\b|"
+    r"\b(?:it'?s|it’s|it\s+is|that'?s|that\s+is)\s+(?:all\s+|long\s+)?(?:gone|over)\s+now\b|"
+    r"\b(?:long|well|way|firmly)\s+behind\s+me\b|\bgone\s+now\b|"
+    r"\b(?:fully|completely|totally)\s+recovered\b|\brecovered\s+for\b|"
+    r"\b(?:have|has)\s*(?:n'?t|\s+not|n’t)\s+had\s+(?:a|an|one|the|any)\b[^.!?\n]{0,40}?"
+    r"\b(?:in|for|since)\s+(?:over\s+|about\s+|more\s+than\s+|almost\s+|nearly\s+)?"
+    r"(?:a|an|\d+|two|three|four|five|six|seven|eight|nine|ten|twelve|fifteen|twenty|years|ages)\b|"
+    r"\b(?:been|stayed|kept)\s+(?:well|fine|good|okay|ok|healthy|stable)\s+"
+    r"(?:for|a\s+long\s+time|ever\s+since|since)\b|"
+    r"\bcame\s+out\s+(?:on\s+)?the\s+other\s+side\b|\bgot\s+(?:me\s+)?through\s+it\b|"
+    r"\b(?:sorted|worked\s+through)\s+it\b|\bit\s+(?:does|did)\s+get\s+better\b|"
+    r"\ba\s+thing\s+of\s+the\s+past\b|\bnever\s+looked\s+back\b|"
+    r"\bhow\s+far\s+i'?ve\s+come\b|\bhow\s+far\s+i’ve\s+come\b",
+    re.IGNORECASE,
+)
+# ... unless it is back, still going on or happened today ("I thought I'd beaten it. It's
+# back."; "I wrote a suicide note today ... I'm okay now").
+_RECURRENCE_RE = re.compile(
+    r"\b(?:(?:come|came|coming|creeping|crept|crawling|is|are|it'?s|it’s|they'?re|they’re)"
+    r"\s+(?:all\s+)?back(?!\s+from)|back\s+again|again|returned|returning|relaps\w*|still|"
+    r"thought\s+i'?d\s+(?:beaten|got\s+over|moved\s+past|left)|thought\s+i\s+was\s+past|"
+    r"thought\s+i\s+(?:had\s+)?(?:beaten|got\s+over)|first\s+time\s+in|lately|recently|"
+    r"today|tonight|these\s+past|this\s+(?:week|month|year)|(?:last|past)\s+(?:few\s+)?(?:weeks?|months?))\b",
+    re.IGNORECASE,
+)
+
+
+def resolved_past(text: str) -> bool:
+    """True when the writer says a difficulty is over and nothing says it is back.
+
+    "Back in college I had panic attacks, therapy helped and I'm doing great now" is; "I was
+    fine for two years, but the panic attacks are back this month" is not.
+    """
+    return bool(_RESOLVED_RE.search(text)) and not _RECURRENCE_RE.search(text)
+
+
 # A diagnosis name used as an everyday adjective: "I'm so bipolar about my timetable", "the
 # weather is so bipolar", "I'm a bit OCD about my desk". Only the names people use loosely,
 # after a degree word; "so depressed" and "so anxious" stay genuine far too often to discount.

@@ -20,7 +20,12 @@ from typing import Any
 
 from classifiers.base import Classification, Evidence, LabelScore, RiskResult, SeverityResult
 from classifiers.labels import CONDITIONS, risk_rank
-from classifiers.rules.context import FIRST_PERSON_WORD_RE, ContextFlags, TextContext
+from classifiers.rules.context import (
+    FIRST_PERSON_WORD_RE,
+    ContextFlags,
+    TextContext,
+    resolved_past,
+)
 from classifiers.rules.patterns import (
     NON_SYMPTOM_KINDS,
     CueSet,
@@ -148,6 +153,9 @@ class RuleAnalysis:
     relevance_score: float
     relevant: bool
     model_version: str
+    #: The writer says a difficulty is over and nothing says it is back
+    #: (:func:`classifiers.rules.context.resolved_past`); fusion reads it on short texts.
+    resolved: bool = False
 
     def label(self, name: str) -> LabelAnalysis:
         """The analysis of one condition."""
@@ -372,6 +380,7 @@ class LexiconClassifier:
             relevance_score=relevance_score,
             relevant=relevant,
             model_version=self._version,
+            resolved=resolved_past(text),
         )
 
     def _analyze_label(

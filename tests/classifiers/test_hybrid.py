@@ -365,3 +365,23 @@ def test_fusion_digest_of_older_settings_is_unchanged_by_the_short_text_fields()
     assert FusionConfig(short_veto=True).digest != FusionConfig().digest
     tuned = FusionConfig(crisis_short_unsupported_threshold=0.2)
     assert FusionConfig.from_dict(tuned.to_dict()) == tuned
+
+
+def test_a_short_text_about_a_resolved_past_gets_no_condition() -> None:
+    """'Panic attacks at uni, therapy helped, doing great now': the student still reads anxiety."""
+    hit = {"anxiety": RuleHit(0.6, (Evidence(0, 13, "panic attacks", "panic"),), strong=True)}
+    model = _model_view({"anxiety": 0.9})
+    config = FusionConfig(veto_max=0.0, short_veto=True, short_text_words=60)
+    cue = RiskResult("ideation", 0.7, (Evidence(0, 9, "end it all", "ideation"),), ("rules",))
+    no_risk = RiskResult("none", 0.0)
+
+    def view(resolved: bool, words: int, risk: RiskResult = no_risk) -> RulesView:
+        return RulesView(hit, 0.8, False, risk, words=words, resolved=resolved)
+
+    assert fuse(view(True, 30), model, config, "v").labels == ()
+    assert [lab.label for lab in fuse(view(False, 30), model, config, "v").labels] == ["anxiety"]
+    # long posts and older settings (no short veto) keep the labels
+    assert fuse(view(True, 200), model, config, "v").labels
+    assert fuse(view(True, 30), model, FusionConfig(veto_max=0.0), "v").labels
+    # risk is fused on its own and never lowered by it
+    assert fuse(view(True, 30, cue), model, config, "v").risk.crisis

@@ -437,3 +437,35 @@ def test_malformed_lexicon_names_the_file(tmp_path: Path) -> None:
     )
     with pytest.raises(LexiconError, match="capturing group"):
         LexiconClassifier(lexicons)
+
+
+@pytest.mark.parametrize(
+    ("text", "resolved"),
+    [
+        (
+            "First year of uni I had panic attacks. Got help, worked through it, and I'm doing "
+            "great now.",
+            True,
+        ),
+        ("Years ago I washed my hands till they bled. It's long behind me.", True),
+        (
+            "In my teens I had to touch switches three times. Haven't had the urge in about "
+            "twelve years.",
+            True,
+        ),
+        ("I had a dark patch after my divorce. Been well for a decade now.", True),
+        # back, still or today: the difficulty is not over
+        (
+            "I was doing so well for two years. Now it's all back: the nightmares, the flashbacks.",
+            False,
+        ),
+        ("I thought I'd beaten the low stuff. Third week in my room again.", False),
+        ("I recovered years ago but I still count calories.", False),
+        ("I wrote a note today. I called a hotline. I'm okay now.", False),
+        ("I've had panic attacks every day this month.", False),
+    ],
+)
+def test_a_difficulty_the_writer_calls_over_is_read_as_resolved(
+    clf: LexiconClassifier, text: str, resolved: bool
+) -> None:
+    assert clf.analyze(text).resolved is resolved
