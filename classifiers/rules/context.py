@@ -164,6 +164,7 @@ def resolved_past(text: str) -> bool:
     "Back in college I had panic attacks, therapy helped and I'm doing great now" is; "I was
     fine for two years, but the panic attacks are back this month" is not.
     """
+    text = text.replace("’", "'")  # the patterns spell apostrophes straight
     return bool(_RESOLVED_RE.search(text)) and not _RECURRENCE_RE.search(text)
 
 

@@ -469,3 +469,37 @@ def test_a_difficulty_the_writer_calls_over_is_read_as_resolved(
     clf: LexiconClassifier, text: str, resolved: bool
 ) -> None:
     assert clf.analyze(text).resolved is resolved
+
+
+def test_resolved_reads_curly_apostrophes(clf: LexiconClassifier) -> None:
+    assert clf.analyze("Panic attacks at uni. That’s long behind me, I’m doing great now.").resolved
+    assert not clf.analyze("I thought I’d beaten it but I’m doing great now, lol no.").resolved
+
+
+@pytest.mark.parametrize(
+    ("text", "cue"),
+    [
+        ("I've been feeling really low for months.", "depressed_mood"),
+        ("Felt so down all week, no idea why.", "depressed_mood"),
+        ("I've stopped seeing my friends and I just stay in.", "social_withdrawal"),
+        ("Honestly I've been isolating myself since Christmas.", "social_withdrawal"),
+    ],
+)
+def test_everyday_words_for_low_mood_are_depression_cues(
+    clf: LexiconClassifier, text: str, cue: str
+) -> None:
+    assert cue in {h.cue for h in clf.analyze(text).label("depression").hits}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "My phone battery is so low.",
+        "Feeling low on energy after the gym.",
+        "I feel down about the match.",
+    ],
+)
+def test_low_and_down_about_other_things_are_not_depression_cues(
+    clf: LexiconClassifier, text: str
+) -> None:
+    assert not clf.analyze(text).label("depression").hits
