@@ -386,6 +386,16 @@ def train(
             "--curated-copies", min=1, help="With --curated: times each curated text is used."
         ),
     ] = 4,
+    curated_traps: Annotated[
+        bool,
+        typer.Option(
+            "--curated-traps/--no-curated-traps",
+            help=(
+                "With --curated: also the trap pairs (negation, someone else's condition, "
+                "fiction, figures of speech, the resolved past beside genuine disclosures)."
+            ),
+        ),
+    ] = False,
 ) -> None:
     """Fine-tune the MiniLM student, calibrate it and export the int8 ONNX artifact.
 
@@ -423,6 +433,7 @@ def train(
         extra_reddit=extra_reddit,
         curated=curated,
         curated_copies=curated_copies,
+        curated_traps=curated_traps,
         data_csv=data,
         text_col=text_col,
         label_col=label_col,

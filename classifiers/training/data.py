@@ -293,8 +293,9 @@ def distant_label(subreddit: str) -> DistantLabel:
     """The distant label of a subreddit or of an explicit ``label:a;b`` row.
 
     Besides condition names a ``label:`` row may hold ``crisis`` (relevant, risk at least
-    ideation, other conditions unknown unless named) and ``relevant`` (mental-health related,
-    conditions unknown).
+    ideation, other conditions unknown unless named), ``relevant`` (mental-health related,
+    conditions unknown) and ``none`` (no condition and risk none for the writer, relevance
+    unknown: someone else's condition, fiction, a resolved past).
     """
     if subreddit == EVERYDAY_SOURCE:
         return _CONTROL
@@ -311,6 +312,8 @@ def distant_label(subreddit: str) -> DistantLabel:
             )
         if "relevant" in parts and not names:
             return DistantLabel(relevant=True, conditions_known=False)
+        if "none" in parts and not names:
+            return DistantLabel(relevant=None, risk_known=True)
         return DistantLabel(relevant=bool(names), conditions=names, risk_known=not names)
     return SUBREDDIT_MAP.get(subreddit, DistantLabel(relevant=None, conditions_known=False))
 
@@ -659,6 +662,12 @@ def build_targets(
 
 #: Curated short texts written for training (see ``classifiers/training/curated/README.md``).
 CURATED_PATH = Path(__file__).resolve().parent / "curated" / "everyday_pairs.jsonl"
+#: Traps (negation, someone else's condition, fiction, figures of speech, the resolved past)
+#: beside genuine disclosures; added with ``TrainConfig.curated_traps``.
+CURATED_TRAPS_PATH = CURATED_PATH.with_name("trap_pairs.jsonl")
+#: Source label of a curated text with mental-health content that is not the writer's own
+#: current experience: no condition and no suicide risk for the writer, relevance not taught.
+NO_WRITER_SIGNALS_SOURCE = "label:none"
 CURATED_ID_PREFIX = "curated-"
 
 
@@ -666,9 +675,12 @@ def load_curated(path: Path | str = CURATED_PATH) -> pd.DataFrame:
     """Curated training texts in the :func:`load_reddit_corpus` layout.
 
     Each JSONL row has ``id``, ``text``, ``relevant``, ``conditions`` and ``crisis``; its source
-    label says what the row teaches: ``everyday`` (not relevant, no condition, risk none) or
+    label says what the row teaches: ``everyday`` (not relevant, no condition, risk none),
     ``label:<conditions>[;crisis]`` (``label:relevant`` when a relevant text names no
-    condition). Each row is its own author group.
+    condition), or, for a row with ``"writer_signals": false`` (someone else's condition,
+    fiction, the writer's resolved past), ``label:none``: no condition and risk none for the
+    writer, relevance not taught (``relevant`` may then be null). Each row is its own author
+    group.
 
     Raises:
         CorpusError: The file cannot be read or a row is malformed (named by line).
@@ -684,17 +696,28 @@ def load_curated(path: Path | str = CURATED_PATH) -> pd.DataFrame:
         try:
             row = json.loads(line)
             text, relevant = str(row["text"]).strip(), row["relevant"]
-            if not isinstance(relevant, bool) or not isinstance(row.get("crisis", False), bool):
-                raise ValueError("'relevant' and 'crisis' must be true or false")
+            writer_signals = row.get("writer_signals", True)
+            if not isinstance(writer_signals, bool):
+                raise ValueError("'writer_signals' must be true or false")
+            if (relevant is not None or writer_signals) and not isinstance(relevant, bool):
+                raise ValueError("'relevant' must be true or false (null only without signals)")
+            if not isinstance(row.get("crisis", False), bool):
+                raise ValueError("'crisis' must be true or false")
             conditions = [str(c) for c in row.get("conditions") or []]
             crisis = bool(row.get("crisis", False))
             bad = [c for c in conditions if c not in CONDITIONS]
-            if bad or not text or (not relevant and (conditions or crisis)):
+            silent = not relevant or not writer_signals
+            if bad or not text or (silent and (conditions or crisis)):
                 raise ValueError(f"unknown conditions {bad}" if bad else "inconsistent labels")
         except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
             raise CorpusError(f"{path}:{n}: malformed curated text ({exc})") from exc
         tokens = conditions + (["crisis"] if crisis else [])
-        source = EVERYDAY_SOURCE if not relevant else "label:" + (";".join(tokens) or "relevant")
+        if not writer_signals:
+            source = NO_WRITER_SIGNALS_SOURCE
+        elif not relevant:
+            source = EVERYDAY_SOURCE
+        else:
+            source = "label:" + (";".join(tokens) or "relevant")
         rows.append(
             {
                 "id": f"{CURATED_ID_PREFIX}{row.get('id', n)}",
@@ -721,11 +744,19 @@ def join_train(df: pd.DataFrame, split: Split, extra: pd.DataFrame) -> tuple[pd.
 
 
 def with_curated(
-    df: pd.DataFrame, split: Split, path: Path | str = CURATED_PATH, copies: int = 1
+    df: pd.DataFrame,
+    split: Split,
+    path: Path | str | Sequence[Path | str] = CURATED_PATH,
+    copies: int = 1,
 ) -> tuple[pd.DataFrame, Split]:
-    """The corpus plus :func:`load_curated`'s texts in the train split, ``copies`` times each
-    (ids of the repeats end in ``#2``, ``#3`` ...): a few hundred texts beside ~11,000 posts."""
-    curated = load_curated(path)
+    """The corpus plus :func:`load_curated`'s texts (of one file or several) in the train split,
+    ``copies`` times each (ids of the repeats end in ``#2``, ``#3`` ...): a few hundred texts
+    beside ~11,000 posts."""
+    paths = [path] if isinstance(path, (str, Path)) else list(path)
+    curated = pd.concat([load_curated(p) for p in paths], ignore_index=True)
+    if curated["id"].duplicated().any():
+        dup = curated.loc[curated["id"].duplicated(), "id"].iloc[0]
+        raise CorpusError(f"curated id {dup} appears twice in {', '.join(map(str, paths))}")
     repeats = [curated] + [
         curated.assign(id=curated["id"] + f"#{k}") for k in range(2, max(copies, 1) + 1)
     ]

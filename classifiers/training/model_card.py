@@ -6,6 +6,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from classifiers.training.data import CURATED_TRAPS_PATH
+
 RECIPE = """\
 ## Training recipe (label sources)
 Training targets fuse three sources; every head is masked where no source speaks:
@@ -92,6 +94,23 @@ CURATED_NOTE = (
     "at least ideation for the 32 crises), written blind by four LLM helper agents. They never "
     "enter validation or test.\n\n"
 )
+CURATED_TRAPS_NOTE = (
+    "With `--curated-traps` (as for this artifact), also {n} trap pairs "
+    "(`classifiers/training/curated/trap_pairs.jsonl`), each {copies} times: a text with "
+    "mental-health words that says nothing about the writer's own current state (a negation, "
+    "someone else's condition, fiction or homework, a figure of speech, the writer's resolved "
+    "past; taught as no condition and risk none, relevance not taught, or like the control "
+    "subreddits when nothing real is going on) beside a genuine disclosure in the same style, "
+    "written blind by four more LLM helper agents.\n\n"
+)
+
+
+def _count_lines(path: Path) -> int:
+    """Non-empty lines of a text file (0 when it cannot be read)."""
+    try:
+        return sum(1 for line in path.read_text(encoding="utf-8").splitlines() if line.strip())
+    except OSError:
+        return 0
 
 
 def write_model_card(out_dir: Path, cfg: dict[str, Any], metrics: dict[str, Any]) -> Path:
@@ -118,6 +137,15 @@ def write_model_card(out_dir: Path, cfg: dict[str, Any], metrics: dict[str, Any]
         + (
             CURATED_NOTE.format(copies=cfg.get("training", {}).get("curated_copies", 1))
             if str(cfg.get("training", {}).get("curated")) == "True"
+            else ""
+        )
+        + (
+            CURATED_TRAPS_NOTE.format(
+                n=_count_lines(CURATED_TRAPS_PATH) // 2,
+                copies=cfg.get("training", {}).get("curated_copies", 1),
+            )
+            if str(cfg.get("training", {}).get("curated")) == "True"
+            and str(cfg.get("training", {}).get("curated_traps")) == "True"
             else ""
         )
         + RECIPE

@@ -26,6 +26,8 @@ import numpy as np
 from classifiers.labels import CONDITIONS, RISK_LEVELS, SEVERITY_LEVELS
 from classifiers.training import calibration as cal
 from classifiers.training.data import (
+    CURATED_PATH,
+    CURATED_TRAPS_PATH,
     DISTANT_WEIGHT,
     SUBREDDIT_MAP,
     Targets,
@@ -85,6 +87,9 @@ class TrainConfig:
     curated: bool = False
     #: How many times each curated text enters the train split (with ``curated``).
     curated_copies: int = 1
+    #: With ``curated``, also the trap pairs (``CURATED_TRAPS_PATH``: negation, someone else's
+    #: condition, fiction, figures of speech and the resolved past beside genuine disclosures).
+    curated_traps: bool = False
     data_csv: Path | None = None
     text_col: str = "text"
     label_col: str = "label"
@@ -119,6 +124,8 @@ class TrainConfig:
             del values["curated"]
         elif self.curated_copies != 1:
             values["curated_copies"] = str(self.curated_copies)
+        if self.curated and self.curated_traps:
+            values["curated_traps"] = "True"
         blob = json.dumps(values, sort_keys=True)
         return hashlib.sha256(blob.encode()).hexdigest()[:12]
 
@@ -421,7 +428,8 @@ def train_student(
         say(f"extra Reddit posts for the train split: {len(df) - n_main}")
     if config.curated and not config.data_csv and not config.max_posts:
         n_before = len(df)
-        df, split = with_curated(df, split, copies=config.curated_copies)
+        paths = [CURATED_PATH, *([CURATED_TRAPS_PATH] if config.curated_traps else [])]
+        df, split = with_curated(df, split, paths, copies=config.curated_copies)
         say(f"curated texts for the train split: {len(df) - n_before}")
     split.save(out_dir / "split.json")
     pos = {pid: i for i, pid in enumerate(df["id"])}

@@ -90,6 +90,16 @@ def test_each_row_teaches_what_its_writer_labelled(tmp_path: Path) -> None:
         {"id": "x", "text": " ", "relevant": False, "conditions": [], "crisis": False},
         {"id": "x", "relevant": False},
         {"id": "x", "text": "fine", "relevant": "false", "conditions": [], "crisis": False},
+        {"id": "x", "text": "fine", "relevant": None, "conditions": [], "crisis": False},
+        {
+            "id": "x",
+            "text": "my brother has bipolar",
+            "writer_signals": False,
+            "relevant": None,
+            "conditions": ["bipolar"],
+            "crisis": False,
+        },
+        {"id": "x", "text": "fine", "writer_signals": "no", "relevant": None, "conditions": []},
     ],
 )
 def test_a_malformed_row_names_its_file_and_line(tmp_path: Path, bad: dict) -> None:
@@ -98,6 +108,52 @@ def test_a_malformed_row_names_its_file_and_line(tmp_path: Path, bad: dict) -> N
         load_curated(path)
     with pytest.raises(CorpusError, match="cannot read"):
         load_curated(tmp_path / "missing.jsonl")
+
+
+def test_a_trap_without_writer_signals_teaches_no_condition_and_no_risk(tmp_path: Path) -> None:
+    """'My dad keeps saying he wants to die': nothing of the writer's own, relevance untaught."""
+    rows = [
+        {
+            "id": "t1a",
+            "text": "My dad keeps saying he wants to die, how do I help him?",
+            "writer_signals": False,
+            "relevant": None,
+            "conditions": [],
+            "crisis": False,
+        },
+        {
+            "id": "t2a",
+            "text": "Had panic attacks at uni, CBT sorted it, none in five years.",
+            "writer_signals": False,
+            "relevant": True,
+            "conditions": [],
+            "crisis": False,
+        },
+    ]
+    df = load_curated(_write(tmp_path / "t.jsonl", rows))
+    assert df["subreddit"].tolist() == ["label:none", "label:none"]
+    t = build_targets(df)
+    ci = {c: i for i, c in enumerate(CONDITIONS)}
+    for i in range(2):
+        assert t.relevance_w[i] == 0  # relevance not taught
+        assert t.conditions[i].sum() == 0  # the conditions are taught absent
+        assert t.conditions_w[i, ci["depression"]] > 0 and t.conditions_w[i, ci["anxiety"]] > 0
+        assert RISK_LEVELS[t.risk[i]] == "none" and t.risk_w[i] > 0
+
+
+def test_curated_files_join_together_and_an_id_twice_is_refused(tmp_path: Path) -> None:
+    import pandas as pd
+
+    df = pd.DataFrame(
+        {"id": ["r1"], "subreddit": ["anxiety"], "author": ["a"], "date": [""], "text": ["x"]}
+    )
+    split = Split(train=("r1",), validation=(), test=(), seed=1)
+    first = _write(tmp_path / "a.jsonl", ROWS[:2])
+    second = _write(tmp_path / "b.jsonl", ROWS[2:])
+    out, new = with_curated(df, split, [first, second], copies=2)
+    assert len(out) == 1 + 2 * len(ROWS) and len(new.train) == 1 + 2 * len(ROWS)
+    with pytest.raises(CorpusError, match="appears twice"):
+        with_curated(df, split, [first, first])
 
 
 def test_curated_texts_join_the_train_split_only(tmp_path: Path) -> None:
@@ -139,3 +195,7 @@ def test_older_training_settings_keep_their_fingerprint() -> None:
         curated.fingerprint(),
         "17fce4c737c8",
     )
+    traps = TrainConfig(output_dir=Path("x"), curated=True, curated_traps=True)
+    assert traps.fingerprint() != curated.fingerprint()
+    # without --curated the traps flag changes nothing
+    assert TrainConfig(output_dir=Path("x"), curated_traps=True).fingerprint() == "17fce4c737c8"
