@@ -387,15 +387,17 @@ def train(
         ),
     ] = 4,
     curated_traps: Annotated[
-        bool,
+        int,
         typer.Option(
-            "--curated-traps/--no-curated-traps",
+            "--curated-traps",
+            min=0,
             help=(
                 "With --curated: also the trap pairs (negation, someone else's condition, "
-                "fiction, figures of speech, the resolved past beside genuine disclosures)."
+                "fiction, figures of speech, the resolved past beside genuine disclosures), "
+                "each N times (0: not used)."
             ),
         ),
-    ] = False,
+    ] = 0,
 ) -> None:
     """Fine-tune the MiniLM student, calibrate it and export the int8 ONNX artifact.
 

@@ -95,7 +95,7 @@ CURATED_NOTE = (
     "enter validation or test.\n\n"
 )
 CURATED_TRAPS_NOTE = (
-    "With `--curated-traps` (as for this artifact), also {n} trap pairs "
+    "With `--curated-traps {copies}` (as for this artifact), also {n} trap pairs "
     "(`classifiers/training/curated/trap_pairs.jsonl`), each {copies} times: a text with "
     "mental-health words that says nothing about the writer's own current state (a negation, "
     "someone else's condition, fiction or homework, a figure of speech, the writer's resolved "
@@ -142,10 +142,10 @@ def write_model_card(out_dir: Path, cfg: dict[str, Any], metrics: dict[str, Any]
         + (
             CURATED_TRAPS_NOTE.format(
                 n=_count_lines(CURATED_TRAPS_PATH) // 2,
-                copies=cfg.get("training", {}).get("curated_copies", 1),
+                copies=cfg.get("training", {}).get("curated_traps", 0),
             )
             if str(cfg.get("training", {}).get("curated")) == "True"
-            and str(cfg.get("training", {}).get("curated_traps")) == "True"
+            and str(cfg.get("training", {}).get("curated_traps", "0")) not in ("0", "False")
             else ""
         )
         + RECIPE

@@ -88,8 +88,9 @@ class TrainConfig:
     #: How many times each curated text enters the train split (with ``curated``).
     curated_copies: int = 1
     #: With ``curated``, also the trap pairs (``CURATED_TRAPS_PATH``: negation, someone else's
-    #: condition, fiction, figures of speech and the resolved past beside genuine disclosures).
-    curated_traps: bool = False
+    #: condition, fiction, figures of speech and the resolved past beside genuine disclosures),
+    #: each this many times (0: not used).
+    curated_traps: int = 0
     data_csv: Path | None = None
     text_col: str = "text"
     label_col: str = "label"
@@ -125,7 +126,7 @@ class TrainConfig:
         elif self.curated_copies != 1:
             values["curated_copies"] = str(self.curated_copies)
         if self.curated and self.curated_traps:
-            values["curated_traps"] = "True"
+            values["curated_traps"] = str(self.curated_traps)
         blob = json.dumps(values, sort_keys=True)
         return hashlib.sha256(blob.encode()).hexdigest()[:12]
 
@@ -428,8 +429,9 @@ def train_student(
         say(f"extra Reddit posts for the train split: {len(df) - n_main}")
     if config.curated and not config.data_csv and not config.max_posts:
         n_before = len(df)
-        paths = [CURATED_PATH, *([CURATED_TRAPS_PATH] if config.curated_traps else [])]
-        df, split = with_curated(df, split, paths, copies=config.curated_copies)
+        df, split = with_curated(df, split, CURATED_PATH, copies=config.curated_copies)
+        if config.curated_traps:
+            df, split = with_curated(df, split, CURATED_TRAPS_PATH, copies=config.curated_traps)
         say(f"curated texts for the train split: {len(df) - n_before}")
     split.save(out_dir / "split.json")
     pos = {pid: i for i, pid in enumerate(df["id"])}

@@ -195,7 +195,10 @@ def test_older_training_settings_keep_their_fingerprint() -> None:
         curated.fingerprint(),
         "17fce4c737c8",
     )
-    traps = TrainConfig(output_dir=Path("x"), curated=True, curated_traps=True)
+    traps = TrainConfig(output_dir=Path("x"), curated=True, curated_traps=2)
     assert traps.fingerprint() != curated.fingerprint()
-    # without --curated the traps flag changes nothing
-    assert TrainConfig(output_dir=Path("x"), curated_traps=True).fingerprint() == "17fce4c737c8"
+    assert TrainConfig(output_dir=Path("x"), curated=True, curated_traps=0).fingerprint() == (
+        curated.fingerprint()
+    )
+    # without --curated the traps setting changes nothing
+    assert TrainConfig(output_dir=Path("x"), curated_traps=2).fingerprint() == "17fce4c737c8"
