@@ -10,6 +10,7 @@ import pytest
 from classifiers.labels import CONDITIONS, RISK_LEVELS
 from classifiers.training.data import (
     CURATED_ID_PREFIX,
+    CURATED_TRAPS_PATH,
     CorpusError,
     Split,
     build_targets,
@@ -183,6 +184,15 @@ def test_the_shipped_curated_file_loads() -> None:
     df = load_curated()
     assert len(df) == 480
     assert (df["subreddit"] == "everyday").sum() == 240
+
+
+def test_the_shipped_trap_pairs_load() -> None:
+    """Half traps (nothing real, or nothing of the writer's own), half genuine disclosures."""
+    df = load_curated(CURATED_TRAPS_PATH)
+    assert len(df) == 480
+    traps = df["subreddit"].isin(["everyday", "label:none"])
+    assert traps.sum() == 240
+    assert df.loc[~traps, "subreddit"].str.startswith("label:").all()
 
 
 def test_older_training_settings_keep_their_fingerprint() -> None:
