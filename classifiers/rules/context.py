@@ -351,10 +351,21 @@ def _is_hypothetical(before: str) -> bool:
     return bool(_HYPOTHETICAL_RE.search(stripped))
 
 
+# "them" after the writer as subject is most often a thing ("I've been counting them", the
+# pills), so it does not hand the sentence to someone else.
+_OBJECT_THEM_RE = re.compile(r"^them$", re.IGNORECASE)
+_FIRST_PERSON_SUBJECT_RE = re.compile(r"\b(?:i|i'?m|i'?ve|i'?d|i'?ll|im|ive)\b", re.IGNORECASE)
+
+
 def _is_third_person(before: str) -> bool:
     """True when the nearest person mentioned before the hit is someone other than the writer."""
     last_third = -1
-    for m in _THIRD_PERSON_RE.finditer(before):
+    plain = before.replace("’", "'")
+    for m in _THIRD_PERSON_RE.finditer(plain):
+        if _OBJECT_THEM_RE.match(m.group()) and _FIRST_PERSON_SUBJECT_RE.search(
+            plain, 0, m.start()
+        ):
+            continue
         last_third = m.end()
     if last_third < 0:
         return False

@@ -503,3 +503,24 @@ def test_low_and_down_about_other_things_are_not_depression_cues(
     clf: LexiconClassifier, text: str
 ) -> None:
     assert not clf.analyze(text).label("depression").hits
+
+
+@pytest.mark.parametrize(
+    ("text", "level"),
+    [
+        # "them" is the pills: the cue is still the writer's
+        (
+            "The pharmacist said don't take them all at once. Funny, because I've been counting "
+            "them and working out whether it would be enough.",
+            "ideation",
+        ),
+        ("I'd rather have them than go through this suicidal roller coaster again.", "ideation"),
+        # people stay people
+        ("My dad keeps saying he wants to die. I can't cope with him wanting to die.", "none"),
+        ("My friends are struggling, I think they want to die.", "none"),
+    ],
+)
+def test_them_after_the_writer_as_subject_does_not_hand_the_cue_to_someone_else(
+    clf: LexiconClassifier, text: str, level: str
+) -> None:
+    assert clf.analyze(text).risk.level == level
