@@ -524,3 +524,23 @@ def test_them_after_the_writer_as_subject_does_not_hand_the_cue_to_someone_else(
     clf: LexiconClassifier, text: str, level: str
 ) -> None:
     assert clf.analyze(text).risk.level == level
+
+
+@pytest.mark.parametrize(
+    ("text", "level"),
+    [
+        (
+            "I've written letters to both my kids and put them in my work locker. I think this "
+            "week is it.",
+            "behavior",
+        ),
+        ("Left notes for my parents. I won't be around anymore after tonight.", "behavior"),
+        # letters without an ending the writer chooses stay out
+        ("I've written letters to both my kids for their 18th birthdays.", "none"),
+        ("Wrote letters to my kids while I was deployed, they loved them.", "none"),
+    ],
+)
+def test_goodbye_letters_to_family_beside_an_ending_are_preparation(
+    clf: LexiconClassifier, text: str, level: str
+) -> None:
+    assert clf.analyze(text).risk.level == level
