@@ -518,17 +518,6 @@ def test_low_and_down_about_other_things_are_not_depression_cues(
         # people stay people
         ("My dad keeps saying he wants to die. I can't cope with him wanting to die.", "none"),
         ("My friends are struggling, I think they want to die.", "none"),
-    ],
-)
-def test_them_after_the_writer_as_subject_does_not_hand_the_cue_to_someone_else(
-    clf: LexiconClassifier, text: str, level: str
-) -> None:
-    assert clf.analyze(text).risk.level == level
-
-
-@pytest.mark.parametrize(
-    ("text", "level"),
-    [
         (
             "I've written letters to both my kids and put them in my work locker. I think this "
             "week is it.",
@@ -540,7 +529,8 @@ def test_them_after_the_writer_as_subject_does_not_hand_the_cue_to_someone_else(
         ("Wrote letters to my kids while I was deployed, they loved them.", "none"),
     ],
 )
-def test_goodbye_letters_to_family_beside_an_ending_are_preparation(
+def test_risk_cues_are_scoped_to_the_writer_and_to_real_endings(
     clf: LexiconClassifier, text: str, level: str
 ) -> None:
+    """'them' after the writer is often a thing; goodbye letters need an ending beside them."""
     assert clf.analyze(text).risk.level == level
