@@ -397,7 +397,7 @@ def train(
                 "each N times (0: not used)."
             ),
         ),
-    ] = 0,
+    ] = 2,
 ) -> None:
     """Fine-tune the MiniLM student, calibrate it and export the int8 ONNX artifact.
 
