@@ -79,6 +79,7 @@ def run_variant(
 ) -> dict[str, Any]:
     """Ingest one variant into a fresh store and score it."""
     plain_lexical_text = hybrid.lexical_text
+    plain_vectors, plain_recipe = ingest.record_vectors, ingest.VECTOR_RECIPE
 
     def expanded(doc: StoredDocument) -> str:
         return plain_lexical_text(doc) + "\n" + "\n".join(posts.get(doc.id, []))
@@ -109,6 +110,7 @@ def run_variant(
         return out
     finally:
         hybrid.lexical_text = plain_lexical_text  # type: ignore[assignment]
+        ingest.record_vectors, ingest.VECTOR_RECIPE = plain_vectors, plain_recipe
 
 
 def main(argv: Sequence[str] | None = None) -> None:

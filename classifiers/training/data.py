@@ -733,7 +733,15 @@ def load_curated(path: Path | str = CURATED_PATH) -> pd.DataFrame:
 
 
 def join_train(df: pd.DataFrame, split: Split, extra: pd.DataFrame) -> tuple[pd.DataFrame, Split]:
-    """The corpus plus ``extra`` rows, which all join the train split (validation and test stay)."""
+    """The corpus plus ``extra`` rows, which all join the train split (validation and test stay).
+
+    Raises:
+        CorpusError: An id of ``extra`` is already in ``df`` or twice in ``extra`` (the split
+            lists posts by id, so a repeat would silently stand for two rows).
+    """
+    ids = pd.concat([df["id"], extra["id"]], ignore_index=True)
+    if ids.duplicated().any():
+        raise CorpusError(f"id {ids[ids.duplicated()].iloc[0]} would appear twice in the corpus")
     split = Split(
         train=split.train + tuple(extra["id"]),
         validation=split.validation,
@@ -744,19 +752,11 @@ def join_train(df: pd.DataFrame, split: Split, extra: pd.DataFrame) -> tuple[pd.
 
 
 def with_curated(
-    df: pd.DataFrame,
-    split: Split,
-    path: Path | str | Sequence[Path | str] = CURATED_PATH,
-    copies: int = 1,
+    df: pd.DataFrame, split: Split, path: Path | str = CURATED_PATH, copies: int = 1
 ) -> tuple[pd.DataFrame, Split]:
-    """The corpus plus :func:`load_curated`'s texts (of one file or several) in the train split,
-    ``copies`` times each (ids of the repeats end in ``#2``, ``#3`` ...): a few hundred texts
-    beside ~11,000 posts."""
-    paths = [path] if isinstance(path, (str, Path)) else list(path)
-    curated = pd.concat([load_curated(p) for p in paths], ignore_index=True)
-    if curated["id"].duplicated().any():
-        dup = curated.loc[curated["id"].duplicated(), "id"].iloc[0]
-        raise CorpusError(f"curated id {dup} appears twice in {', '.join(map(str, paths))}")
+    """The corpus plus :func:`load_curated`'s texts in the train split, ``copies`` times each
+    (ids of the repeats end in ``#2``, ``#3`` ...): a few hundred texts beside ~11,000 posts."""
+    curated = load_curated(path)
     repeats = [curated] + [
         curated.assign(id=curated["id"] + f"#{k}") for k in range(2, max(copies, 1) + 1)
     ]

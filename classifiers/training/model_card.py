@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from classifiers.training.data import CURATED_TRAPS_PATH
+from classifiers.training.data import CURATED_TRAPS_PATH, load_curated
 
 RECIPE = """\
 ## Training recipe (label sources)
@@ -105,14 +105,6 @@ CURATED_TRAPS_NOTE = (
 )
 
 
-def _count_lines(path: Path) -> int:
-    """Non-empty lines of a text file (0 when it cannot be read)."""
-    try:
-        return sum(1 for line in path.read_text(encoding="utf-8").splitlines() if line.strip())
-    except OSError:
-        return 0
-
-
 def write_model_card(out_dir: Path, cfg: dict[str, Any], metrics: dict[str, Any]) -> Path:
     """Write MODEL_CARD.md next to the model."""
     keys = [k for k in metrics if k not in ("history", "label_counts")]
@@ -141,7 +133,7 @@ def write_model_card(out_dir: Path, cfg: dict[str, Any], metrics: dict[str, Any]
         )
         + (
             CURATED_TRAPS_NOTE.format(
-                n=_count_lines(CURATED_TRAPS_PATH) // 2,
+                n=len(load_curated(CURATED_TRAPS_PATH)) // 2,
                 copies=cfg.get("training", {}).get("curated_traps", 0),
             )
             if str(cfg.get("training", {}).get("curated")) == "True"

@@ -142,7 +142,7 @@ def test_a_trap_without_writer_signals_teaches_no_condition_and_no_risk(tmp_path
         assert RISK_LEVELS[t.risk[i]] == "none" and t.risk_w[i] > 0
 
 
-def test_curated_files_join_together_and_an_id_twice_is_refused(tmp_path: Path) -> None:
+def test_curated_files_join_one_after_another_and_an_id_twice_is_refused(tmp_path: Path) -> None:
     import pandas as pd
 
     df = pd.DataFrame(
@@ -151,10 +151,11 @@ def test_curated_files_join_together_and_an_id_twice_is_refused(tmp_path: Path) 
     split = Split(train=("r1",), validation=(), test=(), seed=1)
     first = _write(tmp_path / "a.jsonl", ROWS[:2])
     second = _write(tmp_path / "b.jsonl", ROWS[2:])
-    out, new = with_curated(df, split, [first, second], copies=2)
+    out, new = with_curated(df, split, first, copies=2)
+    out, new = with_curated(out, new, second, copies=2)
     assert len(out) == 1 + 2 * len(ROWS) and len(new.train) == 1 + 2 * len(ROWS)
-    with pytest.raises(CorpusError, match="appears twice"):
-        with_curated(df, split, [first, first])
+    with pytest.raises(CorpusError, match="twice"):
+        with_curated(out, new, first)
 
 
 def test_curated_texts_join_the_train_split_only(tmp_path: Path) -> None:
