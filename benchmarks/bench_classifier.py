@@ -36,6 +36,13 @@ THREADS = 2
 TARGETS = {"posts_per_s": 100.0, "load_s": 3.0, "peak_rss_mb": 1024.0}
 
 
+def cpu_model() -> str:
+    """The CPU's model name (the host's speed differs between machines of the same size)."""
+    from benchmarks.bench_llm import machine
+
+    return str(machine()["cpu"])
+
+
 def bench_posts(artifact_dir: Path, n: int = N_POSTS, words: int = WORDS) -> list[str]:
     """``n`` real test-split posts of ``words`` words (joined or cut), cycled."""
     from classifiers.evaluation import reddit_test_gold
@@ -185,7 +192,7 @@ def accuracy_cost(artifact: Path, tmp: Path) -> list[dict[str, Any]]:
     g = [gold[i] for i in idx]
     base_len = int(json.loads((artifact / "config.json").read_text())["max_length"])
     variants: list[tuple[str, Path, Path | None]] = []
-    for length in sorted({base_len, 96, 128, 256}):
+    for length in sorted({base_len, 64, 96, 128, 256}):
         variants.append(
             (
                 f"int8, max_length {length}",
@@ -317,7 +324,7 @@ def main(
         shutil.rmtree(tmp / "len128", ignore_errors=True)
     result = {
         "date": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "machine": f"{platform.node()} {platform.machine()} {platform.processor() or ''} "
+        "machine": f"{platform.node()} {platform.machine()} {cpu_model()}, "
         f"{psutil.cpu_count(logical=True)} logical CPUs, {psutil.virtual_memory().total / 2**30:.0f} GiB; "
         f"Python {platform.python_version()}".strip(),
         "posts": len(posts),

@@ -25,6 +25,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from benchmarks.bench_llm import machine
+
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
 N_ANALYSIS = 50
@@ -193,6 +195,7 @@ def run() -> dict[str, Any]:
                 "date": datetime.now(UTC).isoformat(timespec="seconds"),
                 "machine": {
                     "platform": platform.platform(),
+                    "cpu": machine()["cpu"],
                     "python": platform.python_version(),
                     "cpus": os.cpu_count(),
                     "load_avg_1m_at_end": round(os.getloadavg()[0], 2),
@@ -240,7 +243,7 @@ def to_markdown(r: dict[str, Any]) -> str:
         "# Care pipeline benchmark",
         "",
         f"- Date: {r['date']}",
-        f"- Machine: {m['platform']}, {m['cpus']} CPUs, Python {m['python']}, "
+        f"- Machine: {m['platform']}, {m.get('cpu', '')}, {m['cpus']} CPUs, Python {m['python']}, "
         f"1-min load average at the end {m['load_avg_1m_at_end']} (shared machine)",
         f"- Classifier: {r['classifier']}; LLM: {r['llm']} (embedded llama.cpp), "
         f"num_predict {r['num_predict']}",

@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from assistant.settings import PROJECT_ROOT, KnowledgeBaseSettings
+from benchmarks.bench_llm import machine
 from knowledge_base.ingest import IngestRecord, ingest_knowledge_base, passage_record
 from knowledge_base.loader import load_passages
 from retrieval.base import RetrievalQuery
@@ -148,7 +149,7 @@ def main() -> dict[str, Any]:
     queries = _queries()
     out: dict[str, Any] = {
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": f"{platform.node()}: {platform.processor() or platform.machine()}, "
+        "machine": f"{platform.node()}: {machine()['cpu'] or platform.machine()}, "
         f"{os.cpu_count()} CPUs, {platform.system()} {platform.release()}",
         "model_load_s": round(model_load_s, 2),
     }

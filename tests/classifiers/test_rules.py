@@ -252,6 +252,8 @@ def test_quoted_text_is_down_weighted(clf: LexiconClassifier) -> None:
         ("behavior", "I started cutting myself again last week."),
         ("behavior", "I've written my note."),  # a finished note of one's own, no adjective
         ("none", "I wrote my note for class today and left my note on the fridge."),
+        ("behavior", "I wrote my last letter to my mum."),
+        ("none", "Wrote a letter to my mum."),  # an everyday letter, no last or final
         ("attempt", "I tried to kill myself last year and woke up in the hospital."),
         ("attempt", "After my overdose in March I was in the ICU for a week."),
         # everyday wording of the same levels (found missing by the behavioural cases)
