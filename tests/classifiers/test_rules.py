@@ -116,6 +116,47 @@ def test_clear_first_person_posts_are_detected(
     assert result.relevant
 
 
+@pytest.mark.parametrize(
+    ("label", "text"),
+    [
+        ("psychosis", "The voices are back and they're getting louder."),
+        ("ocd", "I have to go back and check the hob five times before I can leave the house."),
+        ("ptsd", "Every time I hear fireworks I hit the floor and freeze."),
+        ("substance_use", "I need a drink before work now just to stop my hands shaking."),
+        ("eating_disorder", "Haven't eaten since Monday and I feel disgusting whenever I do eat."),
+        ("anxiety", "I hid in the toilets at lunch so I didn't have to talk to anyone."),
+        ("adhd", "I start ten things and finish none of them."),
+        ("depression", "Can't be bothered with anything anymore, I've stopped going out."),
+        ("bipolar", "Haven't needed to sleep in days and I feel amazing."),
+        ("autism", "I cut the labels out of all my clothes because they're unbearable."),
+        ("bpd", "I love him one minute and hate him the next."),
+    ],
+)
+def test_everyday_first_person_wording_of_a_symptom_is_a_counted_hit(
+    clf: LexiconClassifier, label: str, text: str
+) -> None:
+    analysis = clf.analyze(text)
+    hits = {la.label: la for la in analysis.labels}[label].hits
+    assert any(h.counted for h in hits), text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Checked the weather forecast ten times today because of the frost warning.",
+        "Couldn't stop eating at my nan's 80th, three plates of roast.",
+        "So nervous about my driving test tomorrow.",
+        "Two glasses of wine at lunch and ready for a nap.",
+        "Up at 4 for the lambing, can't focus on anything.",
+        "Barely slept, so excited about the new job!",
+        "Can't sit still waiting for the results of the match!",
+        "I'm on a diet before the wedding.",
+    ],
+)
+def test_ordinary_life_gives_no_symptom_hit(clf: LexiconClassifier, text: str) -> None:
+    assert not [la.label for la in clf.analyze(text).labels if la.hits]
+
+
 # ---- evidence spans ---------------------------------------------------------------------------
 def test_evidence_spans_index_the_original_text_after_emoji_and_accents(
     clf: LexiconClassifier,
