@@ -104,6 +104,29 @@ _NEGATION_PHRASES_RE = re.compile(
     re.IGNORECASE,
 )
 
+# Someone else's suspicion that the writer then denies: "my mum keeps asking if I have an eating
+# disorder ... I don't.", "everyone assumes I must have PTSD. I don't.", "my GP thinks I'm
+# depressed but I'm not". The suspicion comes before the hit in its sentence; the denial follows
+# it in the same sentence or opens the next one. Both are needed: "my mum asked if I have
+# anxiety" alone stays a (discounted) hypothetical, and "I don't." alone says nothing.
+_SUSPICION_RE = re.compile(
+    r"\b(?:ask(?:s|ed|ing)?(?:\s+me)?\s+(?:if|whether)|hint(?:s|ed|ing)?|"
+    r"assum(?:e|es|ed|ing)|suspect(?:s|ed|ing)?|reckon(?:s|ed)?|think(?:s|ing)?|thought|"
+    r"say(?:s|ing)?|said|insist(?:s|ed|ing)?|convinced|accus(?:e|es|ed|ing)\s+me\s+of|"
+    r"wonder(?:s|ed|ing)?\s+(?:if|whether)|worried|worries)\b",
+    re.IGNORECASE,
+)
+_DENIAL_AFTER_RE = re.compile(
+    r"^[^.!?\n]{0,40}?,?\s*\bbut\s+(?:honestly\s+|really\s+)?i\s*(?:don'?t|do\s+not|'?m\s+not|am\s+not)\b",
+    re.IGNORECASE,
+)
+_DENIAL_NEXT_RE = re.compile(
+    r"^\s*(?:(?:but|and|no|nope|well)[,!]?\s+)?(?:i\s+(?:really\s+|honestly\s+|definitely\s+|just\s+)?"
+    r"(?:don'?t|do\s+not|'?m\s+not|am\s+not)|i'?m\s+(?:really\s+|honestly\s+|definitely\s+)?not|"
+    r"(?:that'?s|it'?s)\s+not\s+true|not\s+true)\s*(?:[.!,;]|$)",
+    re.IGNORECASE,
+)
+
 _HYPOTHETICAL_RE = re.compile(
     r"\b(?:if|whether|what\s+if|wonder(?:ing|ed)?|suppose|supposing|imagine|hypothetical(?:ly)?|"
     r"in\s+case|pretend(?:ing)?|as\s+though|maybe\s+i\s+(?:have|had|am)|"
@@ -272,7 +295,8 @@ class TextContext:
         clause = _clause_tail(before)
         sentence = self.text[s_start:s_end]
         return ContextFlags(
-            negated=_is_negated(clause, self.text[start:end]),
+            negated=_is_negated(clause, self.text[start:end])
+            or self._is_disputed(before + self.text[start:end], end, s_end),
             hypothetical=_is_hypothetical(_punct_tail(before)),
             third_person=(not first_person_cue) and _is_third_person(before),
             past=bool(_PAST_RE.search(sentence)),
@@ -281,6 +305,15 @@ class TextContext:
                 _LOOSE_DIAGNOSIS_RE.match(self.text[start:end]) and _DEGREE_BEFORE_RE.search(before)
             ),
         )
+
+    def _is_disputed(self, before: str, end: int, s_end: int) -> bool:
+        """Someone else suspects it in this sentence (before or in the hit: "my GP thinks I'm
+        depressed") and the writer denies it right after."""
+        if not _SUSPICION_RE.search(before):
+            return False
+        if _DENIAL_AFTER_RE.match(self.text[end:s_end]):
+            return True
+        return bool(_DENIAL_NEXT_RE.match(self.text[s_end : s_end + 60]))
 
 
 def split_sentences(text: str) -> list[tuple[int, int]]:

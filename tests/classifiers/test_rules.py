@@ -157,6 +157,22 @@ def test_ordinary_life_gives_no_symptom_hit(clf: LexiconClassifier, text: str) -
     assert not [la.label for la in clf.analyze(text).labels if la.hits]
 
 
+@pytest.mark.parametrize(
+    ("label", "text"),
+    [
+        ("ptsd", "My therapist thinks I have PTSD and I agree."),
+        ("adhd", "I think I have ADHD. I'm not sure."),
+        ("ptsd", "I think I have PTSD. I don't know what to do."),
+        ("substance_use", "My wife says I have a drinking problem and she's right."),
+        ("substance_use", "I think I have a drinking problem."),
+    ],
+)
+def test_a_suspicion_without_a_denial_still_counts(
+    clf: LexiconClassifier, label: str, text: str
+) -> None:
+    assert label in classify(clf, text).label_names()
+
+
 # ---- evidence spans ---------------------------------------------------------------------------
 def test_evidence_spans_index_the_original_text_after_emoji_and_accents(
     clf: LexiconClassifier,
@@ -189,6 +205,14 @@ def test_every_hit_in_the_analysis_points_into_the_text(clf: LexiconClassifier) 
         ("anxiety", "I have never had a panic attack in my life."),
         ("adhd", "I don't have ADHD, I'm just bored in class."),
         ("autism", "I'm not autistic, but I like routines."),
+        # someone else's suspicion, then the writer's denial
+        (
+            "eating_disorder",
+            "My mum keeps asking if I have an eating disorder because I skipped tea. I don't.",
+        ),
+        ("ptsd", "Did two tours and everyone at the pub assumes I must have PTSD. I don't."),
+        ("depression", "My GP thinks I'm depressed but I'm not."),
+        ("substance_use", "My wife says I have a drinking problem. I don't."),
     ],
 )
 def test_negated_mentions_are_not_detected_and_are_flagged(
