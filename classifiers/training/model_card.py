@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from classifiers.training.data import CURATED_TRAPS_PATH, load_curated
+from classifiers.training.data import CURATED_PATH, CURATED_TRAPS_PATH, load_curated
 
 RECIPE = """\
 ## Training recipe (label sources)
@@ -88,10 +88,10 @@ the language of a text, **not a diagnosis** of the person who wrote it.
 
 CURATED_NOTE = (
     "With `--curated` (as for this artifact, `--curated-copies {copies}`), the train split also "
-    "holds 480 curated short texts (`classifiers/training/curated/`, ids `curated-*`), each "
+    "holds {n} curated short texts (`classifiers/training/curated/`, ids `curated-*`), each "
     "{copies} times: minimal pairs of an everyday or joking text (taught like the control "
     "subreddits) and a genuine disclosure by the same kind of writer (its conditions, and risk "
-    "at least ideation for the 32 crises), written blind by four LLM helper agents. They never "
+    "at least ideation for the {crises} crises), written blind by four LLM helper agents. They never "
     "enter validation or test.\n\n"
 )
 CURATED_TRAPS_NOTE = (
@@ -103,6 +103,13 @@ CURATED_TRAPS_NOTE = (
     "subreddits when nothing real is going on) beside a genuine disclosure in the same style, "
     "written blind by four more LLM helper agents.\n\n"
 )
+
+
+def _curated_note(copies: Any) -> str:
+    """CURATED_NOTE with the counts of the curated file as it is now."""
+    curated = load_curated(CURATED_PATH)
+    crises = int(curated["subreddit"].str.endswith(";crisis").sum())
+    return CURATED_NOTE.format(n=len(curated), crises=crises, copies=copies)
 
 
 def write_model_card(out_dir: Path, cfg: dict[str, Any], metrics: dict[str, Any]) -> Path:
@@ -127,7 +134,7 @@ def write_model_card(out_dir: Path, cfg: dict[str, Any], metrics: dict[str, Any]
             else "\n"
         )
         + (
-            CURATED_NOTE.format(copies=cfg.get("training", {}).get("curated_copies", 1))
+            _curated_note(cfg.get("training", {}).get("curated_copies", 1))
             if str(cfg.get("training", {}).get("curated")) == "True"
             else ""
         )
