@@ -178,7 +178,7 @@ class TransformerClassifier:
             opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
             # No busy-waiting between operators: in the hybrid the rules run in Python beside the
             # model, and ONNX Runtime's spinning threads took their CPU (hybrid posts per
-            # CPU-second 40 -> 45, median of 4 interleaved runs, 2 cores, 2026-12-07).
+            # CPU-second 40 -> 44, median of 4 interleaved runs, 2 cores, 2026-12-07).
             opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
             session = ort.InferenceSession(
                 str(self.model_file), sess_options=opts, providers=["CPUExecutionProvider"]
