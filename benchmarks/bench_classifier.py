@@ -28,6 +28,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from benchmarks.bench_llm import machine
+
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
 N_POSTS = 1000
@@ -35,13 +37,6 @@ WORDS = 160
 THREADS = 2
 RUNS = 3
 TARGETS = {"posts_per_s": 100.0, "load_s": 3.0, "peak_rss_mb": 1024.0}
-
-
-def cpu_model() -> str:
-    """The CPU's model name (the host's speed differs between machines of the same size)."""
-    from benchmarks.bench_llm import machine
-
-    return str(machine()["cpu"])
 
 
 def bench_posts(artifact_dir: Path, n: int = N_POSTS, words: int = WORDS) -> list[str]:
@@ -368,7 +363,8 @@ def main(
         shutil.rmtree(tmp / "len128", ignore_errors=True)
     result = {
         "date": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "machine": f"{platform.node()} {platform.machine()} {cpu_model()}, "
+        # The CPU's name: the host's speed differs between machines of the same size.
+        "machine": f"{platform.node()} {platform.machine()} {machine()['cpu']}, "
         f"{psutil.cpu_count(logical=True)} logical CPUs, {psutil.virtual_memory().total / 2**30:.0f} GiB; "
         f"Python {platform.python_version()}".strip(),
         "posts": len(posts),
