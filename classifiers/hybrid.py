@@ -77,7 +77,11 @@ their subreddit labels, which reward matching a subreddit over reading the post)
   the model's crisis call, and explicit intent/plan/means cues put it at least at the rules'
   level.
 * **Severity** is the model's calibrated ordinal score cut at the artifact's cut points, floored
-  by risk (``severity_floor_by_risk``: ideation -> moderate, behavior and attempt -> severe).
+  by the risk level the rules saw in the writer's own words (``severity_floor_by_risk``: ideation
+  -> moderate, behavior and attempt -> severe). A crisis call of the model alone does not floor
+  severity: the crisis bars are tuned for recall, and their false alarms moved a third of the
+  depression-severity calibration set's "minimal" posts to moderate (balanced accuracy 0.31 with
+  the floor on the fused level, 0.40 with it on the rules' level; 2026-12-07).
 
 Every :class:`~classifiers.base.LabelScore` says which parts decided and carries the rules'
 evidence spans; ``version`` combines both parts' versions and a digest of the fusion numbers.
@@ -411,7 +415,7 @@ def fuse(rules: RulesView, model: ModelView, config: FusionConfig, version: str)
     relevant = relevance >= threshold or risk.crisis
     if relevant or has_risk:
         labels = fuse_labels(rules, model, config)
-        severity = fuse_severity(model, risk, config)
+        severity = fuse_severity(model, rules.risk, config)
     else:
         labels = ()
         severity = SeverityResult("minimal", min(model.severity_score, 0.1), ("model",))
@@ -515,20 +519,21 @@ def fuse_risk(rules: RulesView, model: ModelView, config: FusionConfig) -> RiskR
     return RiskResult(m_level, m_score, r.evidence, ("model",))
 
 
-def fuse_severity(model: ModelView, risk: RiskResult, config: FusionConfig) -> SeverityResult:
-    """The model's ordinal severity, floored by the risk level."""
+def fuse_severity(model: ModelView, rules_risk: RiskResult, config: FusionConfig) -> SeverityResult:
+    """The model's ordinal severity, floored by the risk level the rules saw (``rules_risk``:
+    cues in the writer's own words, not the recall-tuned crisis call of the model)."""
     idx = int(
         np.searchsorted(np.asarray(model.severity_cut_points), model.severity_score, side="right")
     )
     idx = min(idx, len(SEVERITY_LEVELS) - 1)
     score = model.severity_score
     sources: tuple[str, ...] = ("model",)
-    floor = config.severity_floor_by_risk.get(risk.level)
+    floor = config.severity_floor_by_risk.get(rules_risk.level)
     if floor is not None and severity_rank(floor) > idx:
         idx = severity_rank(floor)
         if idx - 1 < len(model.severity_cut_points):
             score = max(score, model.severity_cut_points[idx - 1])
-        sources = ("model", "rules") if "rules" in risk.sources else ("model",)
+        sources = ("model", "rules")
     return SeverityResult(SEVERITY_LEVELS[idx], float(score), sources)
 
 

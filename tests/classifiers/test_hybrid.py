@@ -238,6 +238,26 @@ def test_a_model_only_crisis_call_needs_a_rule_cue_or_the_higher_bar(
 
 
 @pytest.mark.parametrize(
+    ("rules_risk", "p_crisis", "severity"),
+    [
+        ("none", 0.9, "mild"),  # the model's crisis call alone keeps the model's severity
+        ("ideation", 0.1, "moderate"),  # ideation in the writer's words: at least moderate
+        ("ideation", 0.9, "moderate"),
+        ("behavior", 0.1, "severe"),
+    ],
+)
+def test_severity_is_floored_by_the_risk_the_rules_saw(
+    rules_risk: str, p_crisis: float, severity: str
+) -> None:
+    ev = (Evidence(0, 4, "rope", "means"),) if rules_risk != "none" else ()
+    rules = RulesView({}, 0.8, False, RiskResult(rules_risk, 0.8, ev, ("rules",)))
+    result = fuse(rules, _crisis_view(p_crisis), FusionConfig(crisis_threshold=0.3), "v")
+    assert result.risk.crisis is (p_crisis >= 0.3 or rules_risk != "none")
+    assert result.severity.level == severity  # the model's own score (0.3) reads mild
+    assert ("rules" in result.severity.sources) is (severity != "mild")
+
+
+@pytest.mark.parametrize(
     ("p_crisis", "support", "weight", "crisis"),
     [
         (0.5, 0.5, 0.5, True),  # both lean towards a crisis: sqrt(0.25) = 0.5
