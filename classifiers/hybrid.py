@@ -65,7 +65,9 @@ their subreddit labels, which reward matching a subreddit over reading the post)
   everyday life. ``mindsignal eval --tune-fusion`` sets all three on validation: the crisis
   threshold as the highest that keeps suicidality recall >= 0.97 (39 r/SuicideWatch posts: at
   most one miss), then the bar without a cue as the highest that still does, then the short-text
-  bar the same way (at most 0.3, so a sure student still calls a short crisis); ``--crisis-only``
+  bar the same way (at most 0.3, so a sure student still calls a short crisis); on a text under
+  ``crisis_min_words`` words (8 in the shipped settings) with no cue the model calls no crisis
+  at all, since a few words give it nothing to read; ``--crisis-only``
   re-tunes just these at the length the student is served at. (Shipped, 2026-11-26, at 96
   tokens: 0.045, 0.045 and 0.08 on the combined score; test suicidality recall 0.92, crisis
   rate on posts of the other condition subreddits 0.12. Before, at a 0.94 target and with fewer
@@ -163,6 +165,14 @@ class FusionConfig:
     #: cue did not separate genuine crises from figures of speech and everyday life.
     crisis_short_unsupported_threshold: float | None = None
     short_text_words: int = 60
+    #: On a text under this many words with no rule cue, the model calls no crisis at all
+    #: (None: no such floor). Its crisis score on a few words is noise: "Okay." 0.36, ":/" 0.56
+    #: and "I like the way you write" 0.65 against "I can't anymore." 0.51 (risk head P); on
+    #: the C-SSRS development users, 87 comments under 8 words were model-only crisis calls,
+    #: nearly all replies such as "whats wrong?" or "Beautiful thank you". A brief crisis in
+    #: so few words is left to the rules' cues ("I want to die", "I can't do this anymore").
+    #: A product rule, not tuned (no validation post is that short).
+    crisis_min_words: int | None = None
     #: On a short text the rules' veto holds whatever the model's score: when every mention of
     #: a label is negated or about someone else ("I'm not depressed, just tired"; "my brother
     #: has bipolar"), that mention is most of what the student read.
@@ -186,6 +196,8 @@ class FusionConfig:
         out["severity_floor_by_risk"] = dict(self.severity_floor_by_risk)
         if out["max_length"] is None:  # added later: older settings keep their digest
             del out["max_length"]
+        if out["crisis_min_words"] is None:  # added later, the same way
+            del out["crisis_min_words"]
         if out["crisis_short_unsupported_threshold"] is None and not out["short_veto"]:
             # added later, the same way
             del out["crisis_short_unsupported_threshold"], out["short_text_words"]
@@ -483,12 +495,17 @@ def fuse_labels(rules: RulesView, model: ModelView, config: FusionConfig) -> tup
 
 
 def model_risk(
-    model: ModelView, config: FusionConfig, supported: bool = True, short: bool = False
+    model: ModelView,
+    config: FusionConfig,
+    supported: bool = True,
+    short: bool = False,
+    words: int = 0,
 ) -> tuple[str, float]:
     """The model's risk level and P(crisis), decided as the artifact decides it.
 
     ``supported``: the rules saw a suicide-risk cue in the text; without one the model needs
-    ``crisis_unsupported_threshold`` (when set) to call a crisis. The thresholds apply to
+    ``crisis_unsupported_threshold`` (when set) to call a crisis, and on a text of 1 to
+    ``crisis_min_words - 1`` words (``words``; 0: not counted) it calls none. The thresholds apply to
     :meth:`ModelView.crisis_score` (the risk head and, where configured, the stacked member's
     second opinion); the score returned is the risk head's calibrated P(crisis).
     """
@@ -500,6 +517,13 @@ def model_risk(
     if not supported and short and config.crisis_short_unsupported_threshold is not None:
         threshold = max(threshold, config.crisis_short_unsupported_threshold)
     crisis = model.crisis_score(config.crisis_support_weight) >= threshold
+    if (
+        crisis
+        and not supported
+        and config.crisis_min_words is not None
+        and 0 < words < config.crisis_min_words
+    ):
+        crisis = False
     first = risk_rank(CRISIS_FROM)
     side = RISK_LEVELS[first:] if crisis else RISK_LEVELS[:first]
     level = max(side, key=lambda lv: model.risk.get(lv, 0.0))
@@ -510,7 +534,9 @@ def fuse_risk(rules: RulesView, model: ModelView, config: FusionConfig) -> RiskR
     """Max-based ordinal fusion: the rules can only raise the model's level."""
     r = rules.risk
     short = 0 < rules.words < config.short_text_words
-    m_level, m_score = model_risk(model, config, supported=bool(r.evidence), short=short)
+    m_level, m_score = model_risk(
+        model, config, supported=bool(r.evidence), short=short, words=rules.words
+    )
     if risk_rank(r.level) > risk_rank(m_level):
         return RiskResult(r.level, max(float(r.score), m_score), r.evidence, ("rules",))
     if r.level == m_level and r.level != "none":

@@ -238,6 +238,32 @@ def test_a_model_only_crisis_call_needs_a_rule_cue_or_the_higher_bar(
 
 
 @pytest.mark.parametrize(
+    ("words", "cue", "crisis"),
+    [
+        (2, False, False),  # "Okay.": too few words for the model to call a crisis alone
+        (7, False, False),
+        (8, False, True),  # from the floor up, the bars decide as before
+        (0, False, True),  # words not counted (an older caller): no floor
+        (2, True, True),  # a rule cue in a few words ("I can't anymore."): the bar decides
+    ],
+)
+def test_too_few_words_for_a_model_only_crisis(words: int, cue: bool, crisis: bool) -> None:
+    ev = (Evidence(0, 8, "can't anymore", "entrapment"),) if cue else ()
+    rules = RulesView(
+        {}, 0.8, False, RiskResult("indicator" if cue else "none", 0.5, ev, ("rules",)), words
+    )
+    config = FusionConfig(crisis_threshold=0.3, crisis_min_words=8)
+    result = fuse(rules, _crisis_view(0.9), config, "v")
+    assert result.risk.crisis is crisis
+    assert result.risk.level == ("ideation" if crisis else "indicator" if cue else "none")
+    # without the setting (older fusion.json files) the model calls it, and the digest of
+    # those settings is unchanged
+    assert fuse(rules, _crisis_view(0.9), FusionConfig(crisis_threshold=0.3), "v").risk.crisis
+    assert "crisis_min_words" not in FusionConfig(crisis_threshold=0.3).to_dict()
+    assert FusionConfig.from_dict(config.to_dict()) == config
+
+
+@pytest.mark.parametrize(
     ("rules_risk", "p_crisis", "severity"),
     [
         ("none", 0.9, "mild"),  # the model's crisis call alone keeps the model's severity
@@ -333,6 +359,13 @@ def test_real_student_and_rules_together(rules: Any) -> None:
     assert results[1].relevant is False and results[1].labels == ()
     assert "eating_disorder" in results[2].label_names()
     assert all(r.model_version == clf.version for r in results)
+    # A few words give the student nothing to read: its crisis score on "Okay." (0.36) or a
+    # reply like "Are you okay?" (0.61) is noise, so those are no crisis; a brief cue is one.
+    replies = clf.predict(["Okay.", ":/", "Are you okay?", "I like the way you write"])
+    assert not any(r.risk.crisis for r in replies)
+    assert clf.fusion.crisis_min_words == 8
+    brief = clf.predict(["I can't anymore.", "Nobody would even notice if I was gone"])
+    assert all(r.risk.crisis and r.risk.evidence for r in brief)
 
 
 def test_fusion_digest_of_older_settings_is_unchanged_by_the_length_field() -> None:

@@ -335,7 +335,14 @@ def test_quoted_text_is_down_weighted(clf: LexiconClassifier) -> None:
         ("behavior", "the rope I've put up in the barn, just in case"),
         ("attempt", "tried to hang myself on sunday night. the rail broke."),
         ("attempt", "took a load of my pills saturday night and woke up sunday"),
+        # brief forms: a model reads nothing in so few words, so these rest on the rules
+        ("indicator", "I can't anymore."),
+        ("indicator", "Nobody would even notice if I was gone"),
+        ("indicator", "why bother anymore"),
+        ("ideation", "Just, dont really see a point in living anymore."),
         # ... and their everyday look-alikes
+        ("none", "I can't eat gluten anymore."),
+        ("none", "why bother with the car wash if it rains tomorrow"),
         ("none", "Driving test tomorrow at 9:40, third attempt. Stomach's doing flips."),
         ("none", "my third attempt at the driving test went fine"),
         ("none", "I'd like to wake up early tomorrow for the market."),
