@@ -608,3 +608,44 @@ def test_risk_cues_are_scoped_to_the_writer_and_to_real_endings(
 ) -> None:
     """'them' after the writer is often a thing; goodbye letters need an ending beside them."""
     assert clf.analyze(text).risk.level == level
+
+
+@pytest.mark.parametrize(
+    ("label", "text", "found"),
+    [
+        ("bipolar", "haven't needed sleep in 5 nights!! feel like I could run the country", True),
+        ("bipolar", "haven't slept in 5 nights because of the baby", False),
+        ("psychosis", "the voices started again in the exam hall", True),
+        ("psychosis", "the music started again after the break", False),
+        ("psychosis", "nobody else can hear them", False),  # them: anything at all
+        (
+            "substance_use",
+            "I need a couple of vodkas before my shift to stop my hands shaking",
+            True,
+        ),
+        (
+            "substance_use",
+            "can't get through a shift at the bar now without a couple of lines",
+            True,
+        ),
+        ("substance_use", "I need a couple of beers to calm my nerves before the speech", False),
+        ("substance_use", "can't face a Monday morning without a coffee", False),
+        (
+            "ocd",
+            "go back and check the front door is locked, then the car, then the door again",
+            True,
+        ),
+        ("ocd", "I went back to check the oven, then the kettle again because mum asked", False),
+        (
+            "anxiety",
+            "ate lunch in the toilets because I couldn't face walking into the canteen",
+            True,
+        ),
+        ("anxiety", "my face burns if anyone even looks at me", True),
+        ("anxiety", "I couldn't face going to the pub after a 12 hour shift", False),
+    ],
+)
+def test_everyday_forms_of_core_symptoms(
+    clf: LexiconClassifier, label: str, text: str, found: bool
+) -> None:
+    assert bool(clf.analyze(text).label(label).hits) is found
