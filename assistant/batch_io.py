@@ -109,6 +109,23 @@ def read_records(
     path = Path(path_or_stdin)
     if not path.is_file():
         raise BatchInputError(f"input file not found: {path}")
+    try:
+        handle = path.open("rb")
+    except OSError as exc:
+        raise BatchInputError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    with handle:
+        head = handle.read(_SNIFF_BYTES)
+    wide = encoding.lower().replace("-", "").replace("_", "").startswith(("utf16", "utf32"))
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")) and not wide:
+        raise BatchInputError(
+            f"{path} is UTF-16 text (it starts with a UTF-16 byte-order mark, as Excel's "
+            "'Unicode text' does); re-run with --encoding utf-16"
+        )
+    # NUL bytes in the first line: binary, not text (a NUL further down is one bad row).
+    if b"\x00" in head.split(b"\n", 1)[0] and not wide:
+        raise BatchInputError(
+            f"{path} looks like a binary file (NUL bytes in its first line), not CSV or JSONL text"
+        )
     kind = fmt or _guess_format(path)
     try:
         handle = path.open("rb")
@@ -121,6 +138,12 @@ def read_records(
             yield from _read_csv(handle, text_col, id_col, encoding, path, kind == "tsv")
         else:
             raise BatchInputError(f"unknown input format {kind!r}: use csv, tsv or jsonl")
+
+
+#: How much of an input file is read to tell text from binary.
+_SNIFF_BYTES = 8192
+#: Columns named in the error for a missing text column.
+_SHOWN_COLUMNS = 12
 
 
 def _guess_format(path: Path) -> str:
@@ -183,8 +206,15 @@ def _read_csv(
         raise BatchInputError(f"{path}: cannot read the header row: {exc}") from exc
     header = [h.strip() for h in header]
     if text_col not in header:
+        if any(_has_undecodable(h) for h in header):
+            raise BatchInputError(
+                f"{path}: the header row is not valid {encoding} text; is it a CSV file? "
+                "(use --encoding for another encoding)"
+            )
+        shown = [h if len(h) <= 40 else h[:37] + "..." for h in header[:_SHOWN_COLUMNS]]
+        more = f", ... ({len(header)} in all)" if len(header) > _SHOWN_COLUMNS else ""
         raise BatchInputError(
-            f"{path} has no column {text_col!r} (columns: {', '.join(header)}); use --text-col"
+            f"{path} has no column {text_col!r} (columns: {', '.join(shown)}{more}); use --text-col"
         )
     text_idx = header.index(text_col)
     id_idx = _id_index(header, id_col, path)

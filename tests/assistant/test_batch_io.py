@@ -94,6 +94,31 @@ def test_missing_file_and_columns_are_input_errors(tmp_path: Path) -> None:
         list(read_records(_write(tmp_path, "empty.csv", b""), "text"))
 
 
+def test_binary_and_utf16_files_are_named_as_such(tmp_path: Path) -> None:
+    binary = _write(tmp_path, "dump.csv", bytes(range(256)) * 4)
+    with pytest.raises(BatchInputError, match="binary file"):
+        list(read_records(binary))
+    # an image's first line has no NUL, but its header is no text either
+    png = _write(tmp_path, "photo.csv", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(256))
+    with pytest.raises(BatchInputError, match="header row is not valid utf-8"):
+        list(read_records(png))
+    utf16 = _write(tmp_path, "excel.csv", "id,text\n1,I feel low\n".encode("utf-16"))
+    with pytest.raises(BatchInputError, match="--encoding utf-16"):
+        list(read_records(utf16))
+    [record] = list(read_records(utf16, encoding="utf-16"))
+    assert isinstance(record, Record) and record.text == "I feel low"
+
+
+def test_a_header_that_is_not_text_or_too_wide_gives_a_short_error(tmp_path: Path) -> None:
+    latin = _write(tmp_path, "latin.csv", b"caf\xe9,b\n1,2\n")
+    with pytest.raises(BatchInputError, match="header row is not valid utf-8"):
+        list(read_records(latin))
+    wide = _write(tmp_path, "wide.csv", (",".join(f"c{i}" for i in range(50)) + "\n").encode())
+    with pytest.raises(BatchInputError, match=r"c11, \.\.\. \(50 in all\)") as info:
+        list(read_records(wide))
+    assert "c12" not in str(info.value)
+
+
 def test_jsonl_bad_lines_become_errors(tmp_path: Path) -> None:
     data = (
         b'{"id": 7, "text": "good"}\n'
