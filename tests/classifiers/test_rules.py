@@ -615,6 +615,10 @@ def test_risk_cues_are_scoped_to_the_writer_and_to_real_endings(
     [
         ("bipolar", "haven't needed sleep in 5 nights!! feel like I could run the country", True),
         ("bipolar", "haven't slept in 5 nights because of the baby", False),
+        ("bipolar", "ordered 40 rose bushes on the credit card", True),
+        ("bipolar", "ordered 40 cupcakes for the school fair, paid cash", False),
+        ("bipolar", "honestly feel like I could run the country", True),
+        ("bipolar", "I feel like I could run a marathon after that coffee", False),
         ("psychosis", "the voices started again in the exam hall", True),
         ("psychosis", "the music started again after the break", False),
         ("psychosis", "nobody else can hear them", False),  # them: anything at all
@@ -649,3 +653,77 @@ def test_everyday_forms_of_core_symptoms(
     clf: LexiconClassifier, label: str, text: str, found: bool
 ) -> None:
     assert bool(clf.analyze(text).label(label).hits) is found
+
+
+@pytest.mark.parametrize(
+    ("level", "text"),
+    [
+        # passive and active ideation in plain, slang and non-native wording
+        ("ideation", "some nights i wish i could close my eyes and not wake up"),
+        ("ideation", "i dont wanna be here anymore"),
+        ("ideation", "wish i'd never been born tbh"),
+        ("ideation", "honestly i hope a bus hits me on the way to school"),
+        ("ideation", "death sounds so peaceful right now"),
+        ("ideation", "im jealous of dead people"),
+        ("ideation", "I pray every night that God takes me"),
+        ("ideation", "the thought of not being here is so comforting"),
+        ("ideation", "i dont see myself living past 25"),
+        ("ideation", "my dog is the only thing keeping me alive"),
+        ("ideation", "stopped taking my heart pills, let nature take its course"),
+        ("ideation", "i want to unalive myself"),
+        ("ideation", "i am thinking to suicide sometimes"),
+        ("ideation", "i want to finish my life"),
+        ("ideation", "tempted to step in front of a train on my way home"),
+        ("ideation", "i keep thinking about driving my car into a tree"),
+        ("ideation", "i dont trust myself around the pills tonight"),
+        ("ideation", "stood on the platform thinking how easy it would be to just step off"),
+        ("ideation", "how many paracetamol would it take to die"),
+        # preparation and self-harm in everyday words
+        ("behavior", "i've been giving my things away, won't need them where i'm going"),
+        ("behavior", "been stashing my meds in a sock"),
+        ("behavior", "looked up bridges high enough to jump off"),
+        ("behavior", "tested if the banister would hold my weight"),
+        ("behavior", "checked if my life insurance pays out for suicide"),
+        ("behavior", "bought paracetamol from three different shops"),
+        ("behavior", "i sh'd again last night"),
+        ("behavior", "took the blade out of my sharpener"),
+        ("behavior", "burned my arm with a lighter"),
+        # past attempts in everyday words
+        ("attempt", "i took an overdose when i was 16"),
+        ("attempt", "i od'd last year"),
+        ("attempt", "mum found me hanging in the garage"),
+        ("attempt", "they pumped my stomach at 17"),
+        ("indicator", "nothing matters anymore"),
+        ("indicator", "i ruin everything i touch"),
+        # ... and their everyday look-alikes
+        ("none", "set a date for the wedding"),
+        ("none", "overdosed on chocolate this weekend haha"),
+        ("none", "I'd rather die than wear that"),
+        ("none", "I jumped off the pier into the sea on holiday"),
+        ("none", "cut my leg on a rusty nail"),
+        ("none", "I wouldn't mind if I died my hair pink"),
+        ("none", "i can't wait to die my hair purple"),
+        (
+            "none",
+            "if my flatmate plays that song one more time im throwing myself off the balcony 😂",
+        ),
+        ("none", "gave away most of my stuff before moving to japan"),
+        ("none", "collected my tablets from the pharmacy."),
+        ("none", "looked up the tallest buildings in dubai for our trip"),
+        ("none", "went on the rollercoaster to see if i could do it"),
+        ("none", "wrote letters to everyone i love for christmas"),
+        ("none", "used a razor on my legs before the beach"),
+        ("none", "i want to cut my hair so bad"),
+        ("none", "had enough of life in london, moving to the coast"),
+        ("none", "i want to leave this world behind and go hiking"),
+        ("none", "i want to finish my life story book"),
+        ("none", "thinking how easy it would be to just take the job offer"),
+        ("none", "i almost jumped out of my skin when the door slammed"),
+        ("none", "the only reason i'm still here at work is the pension"),
+    ],
+)
+def test_everyday_crisis_wording_reaches_its_level(
+    clf: LexiconClassifier, level: str, text: str
+) -> None:
+    risk = classify(clf, text).risk
+    assert risk.level == level
