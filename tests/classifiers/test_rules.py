@@ -344,6 +344,8 @@ def test_quoted_text_is_down_weighted(clf: LexiconClassifier) -> None:
         ("none", "I can't eat gluten anymore."),
         ("none", "why bother with the car wash if it rains tomorrow"),
         ("none", "Driving test tomorrow at 9:40, third attempt. Stomach's doing flips."),
+        ("none", "I don't want to be here, this party is boring"),
+        ("ideation", "I don't want to be here anymore, this job is killing me"),
         ("none", "my third attempt at the driving test went fine"),
         ("none", "I'd like to wake up early tomorrow for the market."),
         ("none", "working out whether it would be enough money for the trip"),
