@@ -116,6 +116,7 @@ from classifiers.labels import (
     risk_rank,
     severity_rank,
 )
+from classifiers.rules.context import FIRST_PERSON_WORD_RE, split_sentences
 from classifiers.stacking import blend, weights_from_config
 
 _MAX_EVIDENCE = 6
@@ -173,6 +174,12 @@ class FusionConfig:
     #: so few words is left to the rules' cues ("I want to die", "I can't do this anymore").
     #: A product rule, not tuned (no validation post is that short).
     crisis_min_words: int | None = None
+    #: On a short text framed as fiction, media, study or a hypothetical (a song's line, a
+    #: novel's character, homework, "what would you do if a friend said ...";
+    #: ``RulesView.reported``) only what the rules see the writer say about themselves counts:
+    #: a label needs a plain first-person rule hit, and the model calls no crisis unless the
+    #: rules see ideation or above. A product rule, not tuned.
+    reported_frame: bool = False
     #: On a short text the rules' veto holds whatever the model's score: when every mention of
     #: a label is negated or about someone else ("I'm not depressed, just tired"; "my brother
     #: has bipolar"), that mention is most of what the student read.
@@ -198,6 +205,8 @@ class FusionConfig:
             del out["max_length"]
         if out["crisis_min_words"] is None:  # added later, the same way
             del out["crisis_min_words"]
+        if not out["reported_frame"]:  # added later, the same way
+            del out["reported_frame"]
         if out["crisis_short_unsupported_threshold"] is None and not out["short_veto"]:
             # added later, the same way
             del out["crisis_short_unsupported_threshold"], out["short_text_words"]
@@ -263,12 +272,16 @@ class RuleHit:
         strong: At least one plain hit: first person, present, not negated/hypothetical/quoted.
         vetoed: The label was mentioned, but every mention is negated, about someone else or
             a figure of speech ("so bipolar about my timetable").
+        own: At least one plain hit in a sentence where the writer speaks of themselves (I,
+            me, my ...); read only in a text framed as fiction, media, study or a hypothetical,
+            where a bare "the symptoms of schizophrenia" is plain but not the writer's.
     """
 
     score: float
     evidence: tuple[Evidence, ...] = ()
     strong: bool = False
     vetoed: bool = False
+    own: bool = False
 
 
 @dataclass(frozen=True)
@@ -284,6 +297,9 @@ class RulesView:
     #: The writer says a difficulty is over and nothing says it is back ("had panic attacks
     #: at uni, therapy helped and I'm doing great now").
     resolved: bool = False
+    #: The text frames its content as fiction, media, study or a hypothetical ("Psych
+    #: homework: describe the symptoms of schizophrenia"; "that song with the line ...").
+    reported: bool = False
 
 
 class RulesPart(Protocol):
@@ -330,9 +346,15 @@ class ModelPart(Protocol):
 
 
 # ---- views ----------------------------------------------------------------------------------
-def rules_view(analysis: Any, words: int = 0) -> RulesView:
-    """Turn a ``RuleAnalysis`` (of a text of ``words`` words) into the fusion's :class:`RulesView`."""
+def rules_view(analysis: Any, words: int = 0, text: str = "") -> RulesView:
+    """Turn a ``RuleAnalysis`` (of ``text``, ``words`` words) into the fusion's :class:`RulesView`."""
     conditions: dict[str, RuleHit] = {}
+    reported = bool(getattr(analysis, "reported", False))
+    own_sentences: list[tuple[int, int]] = []
+    if reported and text:
+        own_sentences = [
+            (a, b) for a, b in split_sentences(text) if FIRST_PERSON_WORD_RE.search(text[a:b])
+        ]
     for la in analysis.labels:
         counted = [h for h in la.hits if h.counted]
         best = sorted(counted, key=lambda h: (-h.weight * h.factor, h.start))[:_MAX_EVIDENCE]
@@ -345,6 +367,10 @@ def rules_view(analysis: Any, words: int = 0) -> RulesView:
             evidence=evidence,
             strong=any(h.counted and h.flags.plain for h in la.hits),
             vetoed=bool(la.hits) and not counted,
+            own=any(
+                h.counted and h.flags.plain and any(a <= h.start < b for a, b in own_sentences)
+                for h in la.hits
+            ),
         )
     off_topic = bool(analysis.off_topic_hits) and not analysis.relevant
     return RulesView(
@@ -354,6 +380,7 @@ def rules_view(analysis: Any, words: int = 0) -> RulesView:
         risk=analysis.risk,
         words=words,
         resolved=bool(getattr(analysis, "resolved", False)),
+        reported=reported,
     )
 
 
@@ -467,10 +494,15 @@ def fuse_labels(rules: RulesView, model: ModelView, config: FusionConfig) -> tup
         # the model or a past-tense cue says (risk is fused separately and never lowered).
         return ()
     veto_max = 1.01 if short else config.veto_max
+    reported = (
+        config.reported_frame and rules.reported and 0 < rules.words < config.short_text_words
+    )
     for label in CONDITIONS:
         p = float(model.conditions.get(label, 0.0))
         thr = float(model.thresholds.get(label, 0.5)) + config.threshold_shift
         hit = rules.conditions.get(label, empty)
+        if reported and not (hit.strong and hit.own):
+            continue  # fiction, homework, a song: only the writer's own plain words count
         if p >= thr:
             # The learned n-gram lexicon is part of the model side (the contract's sources stay
             # "model" and "rules"); its n-grams are the evidence when the rules have none.
@@ -537,6 +569,16 @@ def fuse_risk(rules: RulesView, model: ModelView, config: FusionConfig) -> RiskR
     m_level, m_score = model_risk(
         model, config, supported=bool(r.evidence), short=short, words=rules.words
     )
+    if (
+        config.reported_frame
+        and rules.reported
+        and short
+        and risk_rank(m_level) >= risk_rank(CRISIS_FROM)
+        and risk_rank(r.level) < risk_rank(CRISIS_FROM)
+    ):
+        # A crisis in a song's line or a homework question is not the writer's; theirs would
+        # show in a rule cue of their own.
+        m_level = max(RISK_LEVELS[: risk_rank(CRISIS_FROM)], key=lambda lv: model.risk.get(lv, 0.0))
     if risk_rank(r.level) > risk_rank(m_level):
         return RiskResult(r.level, max(float(r.score), m_score), r.evidence, ("rules",))
     if r.level == m_level and r.level != "none":
@@ -614,7 +656,8 @@ class HybridClassifier:
             future = pool.submit(self.model.predict_proba, texts)
             try:
                 r_views = [
-                    rules_view(self.rules.analyze(text), words=len(text.split())) for text in texts
+                    rules_view(self.rules.analyze(text), words=len(text.split()), text=text)
+                    for text in texts
                 ]
             except BaseException:
                 future.cancel()

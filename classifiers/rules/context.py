@@ -191,6 +191,37 @@ def resolved_past(text: str) -> bool:
     return bool(_RESOLVED_RE.search(text)) and not _RECURRENCE_RE.search(text)
 
 
+# The text frames its mental-health content as someone else's work, a school task or a
+# hypothetical: a song's line, a film or a novel's character, homework or an essay question,
+# training, "what would you do if a friend said ...". Read over the whole text; fusion reads it
+# on short texts, where it keeps only what the rules see the writer say about themselves.
+_REPORTED_FRAME_RE = re.compile(
+    r"\b(?:homework|coursework|assignment|essay\s+question|exam\s+question|textbook|"
+    r"media\s+studies|(?:psych(?:ology)?|sociology|health|english|drama|media)\s+"
+    r"(?:class|course|homework|essay|exam|module|lecture|teacher|assignment|coursework)|"
+    r"(?:writing|wrote|write|i'?m\s+writing)\s+(?:a|an|my|the)\s+(?:\w+\s+)?"
+    r"(?:story|novel|script|screenplay|essay|poem|play|character|fanfic|fan\s+fiction)|"
+    r"main\s+character|protagonist|narrator|the\s+singer|(?:song|film|movie)\s+lyrics|"
+    r"(?:the|a|this|that|new)\s+(?:song|lyrics|film|movie|series|tv\s+show|show|episode|"
+    r"novel|documentary|podcast|news\s+story|article|play)\s+(?:about|where|that|has|goes|"
+    r"with|in\s+which|on\s+the\s+radio|we\s+(?:watched|read|had\s+to))|"
+    r"hypothetically|what\s+(?:would|should|do)\s+you\s+(?:actually\s+)?(?:do|say)\s+if|"
+    r"if\s+(?:your|a|my|one\s+of\s+(?:your|my))\s+(?:friends?|mates?|colleagues?|coworkers?|"
+    r"students?|pupils?|kids?|child|partner|someone)\s+(?:\w+\s+)?(?:texted|told|said|messaged|"
+    r"mentioned|admitted|confided)|"
+    r"(?:peer\s+support|first\s+aid|safeguarding|suicide\s+prevention|mental\s+health)\s+"
+    r"(?:training|course|workshop))\b",
+    re.IGNORECASE,
+)
+
+
+def reported_frame(text: str) -> bool:
+    """True when the text frames its content as fiction, media, study or a hypothetical
+    ("Psych homework: describe the symptoms of schizophrenia", "that song with the line ...",
+    "hypothetically, if your friend texted you ...")."""
+    return bool(_REPORTED_FRAME_RE.search(text.replace("’", "'")))
+
+
 # A diagnosis name used as an everyday adjective: "I'm so bipolar about my timetable", "the
 # weather is so bipolar", "I'm a bit OCD about my desk". Only the names people use loosely,
 # after a degree word; "so depressed" and "so anxious" stay genuine far too often to discount.

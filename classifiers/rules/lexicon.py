@@ -24,6 +24,7 @@ from classifiers.rules.context import (
     FIRST_PERSON_WORD_RE,
     ContextFlags,
     TextContext,
+    reported_frame,
     resolved_past,
 )
 from classifiers.rules.patterns import (
@@ -156,6 +157,9 @@ class RuleAnalysis:
     #: The writer says a difficulty is over and nothing says it is back
     #: (:func:`classifiers.rules.context.resolved_past`); fusion reads it on short texts.
     resolved: bool = False
+    #: The text frames its content as fiction, media, study or a hypothetical
+    #: (:func:`classifiers.rules.context.reported_frame`); fusion reads it on short texts.
+    reported: bool = False
 
     def label(self, name: str) -> LabelAnalysis:
         """The analysis of one condition."""
@@ -381,6 +385,7 @@ class LexiconClassifier:
             relevant=relevant,
             model_version=self._version,
             resolved=resolved_past(text),
+            reported=reported_frame(text),
         )
 
     def _analyze_label(

@@ -366,6 +366,17 @@ def test_real_student_and_rules_together(rules: Any) -> None:
     assert clf.fusion.crisis_min_words == 8
     brief = clf.predict(["I can't anymore.", "Nobody would even notice if I was gone"])
     assert all(r.risk.crisis and r.risk.evidence for r in brief)
+    # Homework is not the writer's condition; the writer's own words in the same frame are.
+    homework, own = clf.predict(
+        [
+            "Health class homework: 'Outline the symptoms of schizophrenia and one treatment.' "
+            "Anyone got good sources?",
+            "Writing a story where the main character has bulimia. I had bulimia for years "
+            "myself and still make myself sick some nights.",
+        ]
+    )
+    assert homework.labels == () and not homework.risk.crisis
+    assert "eating_disorder" in own.label_names()
 
 
 def test_fusion_digest_of_older_settings_is_unchanged_by_the_length_field() -> None:
@@ -418,6 +429,40 @@ def test_fusion_digest_of_older_settings_is_unchanged_by_the_short_text_fields()
     assert FusionConfig(short_veto=True).digest != FusionConfig().digest
     tuned = FusionConfig(crisis_short_unsupported_threshold=0.2)
     assert FusionConfig.from_dict(tuned.to_dict()) == tuned
+
+
+def test_a_short_text_framed_as_fiction_or_homework_keeps_only_the_writers_own_words() -> None:
+    """'Psych homework: describe the symptoms of schizophrenia': the student reads psychosis."""
+    ev = (Evidence(0, 5, "voices", "auditory_hallucinations"),)
+    hits = {
+        "psychosis": RuleHit(0.7, ev, strong=False),  # in the song, not the writer's
+        "depression": RuleHit(0.6, ev, strong=True, own=True),  # "and honestly I've felt low"
+    }
+    model = _crisis_view(0.9)
+    model = dataclasses.replace(
+        model, conditions={**model.conditions, "psychosis": 0.9, "depression": 0.3}
+    )
+    config = FusionConfig(crisis_threshold=0.3, short_veto=True, reported_frame=True)
+    cue = RiskResult("ideation", 0.7, (Evidence(0, 6, "want to die", "ideation"),), ("rules",))
+
+    def view(reported: bool, words: int, risk: RiskResult | None = None) -> RulesView:
+        risk = risk or RiskResult("none", 0.0)
+        return RulesView(hits, 0.8, False, risk, words=words, reported=reported)
+
+    framed = fuse(view(True, 30), model, config, "v")
+    assert list(framed.label_names()) == ["depression"]  # added by the rules, with evidence
+    assert not framed.risk.crisis  # the model's crisis reading of the song is not the writer's
+    # the writer's own crisis cue stands, frame or not
+    assert fuse(view(True, 30, cue), model, config, "v").risk.crisis
+    # long posts, unframed texts and older settings are read as before
+    for other in (
+        fuse(view(True, 200), model, config, "v"),
+        fuse(view(False, 30), model, config, "v"),
+        fuse(view(True, 30), model, FusionConfig(crisis_threshold=0.3, short_veto=True), "v"),
+    ):
+        assert "psychosis" in other.label_names() and other.risk.crisis
+    assert "reported_frame" not in FusionConfig().to_dict()
+    assert FusionConfig.from_dict(config.to_dict()) == config
 
 
 def test_a_short_text_about_a_resolved_past_gets_no_condition() -> None:

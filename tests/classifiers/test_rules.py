@@ -547,6 +547,31 @@ def test_a_difficulty_the_writer_calls_over_is_read_as_resolved(
     assert clf.analyze(text).resolved is resolved
 
 
+@pytest.mark.parametrize(
+    ("text", "reported"),
+    [
+        ("Sociology homework: explain why men are less likely to seek help for depression.", True),
+        ("There's a film where the dad hears voices telling him to hide the kids. Good?", True),
+        (
+            "Hypothetically, if a coworker messaged you saying they wanted to end it, who'd you call?",
+            True,
+        ),
+        ("I'm writing a short story where the main character starves herself before a show.", True),
+        (
+            "We did mental health first aid training at work today, the psychosis bit was good.",
+            True,
+        ),
+        ("I’ve been so low since my dad died and I can’t sleep.", False),
+        ("My friend told me I seem off lately and I think she's right.", False),
+        ("Watched a film tonight and cried the whole way through.", False),
+    ],
+)
+def test_fiction_study_and_hypotheticals_are_read_as_a_reported_frame(
+    clf: LexiconClassifier, text: str, reported: bool
+) -> None:
+    assert clf.analyze(text).reported is reported
+
+
 def test_resolved_reads_curly_apostrophes(clf: LexiconClassifier) -> None:
     assert clf.analyze("Panic attacks at uni. That’s long behind me, I’m doing great now.").resolved
     assert not clf.analyze("I thought I’d beaten it but I’m doing great now, lol no.").resolved
