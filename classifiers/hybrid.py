@@ -45,6 +45,11 @@ their subreddit labels, which reward matching a subreddit over reading the post)
     says the difficulty is over and nothing says it is back, ``RulesView.resolved``): no
     condition is called ("panic attacks at uni, therapy helped and I'm doing great now").
     "It's back", "again", "still", "lately" keep the labels.
+  - *Reported frame* (with ``reported_frame``, on a text under ``short_text_words`` words framed
+    as fiction, media, study or a hypothetical, ``RulesView.reported``): only labels with a
+    plain rule hit in a sentence where the writer speaks of themselves (``RuleHit.own``) stay,
+    and the model calls no crisis unless the rules see ideation or above ("Psych homework:
+    describe the symptoms of schizophrenia"; a song's line about wanting to die).
   - *Model only*: kept with score ``p``, sources ``["model"]``, with the best supporting rule
     spans (counted hits below the rules' own threshold) if any.
 * **Risk** is ordinal and max-based. The model's crisis score is the risk head's
