@@ -754,3 +754,48 @@ def test_everyday_crisis_wording_reaches_its_level(
 ) -> None:
     risk = classify(clf, text).risk
     assert risk.level == level
+
+
+@pytest.mark.parametrize(
+    ("label", "text", "plain"),
+    [
+        # denials a plain negator window missed (a blind probe of 150 invented texts)
+        ("bipolar", "my GP ruled out bipolar after two appointments", False),
+        ("adhd", "no way I have ADHD, I just hate maths homework", False),
+        ("anxiety", "it was nothing like a panic attack, I was just too hot", False),
+        ("anxiety", "not that I'm anxious or anything, the interview is tomorrow", False),
+        ("depression", "I don't think that I am depressed, just tired", False),
+        ("depression", "I know that I'm depressed", True),  # "that" after "know" ends no denial
+        ("adhd", "I think that I have ADHD", True),
+        # a past that is back in the same sentence is present
+        (
+            "anxiety",
+            "used to have panic attacks, thought they were gone, had one at work today",
+            True,
+        ),
+        ("eating_disorder", "my bulimia is back in charge and I keep making myself sick", True),
+        ("eating_disorder", "I had bulimia back in 2015, never again", False),
+    ],
+)
+def test_denials_and_returning_pasts_are_scoped(
+    clf: LexiconClassifier, label: str, text: str, plain: bool
+) -> None:
+    hits = clf.analyze(text).label(label).hits
+    assert any(h.counted and h.flags.plain for h in hits) is plain
+
+
+@pytest.mark.parametrize(
+    ("text", "resolved"),
+    [
+        ("the depression lifted last spring", True),
+        ("I had terrible anxiety in secondary school. It's long gone.", True),
+        ("I was depressed for most of 2019 but I'm in a good place now", True),
+        ("bulimia took my late teens from me. 12 years free of it and counting", True),
+        ("used to have panic attacks, haven't had one since uni", True),
+        ("bipolar II, no episodes in five years on lithium", True),
+        ("I'm so over it, can't stop crying", False),  # fed up, not recovered
+        ("I haven't worked since college, the depression wrecked me", False),
+    ],
+)
+def test_more_ways_of_saying_it_is_over(clf: LexiconClassifier, text: str, resolved: bool) -> None:
+    assert clf.analyze(text).resolved is resolved
