@@ -497,6 +497,12 @@ def fuse_labels(rules: RulesView, model: ModelView, config: FusionConfig) -> tup
     if short and rules.resolved:
         # A short text about a difficulty that is over: no condition is called, whatever
         # the model or a past-tense cue says (risk is fused separately and never lowered).
+        # Recovery from substance use is the exception: staying sober is living with it now.
+        sub = rules.conditions.get("substance_use", empty)
+        if sub.strong and any(e.cue == "recovery" for e in sub.evidence):
+            p = float(model.conditions.get("substance_use", 0.0))
+            score = max(p, config.rules_add_weight * sub.score)
+            return (LabelScore("substance_use", score, ("rules",), sub.evidence),)
         return ()
     veto_max = 1.01 if short else config.veto_max
     reported = (

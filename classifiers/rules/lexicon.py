@@ -8,6 +8,7 @@ third-person, past and quoted ones with the reason they were discounted, so fusi
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
 import math
@@ -440,9 +441,15 @@ def _names_writer(span: str) -> bool:
     return bool(FIRST_PERSON_WORD_RE.search(span))
 
 
+#: Cues whose past is the present state: "quit drinking two years ago" is recovery now.
+_PAST_IS_PRESENT_CUES = frozenset({"recovery"})
+
+
 def _make_hit(spec: CueSpec, start: int, end: int, text: str, ctx: TextContext) -> Hit:
     span = text[start:end]
     flags = ctx.flags_for(start, end, first_person_cue=_names_writer(span))
+    if flags.past and spec.cue in _PAST_IS_PRESENT_CUES:
+        flags = dataclasses.replace(flags, past=False)
     factor = 1.0
     for reason in flags.reasons:
         factor *= CONTEXT_FACTORS[reason]

@@ -483,3 +483,8 @@ def test_a_short_text_about_a_resolved_past_gets_no_condition() -> None:
     assert fuse(view(True, 30), model, FusionConfig(veto_max=0.0), "v").labels
     # risk is fused on its own and never lowered by it
     assert fuse(view(True, 30, cue), model, config, "v").risk.crisis
+    # recovery from substance use is living with it now: "quit drinking two years ago and
+    # never looked back" keeps substance_use, from the rules
+    sober = {"substance_use": RuleHit(0.6, (Evidence(0, 13, "quit drinking", "recovery"),), True)}
+    kept = fuse(RulesView(sober, 0.8, False, no_risk, words=9, resolved=True), model, config, "v")
+    assert [(lab.label, lab.sources) for lab in kept.labels] == [("substance_use", ("rules",))]

@@ -674,6 +674,10 @@ def test_risk_cues_are_scoped_to_the_writer_and_to_real_endings(
         ),
         ("anxiety", "my face burns if anyone even looks at me", True),
         ("anxiety", "I couldn't face going to the pub after a 12 hour shift", False),
+        # recovery is substance use now, however long ago it started
+        ("substance_use", "sober 6 years", True),
+        ("substance_use", "quit drinking two years ago and never looked back", True),
+        ("substance_use", "I quit drinking for January, feeling great", False),
     ],
 )
 def test_everyday_forms_of_core_symptoms(
@@ -799,3 +803,8 @@ def test_denials_and_returning_pasts_are_scoped(
 )
 def test_more_ways_of_saying_it_is_over(clf: LexiconClassifier, text: str, resolved: bool) -> None:
     assert clf.analyze(text).resolved is resolved
+
+
+def test_recovery_is_present_whenever_it_began(clf: LexiconClassifier) -> None:
+    hits = clf.analyze("quit drinking two years ago and never looked back").label("substance_use")
+    assert any(h.cue == "recovery" and h.flags.plain for h in hits.hits)
