@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -22,6 +21,8 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from benchmarks.common import machine
 
 RESULTS = Path(__file__).resolve().parent / "results"
 TARGETS = {"first_token_s": 0.5, "tokens_per_s": 80.0, "server_rss_mb": 400.0}
@@ -118,24 +119,6 @@ def one_run(url: str, model: str, run: int) -> dict[str, float]:
         / max(final.get("prompt_eval_duration", 1) / 1e9, 1e-9),
         "answer_tokens": eval_count,
         "tokens_per_s": eval_count / eval_s if eval_s else 0.0,
-    }
-
-
-def machine() -> dict[str, Any]:
-    """What the numbers were measured on."""
-    cpu = platform.processor() or ""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return {
-        "nproc": os.cpu_count(),
-        "cpu": cpu,
-        "loadavg_1m_at_start": os.getloadavg()[0] if hasattr(os, "getloadavg") else None,
-        "python": platform.python_version(),
     }
 
 

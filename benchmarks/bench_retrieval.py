@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from assistant.settings import PROJECT_ROOT, KnowledgeBaseSettings
-from benchmarks.bench_llm import machine
+from benchmarks.common import machine
 from knowledge_base.ingest import IngestRecord, ingest_knowledge_base, passage_record
 from knowledge_base.loader import load_passages
 from retrieval.base import RetrievalQuery
