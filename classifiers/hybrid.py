@@ -185,6 +185,13 @@ class FusionConfig:
     #: a label needs a plain first-person rule hit, and the model calls no crisis unless the
     #: rules see ideation or above. A product rule, not tuned.
     reported_frame: bool = False
+    #: On a short text (under ``short_text_words``) with no rule cue, the risk head's
+    #: P(risk >= ideation) alone at or above this also calls a crisis (None: off). The second
+    #: opinion was trained on long Reddit posts and reads nothing in a few lines: six genuine
+    #: brief crises of a fresh behavioural set had P 0.30-0.89 but a second opinion of
+    #: 0.001-0.006, so the combined score missed all six. 0.5 is the lowest value that adds no
+    #: false alarm on the development behavioural cases (2026-12-07).
+    crisis_short_model_alone: float | None = None
     #: On a short text the rules' veto holds whatever the model's score: when every mention of
     #: a label is negated or about someone else ("I'm not depressed, just tired"; "my brother
     #: has bipolar"), that mention is most of what the student read.
@@ -212,6 +219,8 @@ class FusionConfig:
             del out["crisis_min_words"]
         if not out["reported_frame"]:  # added later, the same way
             del out["reported_frame"]
+        if out["crisis_short_model_alone"] is None:  # added later, the same way
+            del out["crisis_short_model_alone"]
         if out["crisis_short_unsupported_threshold"] is None and not out["short_veto"]:
             # added later, the same way
             del out["crisis_short_unsupported_threshold"], out["short_text_words"]
@@ -548,7 +557,9 @@ def model_risk(
 
     ``supported``: the rules saw a suicide-risk cue in the text; without one the model needs
     ``crisis_unsupported_threshold`` (when set) to call a crisis, and on a text of 1 to
-    ``crisis_min_words - 1`` words (``words``; 0: not counted) it calls none. The thresholds apply to
+    ``crisis_min_words - 1`` words (``words``; 0: not counted) it calls none; on a ``short`` text
+    without a cue, ``crisis_short_model_alone`` lets the risk head's P call one alone. The
+    thresholds apply to
     :meth:`ModelView.crisis_score` (the risk head and, where configured, the stacked member's
     second opinion); the score returned is the risk head's calibrated P(crisis).
     """
@@ -560,6 +571,14 @@ def model_risk(
     if not supported and short and config.crisis_short_unsupported_threshold is not None:
         threshold = max(threshold, config.crisis_short_unsupported_threshold)
     crisis = model.crisis_score(config.crisis_support_weight) >= threshold
+    if (
+        not crisis
+        and not supported
+        and short
+        and config.crisis_short_model_alone is not None
+        and model.crisis >= config.crisis_short_model_alone
+    ):
+        crisis = True  # the risk head alone, where the second opinion cannot read
     if (
         crisis
         and not supported

@@ -264,6 +264,35 @@ def test_too_few_words_for_a_model_only_crisis(words: int, cue: bool, crisis: bo
 
 
 @pytest.mark.parametrize(
+    ("words", "p_crisis", "crisis"),
+    [
+        (30, 0.6, True),  # short, no cue: the risk head alone suffices
+        (30, 0.4, False),  # ... at or above the bar only
+        (200, 0.6, False),  # a long post keeps the combined score
+        (5, 0.9, False),  # too few words for any model-only call
+    ],
+)
+def test_on_a_short_text_the_risk_head_can_call_a_crisis_alone(
+    words: int, p_crisis: float, crisis: bool
+) -> None:
+    # the second opinion, trained on long Reddit posts, reads nothing in a few lines
+    view = dataclasses.replace(_crisis_view(p_crisis), crisis_support=0.002)
+    rules = RulesView({}, 0.8, False, RiskResult("none", 0.0), words=words)
+    config = FusionConfig(
+        crisis_threshold=0.04,
+        crisis_support_weight=0.5,
+        crisis_short_unsupported_threshold=0.05,
+        crisis_short_model_alone=0.5,
+        crisis_min_words=8,
+    )
+    assert fuse(rules, view, config, "v").risk.crisis is crisis
+    # older settings: the combined score alone (sqrt(0.6 * 0.002) = 0.035 < 0.05)
+    older = config.with_overrides(crisis_short_model_alone=None)
+    assert not fuse(rules, view, older, "v").risk.crisis
+    assert "crisis_short_model_alone" not in older.to_dict()
+
+
+@pytest.mark.parametrize(
     ("rules_risk", "p_crisis", "severity"),
     [
         ("none", 0.9, "mild"),  # the model's crisis call alone keeps the model's severity

@@ -347,6 +347,8 @@ def test_quoted_text_is_down_weighted(clf: LexiconClassifier) -> None:
         ("none", "I don't want to be here, this party is boring"),
         ("none", "sitting on the roof watching the sunset"),
         ("none", "sat on the edge of my bed crying"),
+        ("none", "sitting on the edge of my seat for the penalties"),
+        ("behavior", "stood on the edge for an hour last night"),
         ("behavior", "I was standing on the ledge for an hour"),
         ("behavior", "sat in the kitchen with my pills lined up"),
         ("none", "I want death metal on at my funeral lol"),
