@@ -72,7 +72,9 @@ their subreddit labels, which reward matching a subreddit over reading the post)
   most one miss), then the bar without a cue as the highest that still does, then the short-text
   bar the same way (at most 0.3, so a sure student still calls a short crisis); on a text under
   ``crisis_min_words`` words (8 in the shipped settings) with no cue the model calls no crisis
-  at all, since a few words give it nothing to read; ``--crisis-only``
+  at all, since a few words give it nothing to read; on a short text with no cue the risk
+  head's P alone at or above ``crisis_short_model_alone`` (0.5) also calls one, since the
+  second opinion, trained on long posts, reads nothing in a few lines; ``--crisis-only``
   re-tunes just these at the length the student is served at. (Shipped, 2026-11-26, at 96
   tokens: 0.045, 0.045 and 0.08 on the combined score; test suicidality recall 0.92, crisis
   rate on posts of the other condition subreddits 0.12. Before, at a 0.94 target and with fewer
