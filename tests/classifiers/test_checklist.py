@@ -99,7 +99,7 @@ def test_repeated_ids_empty_and_missing_files_are_errors(tmp_path: Path) -> None
         load_cases(tmp_path / "missing.jsonl")
 
 
-@pytest.mark.parametrize("name", ["dev.jsonl", "test.jsonl"])
+@pytest.mark.parametrize("name", ["dev.jsonl", "test.jsonl", "fresh.jsonl"])
 def test_shipped_case_files_load_and_cover_every_category(name: str) -> None:
     cases = load_cases(BEHAVIOUR_DIR / name)
     assert len(cases) >= 150
