@@ -561,9 +561,9 @@ def model_risk(
     ``crisis_unsupported_threshold`` (when set) to call a crisis, and on a text of 1 to
     ``crisis_min_words - 1`` words (``words``; 0: not counted) it calls none; on a ``short`` text
     without a cue, ``crisis_short_model_alone`` lets the risk head's P call one alone. The
-    thresholds apply to
-    :meth:`ModelView.crisis_score` (the risk head and, where configured, the stacked member's
-    second opinion); the score returned is the risk head's calibrated P(crisis).
+    thresholds apply to :meth:`ModelView.crisis_score` (the risk head and, where configured,
+    the stacked member's second opinion); the score returned is the risk head's calibrated
+    P(crisis).
     """
     threshold = (
         config.crisis_threshold if config.crisis_threshold is not None else model.crisis_threshold

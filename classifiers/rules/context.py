@@ -108,7 +108,9 @@ _NEGATION_PHRASES_RE = re.compile(
     r"(?:don'?t|do\s+not|doesn'?t)\s+meet\s+(?:the\s+)?criteria\s+for|"
     # fixed denials a few words off: "no way I have ADHD", "nothing like a panic attack",
     # "not that I'm anxious", "far from suicidal"
-    r"no\s+way|nothing\s+like|not\s+that|far\s+from|not\s+(?:even\s+)?close\s+to)",
+    # ("no way out of this depression" is no denial: "no way" needs a subject after it)
+    r"no\s+way\s+(?:i|i'?m|im|i'?ve|ive|am|do|that|it'?s|its|is)\b|nothing\s+like|not\s+that|"
+    r"far\s+from|not\s+(?:even\s+)?close\s+to)",
     re.IGNORECASE,
 )
 

@@ -774,6 +774,7 @@ def test_everyday_crisis_wording_reaches_its_level(
         # denials a plain negator window missed (a blind probe of 150 invented texts)
         ("bipolar", "my GP ruled out bipolar after two appointments", False),
         ("adhd", "no way I have ADHD, I just hate maths homework", False),
+        ("depression", "I see no way out of this depression", True),
         ("anxiety", "it was nothing like a panic attack, I was just too hot", False),
         ("anxiety", "not that I'm anxious or anything, the interview is tomorrow", False),
         ("depression", "I don't think that I am depressed, just tired", False),
