@@ -127,7 +127,12 @@ _SUSPICION_RE = re.compile(
     re.IGNORECASE,
 )
 _DENIAL_AFTER_RE = re.compile(
-    r"^[^.!?\n]{0,40}?,?\s*\bbut\s+(?:honestly\s+|really\s+)?i\s*(?:don'?t|do\s+not|'?m\s+not|am\s+not)\b",
+    r"^[^.!?\n]{0,40}?,?\s*\bbut\s+(?:honestly\s+|really\s+)?i\s*(?:don'?t|do\s+not|'?m\s+not|am\s+not)\b|"
+    # without "but", only a bare denial that ends there: "everyone thinks I'm depressed, I'm
+    # really not" (not ", I don't know what to do")
+    r"^[^.!?\n]{0,40}?,\s*(?:honestly\s+|really\s+)?i\s*(?:'?m|am)\s+(?:really\s+|honestly\s+|"
+    r"just\s+|definitely\s+)?not\s*(?:[.!,;]|lol|$)|"
+    r"^[^.!?\n]{0,40}?,\s*(?:honestly\s+|really\s+)?i\s*(?:don'?t|do\s+not)\s*(?:[.!;]|$)",
     re.IGNORECASE,
 )
 _DENIAL_NEXT_RE = re.compile(

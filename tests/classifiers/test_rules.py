@@ -775,6 +775,11 @@ def test_everyday_crisis_wording_reaches_its_level(
         ("bipolar", "my GP ruled out bipolar after two appointments", False),
         ("adhd", "no way I have ADHD, I just hate maths homework", False),
         ("depression", "I see no way out of this depression", True),
+        # someone else's view, denied without a "but"
+        ("depression", "everyone thinks I'm depressed, I'm really not", False),
+        ("adhd", "people assume I have ADHD, I don't.", False),
+        ("ptsd", "my therapist thinks I have PTSD, I don't know what to do", True),
+        ("depression", "my mum says I'm depressed, I'm not sure", True),
         ("anxiety", "it was nothing like a panic attack, I was just too hot", False),
         ("anxiety", "not that I'm anxious or anything, the interview is tomorrow", False),
         ("depression", "I don't think that I am depressed, just tired", False),
