@@ -115,23 +115,9 @@ def read_records(
         raise BatchInputError(f"cannot read {path}: {exc.strerror or exc}") from exc
     with handle:
         head = handle.read(_SNIFF_BYTES)
-    wide = encoding.lower().replace("-", "").replace("_", "").startswith(("utf16", "utf32"))
-    if head.startswith((b"\xff\xfe", b"\xfe\xff")) and not wide:
-        raise BatchInputError(
-            f"{path} is UTF-16 text (it starts with a UTF-16 byte-order mark, as Excel's "
-            "'Unicode text' does); re-run with --encoding utf-16"
-        )
-    # NUL bytes in the first line: binary, not text (a NUL further down is one bad row).
-    if b"\x00" in head.split(b"\n", 1)[0] and not wide:
-        raise BatchInputError(
-            f"{path} looks like a binary file (NUL bytes in its first line), not CSV or JSONL text"
-        )
-    kind = fmt or _guess_format(path)
-    try:
-        handle = path.open("rb")
-    except OSError as exc:
-        raise BatchInputError(f"cannot read {path}: {exc.strerror or exc}") from exc
-    with handle:
+        _check_text(path, head, encoding)
+        kind = fmt or _guess_format(path, head)
+        handle.seek(0)
         if kind == "jsonl":
             yield from _read_jsonl(handle, text_col, id_col, encoding, path)
         elif kind in ("csv", "tsv"):
@@ -146,7 +132,24 @@ _SNIFF_BYTES = 8192
 _SHOWN_COLUMNS = 12
 
 
-def _guess_format(path: Path) -> str:
+def _check_text(path: Path, head: bytes, encoding: str) -> None:
+    """Refuse a file that is not text in ``encoding``, judged from its first bytes ``head``."""
+    wide = encoding.lower().replace("-", "").replace("_", "").startswith(("utf16", "utf32"))
+    if wide:
+        return
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise BatchInputError(
+            f"{path} is UTF-16 text (it starts with a UTF-16 byte-order mark, as Excel's "
+            "'Unicode text' does); re-run with --encoding utf-16"
+        )
+    # NUL bytes in the first line: binary, not text (a NUL further down is one bad row).
+    if b"\x00" in head.split(b"\n", 1)[0]:
+        raise BatchInputError(
+            f"{path} looks like a binary file (NUL bytes in its first line), not CSV or JSONL text"
+        )
+
+
+def _guess_format(path: Path, head: bytes) -> str:
     suffix = path.suffix.lower()
     if suffix in _JSONL_SUFFIXES:
         return "jsonl"
@@ -154,9 +157,7 @@ def _guess_format(path: Path) -> str:
         return "tsv"
     if suffix in _CSV_SUFFIXES:
         return "csv"
-    with path.open("rb") as handle:
-        head = handle.read(4096).lstrip(b"\xef\xbb\xbf \t\r\n")
-    return "jsonl" if head.startswith(b"{") else "csv"
+    return "jsonl" if head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"{") else "csv"
 
 
 def _stdin_record(data: bytes, encoding: str) -> Record | RowError:
