@@ -686,6 +686,9 @@ def test_risk_cues_are_scoped_to_the_writer_and_to_real_endings(
         ("substance_use", "sober 6 years", True),
         ("substance_use", "quit drinking two years ago and never looked back", True),
         ("substance_use", "I quit drinking for January, feeling great", False),
+        ("substance_use", "I quit drinking coffee last month", False),
+        ("substance_use", "I stopped using my planner and now I forget everything", False),
+        ("substance_use", "I stopped using. 2 years clean", True),
     ],
 )
 def test_everyday_forms_of_core_symptoms(
