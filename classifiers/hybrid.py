@@ -554,13 +554,16 @@ def model_risk(
     supported: bool = True,
     short: bool = False,
     words: int = 0,
+    reported: bool = False,
 ) -> tuple[str, float]:
     """The model's risk level and P(crisis), decided as the artifact decides it.
 
     ``supported``: the rules saw a suicide-risk cue in the text; without one the model needs
     ``crisis_unsupported_threshold`` (when set) to call a crisis, and on a text of 1 to
     ``crisis_min_words - 1`` words (``words``; 0: not counted) it calls none; on a ``short`` text
-    without a cue, ``crisis_short_model_alone`` lets the risk head's P call one alone. The
+    without a cue, ``crisis_short_model_alone`` lets the risk head's P call one alone; on a
+    ``short`` text in a ``reported`` frame (fiction, homework, a hypothetical) whose rules saw
+    no ideation, it calls none. The
     thresholds apply to :meth:`ModelView.crisis_score` (the risk head and, where configured,
     the stacked member's second opinion); the score returned is the risk head's calibrated
     P(crisis).
@@ -588,6 +591,10 @@ def model_risk(
         and 0 < words < config.crisis_min_words
     ):
         crisis = False
+    if crisis and reported and short:
+        # A crisis in a song's line or a homework question is not the writer's; theirs would
+        # show in a rule cue of their own.
+        crisis = False
     first = risk_rank(CRISIS_FROM)
     side = RISK_LEVELS[first:] if crisis else RISK_LEVELS[:first]
     level = max(side, key=lambda lv: model.risk.get(lv, 0.0))
@@ -598,19 +605,17 @@ def fuse_risk(rules: RulesView, model: ModelView, config: FusionConfig) -> RiskR
     """Max-based ordinal fusion: the rules can only raise the model's level."""
     r = rules.risk
     short = 0 < rules.words < config.short_text_words
-    m_level, m_score = model_risk(
-        model, config, supported=bool(r.evidence), short=short, words=rules.words
+    reported = (
+        config.reported_frame and rules.reported and risk_rank(r.level) < risk_rank(CRISIS_FROM)
     )
-    if (
-        config.reported_frame
-        and rules.reported
-        and short
-        and risk_rank(m_level) >= risk_rank(CRISIS_FROM)
-        and risk_rank(r.level) < risk_rank(CRISIS_FROM)
-    ):
-        # A crisis in a song's line or a homework question is not the writer's; theirs would
-        # show in a rule cue of their own.
-        m_level = max(RISK_LEVELS[: risk_rank(CRISIS_FROM)], key=lambda lv: model.risk.get(lv, 0.0))
+    m_level, m_score = model_risk(
+        model,
+        config,
+        supported=bool(r.evidence),
+        short=short,
+        words=rules.words,
+        reported=reported,
+    )
     if risk_rank(r.level) > risk_rank(m_level):
         return RiskResult(r.level, max(float(r.score), m_score), r.evidence, ("rules",))
     if r.level == m_level and r.level != "none":
