@@ -74,7 +74,10 @@ their subreddit labels, which reward matching a subreddit over reading the post)
   ``crisis_min_words`` words (8 in the shipped settings) with no cue the model calls no crisis
   at all, since a few words give it nothing to read; on a short text with no cue the risk
   head's P alone at or above ``crisis_short_model_alone`` (0.5) also calls one, since the
-  second opinion, trained on long posts, reads nothing in a few lines; ``--crisis-only``
+  second opinion, trained on long posts, reads nothing in a few lines; on a text that speaks to
+  someone else (``addressed_reply``: a peer-support reply, "you" words outnumbering "I" words
+  three to one) with no cue the model calls no crisis, since the crisis it read is the
+  reader's; ``--crisis-only``
   re-tunes just these at the length the student is served at. (Shipped, 2026-11-26, at 96
   tokens: 0.045, 0.045 and 0.08 on the combined score; test suicidality recall 0.92, crisis
   rate on posts of the other condition subreddits 0.12. Before, at a 0.94 target and with fewer
@@ -194,6 +197,14 @@ class FusionConfig:
     #: 0.001-0.006, so the combined score missed all six. 0.5 is the lowest value that adds no
     #: false alarm on the development behavioural cases (2026-12-07).
     crisis_short_model_alone: float | None = None
+    #: On a text that speaks to someone else rather than about its writer (``RulesView.
+    #: addressed``: three or more "you" words and three times as many as "I" words, a
+    #: peer-support reply such as "Please talk to someone. You are not alone") in which the
+    #: rules see no risk cue at all, the model calls no crisis: the crisis it read is the
+    #: reader's. On the C-SSRS development users 218 model-only crisis calls were such replies
+    #: (81 by users rated supportive); no r/SuicideWatch post of validation or test is one.
+    #: A product rule, not tuned.
+    addressed_reply: bool = False
     #: On a short text the rules' veto holds whatever the model's score: when every mention of
     #: a label is negated or about someone else ("I'm not depressed, just tired"; "my brother
     #: has bipolar"), that mention is most of what the student read.
@@ -223,6 +234,8 @@ class FusionConfig:
             del out["reported_frame"]
         if out["crisis_short_model_alone"] is None:  # added later, the same way
             del out["crisis_short_model_alone"]
+        if not out["addressed_reply"]:  # added later, the same way
+            del out["addressed_reply"]
         if out["crisis_short_unsupported_threshold"] is None and not out["short_veto"]:
             # added later, the same way
             del out["crisis_short_unsupported_threshold"], out["short_text_words"]
@@ -316,6 +329,9 @@ class RulesView:
     #: The text frames its content as fiction, media, study or a hypothetical ("Psych
     #: homework: describe the symptoms of schizophrenia"; "that song with the line ...").
     reported: bool = False
+    #: The text speaks to someone else, not about its writer ("Please talk to someone. You
+    #: are not alone, your life matters").
+    addressed: bool = False
 
 
 class RulesPart(Protocol):
@@ -397,6 +413,7 @@ def rules_view(analysis: Any, words: int = 0, text: str = "") -> RulesView:
         words=words,
         resolved=bool(getattr(analysis, "resolved", False)),
         reported=reported,
+        addressed=bool(getattr(analysis, "addressed", False)),
     )
 
 
@@ -555,6 +572,7 @@ def model_risk(
     short: bool = False,
     words: int = 0,
     reported: bool = False,
+    addressed: bool = False,
 ) -> tuple[str, float]:
     """The model's risk level and P(crisis), decided as the artifact decides it.
 
@@ -563,7 +581,8 @@ def model_risk(
     ``crisis_min_words - 1`` words (``words``; 0: not counted) it calls none; on a ``short`` text
     without a cue, ``crisis_short_model_alone`` lets the risk head's P call one alone; on a
     ``short`` text in a ``reported`` frame (fiction, homework, a hypothetical) whose rules saw
-    no ideation, it calls none. The
+    no ideation, it calls none; on a text ``addressed`` to someone else in which the rules saw
+    no cue, it calls none. The
     thresholds apply to :meth:`ModelView.crisis_score` (the risk head and, where configured,
     the stacked member's second opinion); the score returned is the risk head's calibrated
     P(crisis).
@@ -595,6 +614,9 @@ def model_risk(
         # A crisis in a song's line or a homework question is not the writer's; theirs would
         # show in a rule cue of their own.
         crisis = False
+    if crisis and addressed and not supported:
+        # "Please talk to someone, you are not alone": the crisis is the reader's.
+        crisis = False
     first = risk_rank(CRISIS_FROM)
     side = RISK_LEVELS[first:] if crisis else RISK_LEVELS[:first]
     level = max(side, key=lambda lv: model.risk.get(lv, 0.0))
@@ -615,6 +637,7 @@ def fuse_risk(rules: RulesView, model: ModelView, config: FusionConfig) -> RiskR
         short=short,
         words=rules.words,
         reported=reported,
+        addressed=config.addressed_reply and rules.addressed,
     )
     if risk_rank(r.level) > risk_rank(m_level):
         return RiskResult(r.level, max(float(r.score), m_score), r.evidence, ("rules",))

@@ -309,6 +309,26 @@ _FIRST_PERSON_RE = re.compile(
 FIRST_PERSON_WORD_RE = re.compile(r"\b(?:i|me|my|myself|i'?m|i’m|im|i'?ve|i’ve)\b", re.IGNORECASE)
 
 
+# Words addressing the reader, for :func:`addressed_to_reader`.
+_SECOND_PERSON_RE = re.compile(
+    r"\b(?:you|your|yours|yourself|yourselves|you'?re|you'?ll|you'?ve|you'?d|ya|u|ur)\b",
+    re.IGNORECASE,
+)
+_ANY_FIRST_PERSON_RE = re.compile(
+    r"\b(?:i|me|my|mine|myself|im|i'm|i've|ive|i'd|i'll)\b", re.IGNORECASE
+)
+
+
+def addressed_to_reader(text: str, min_you: int = 3, ratio: int = 3) -> bool:
+    """True when the text speaks to someone else rather than about its writer: at least
+    ``min_you`` second-person words and ``ratio`` times as many as first-person ones ("Please
+    talk to someone. You are not alone, your life matters" - a peer-support reply). A crisis in
+    such a text is the reader's, not the writer's; the writer's own would use "I"."""
+    t = text.replace("’", "'")
+    you = len(_SECOND_PERSON_RE.findall(t))
+    return you >= min_you and you >= ratio * len(_ANY_FIRST_PERSON_RE.findall(t))
+
+
 @dataclass(frozen=True)
 class ContextFlags:
     """Why a hit may not be a current, first-person statement of the writer."""

@@ -25,6 +25,7 @@ from classifiers.rules.context import (
     FIRST_PERSON_WORD_RE,
     ContextFlags,
     TextContext,
+    addressed_to_reader,
     reported_frame,
     resolved_past,
 )
@@ -161,6 +162,9 @@ class RuleAnalysis:
     #: The text frames its content as fiction, media, study or a hypothetical
     #: (:func:`classifiers.rules.context.reported_frame`); fusion reads it on short texts.
     reported: bool = False
+    #: The text speaks to someone else, not about its writer
+    #: (:func:`classifiers.rules.context.addressed_to_reader`); fusion reads it for crisis calls.
+    addressed: bool = False
 
     def label(self, name: str) -> LabelAnalysis:
         """The analysis of one condition."""
@@ -387,6 +391,7 @@ class LexiconClassifier:
             model_version=self._version,
             resolved=resolved_past(text),
             reported=reported_frame(text),
+            addressed=addressed_to_reader(text),
         )
 
     def _analyze_label(

@@ -494,6 +494,28 @@ def test_a_short_text_framed_as_fiction_or_homework_keeps_only_the_writers_own_w
     assert FusionConfig.from_dict(config.to_dict()) == config
 
 
+def test_a_reply_addressed_to_someone_else_gets_no_model_only_crisis() -> None:
+    """'Please talk to someone. You are not alone': the student reads the reader's crisis."""
+    model = _crisis_view(0.9)
+    config = FusionConfig(crisis_threshold=0.3, addressed_reply=True)
+    cue = RiskResult("ideation", 0.7, (Evidence(0, 6, "want to die", "ideation"),), ("rules",))
+    hint = RiskResult("indicator", 0.4, (Evidence(0, 6, "burden", "burden"),), ("rules",))
+
+    def view(addressed: bool, risk: RiskResult | None = None) -> RulesView:
+        risk = risk or RiskResult("none", 0.0)
+        return RulesView({}, 0.8, False, risk, words=120, addressed=addressed)
+
+    assert not fuse(view(True), model, config, "v").risk.crisis
+    # any risk cue the rules saw keeps the model's call; the writer's own ideation stands
+    assert fuse(view(True, hint), model, config, "v").risk.crisis
+    assert fuse(view(True, cue), model, config, "v").risk.crisis
+    # a text about its writer, and older settings, are read as before
+    assert fuse(view(False), model, config, "v").risk.crisis
+    assert fuse(view(True), model, FusionConfig(crisis_threshold=0.3), "v").risk.crisis
+    assert "addressed_reply" not in FusionConfig().to_dict()
+    assert FusionConfig.from_dict(config.to_dict()) == config
+
+
 def test_a_short_text_about_a_resolved_past_gets_no_condition() -> None:
     """'Panic attacks at uni, therapy helped, doing great now': the student still reads anxiety."""
     hit = {"anxiety": RuleHit(0.6, (Evidence(0, 13, "panic attacks", "panic"),), strong=True)}

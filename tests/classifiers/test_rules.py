@@ -580,6 +580,29 @@ def test_fiction_study_and_hypotheticals_are_read_as_a_reported_frame(
     assert clf.analyze(text).reported is reported
 
 
+@pytest.mark.parametrize(
+    ("text", "addressed"),
+    [
+        (
+            "Please talk to someone. You are not alone, your life matters to the people around you.",
+            True,
+        ),
+        ("You shouldn’t feel guilty. You’re trying your best and you need to keep trying.", True),
+        ("Hang in there :) you got this", False),  # two "you" words: too little to say
+        ("You never cared. I'm done, I can't do this anymore, I want it to end.", False),
+        (
+            "I told my therapist you were right, I can't keep going like this and I need help.",
+            False,
+        ),
+        ("I want to die and nobody notices.", False),
+    ],
+)
+def test_a_text_speaking_to_someone_else_is_read_as_addressed(
+    clf: LexiconClassifier, text: str, addressed: bool
+) -> None:
+    assert clf.analyze(text).addressed is addressed
+
+
 def test_resolved_reads_curly_apostrophes(clf: LexiconClassifier) -> None:
     assert clf.analyze("Panic attacks at uni. That’s long behind me, I’m doing great now.").resolved
     assert not clf.analyze("I thought I’d beaten it but I’m doing great now, lol no.").resolved
