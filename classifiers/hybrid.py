@@ -201,8 +201,8 @@ class FusionConfig:
     #: addressed``: three or more "you" words and three times as many as "I" words, a
     #: peer-support reply such as "Please talk to someone. You are not alone") in which the
     #: rules see no risk cue at all, the model calls no crisis: the crisis it read is the
-    #: reader's. On the C-SSRS development users 218 model-only crisis calls were such replies
-    #: (81 by users rated supportive); no r/SuicideWatch post of validation or test is one.
+    #: reader's. On the C-SSRS development posts this removes 192 model-only crisis calls (74
+    #: by users rated supportive); no r/SuicideWatch post of validation or test is such a reply.
     #: A product rule, not tuned.
     addressed_reply: bool = False
     #: On a short text the rules' veto holds whatever the model's score: when every mention of
