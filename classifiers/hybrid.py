@@ -200,8 +200,8 @@ class FusionConfig:
     #: On a text that speaks to someone else rather than about its writer (``RulesView.
     #: addressed``: three or more "you" words and three times as many as "I" words, a
     #: peer-support reply such as "Please talk to someone. You are not alone") in which the
-    #: rules see no risk cue at all, the model calls no crisis: the crisis it read is the
-    #: reader's. On the C-SSRS development posts this removes 192 model-only crisis calls (74
+    #: rules see no risk cue of the writer's own, the model calls no crisis: the crisis it read
+    #: is the reader's. On the C-SSRS development posts this removes 192 model-only crisis calls (74
     #: by users rated supportive); no r/SuicideWatch post of validation or test is such a reply.
     #: A product rule, not tuned.
     addressed_reply: bool = False
@@ -330,7 +330,8 @@ class RulesView:
     #: homework: describe the symptoms of schizophrenia"; "that song with the line ...").
     reported: bool = False
     #: The text speaks to someone else, not about its writer ("Please talk to someone. You
-    #: are not alone, your life matters").
+    #: are not alone, your life matters"), and no risk cue in it is the writer's own (a cue
+    #: said to the reader, "if you're thinking about suicide", is not).
     addressed: bool = False
 
 
@@ -413,7 +414,9 @@ def rules_view(analysis: Any, words: int = 0, text: str = "") -> RulesView:
         words=words,
         resolved=bool(getattr(analysis, "resolved", False)),
         reported=reported,
-        addressed=bool(getattr(analysis, "addressed", False)),
+        # a risk cue of the writer's own (not quoted, not said to the reader) keeps it theirs
+        addressed=bool(getattr(analysis, "addressed", False))
+        and not any(h.counted and not h.flags.quoted for h in getattr(analysis, "risk_hits", ())),
     )
 
 
@@ -581,8 +584,8 @@ def model_risk(
     ``crisis_min_words - 1`` words (``words``; 0: not counted) it calls none; on a ``short`` text
     without a cue, ``crisis_short_model_alone`` lets the risk head's P call one alone; on a
     ``short`` text in a ``reported`` frame (fiction, homework, a hypothetical) whose rules saw
-    no ideation, it calls none; on a text ``addressed`` to someone else in which the rules saw
-    no cue, it calls none. The
+    no ideation, it calls none; on a text ``addressed`` to someone else (``RulesView.addressed``:
+    no risk cue of the writer's own) it calls none. The
     thresholds apply to :meth:`ModelView.crisis_score` (the risk head and, where configured,
     the stacked member's second opinion); the score returned is the risk head's calibrated
     P(crisis).
@@ -614,7 +617,7 @@ def model_risk(
         # A crisis in a song's line or a homework question is not the writer's; theirs would
         # show in a rule cue of their own.
         crisis = False
-    if crisis and addressed and not supported:
+    if crisis and addressed:
         # "Please talk to someone, you are not alone": the crisis is the reader's.
         crisis = False
     first = risk_rank(CRISIS_FROM)

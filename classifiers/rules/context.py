@@ -404,6 +404,25 @@ class TextContext:
             ),
         )
 
+    def is_said_to_reader(self, start: int, end: int) -> bool:
+        """True when the hit ``text[start:end]`` is about the reader: neither its sentence nor
+        the next has a first-person word, and the hit holds a "you" word or the last person named before it in
+        the sentence is "you" ("Did your psychologist know you are suicidal?", "If you're
+        thinking about suicide, please call a hotline", "Do you have a plan to end your
+        life?")."""
+        s_start, s_end = self.sentence_of(start)
+        # the next sentence too: "You know when you just want to die? That's me every day."
+        n_end = next((e for s, e in self.sentences if s >= s_end), s_end)
+        if _ANY_FIRST_PERSON_RE.search(self.text[s_start:n_end].replace("’", "'")):
+            return False
+        if _SECOND_PERSON_RE.search(self.text[start:end].replace("’", "'")):
+            return True
+        before = self.text[s_start:start].replace("’", "'")
+        last_you = max((m.end() for m in _SECOND_PERSON_RE.finditer(before)), default=-1)
+        if last_you < 0:
+            return False
+        return not _THIRD_PERSON_RE.search(before, last_you)
+
     def _is_disputed(self, before: str, end: int, s_end: int) -> bool:
         """Someone else suspects it in this sentence (before or in the hit: "my GP thinks I'm
         depressed") and the writer denies it right after."""

@@ -413,8 +413,13 @@ class LexiconClassifier:
         out = []
         for spec, start, end in self._risk.find(text, lowered, ctx.sentences, keys):
             span = text[start:end]
-            flags = ctx.flags_for(start, end, first_person_cue=_names_writer(span))
+            own = _names_writer(span)
+            flags = ctx.flags_for(start, end, first_person_cue=own)
             level = spec.level or "indicator"
+            if not own and ctx.is_said_to_reader(start, end):
+                # "If you're thinking about suicide, call a hotline": the reader's risk, which
+                # the writer raises; somebody else's words count as an indicator at most.
+                flags = dataclasses.replace(flags, quoted=True)
             out.append(
                 RiskHit(
                     start=start,

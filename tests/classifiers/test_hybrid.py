@@ -499,15 +499,17 @@ def test_a_reply_addressed_to_someone_else_gets_no_model_only_crisis() -> None:
     model = _crisis_view(0.9)
     config = FusionConfig(crisis_threshold=0.3, addressed_reply=True)
     cue = RiskResult("ideation", 0.7, (Evidence(0, 6, "want to die", "ideation"),), ("rules",))
-    hint = RiskResult("indicator", 0.4, (Evidence(0, 6, "burden", "burden"),), ("rules",))
+    # a cue said to the reader ("if you're thinking about suicide") counts as an indicator
+    hint = RiskResult("indicator", 0.4, (Evidence(0, 6, "suicide", "ideation"),), ("rules",))
 
     def view(addressed: bool, risk: RiskResult | None = None) -> RulesView:
         risk = risk or RiskResult("none", 0.0)
         return RulesView({}, 0.8, False, risk, words=120, addressed=addressed)
 
     assert not fuse(view(True), model, config, "v").risk.crisis
-    # any risk cue the rules saw keeps the model's call; the writer's own ideation stands
-    assert fuse(view(True, hint), model, config, "v").risk.crisis
+    said_to_reader = fuse(view(True, hint), model, config, "v").risk
+    assert not said_to_reader.crisis and said_to_reader.level == "indicator"
+    # the rules' own crisis call stands
     assert fuse(view(True, cue), model, config, "v").risk.crisis
     # a text about its writer, and older settings, are read as before
     assert fuse(view(False), model, config, "v").risk.crisis

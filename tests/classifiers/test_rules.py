@@ -603,6 +603,48 @@ def test_a_text_speaking_to_someone_else_is_read_as_addressed(
     assert clf.analyze(text).addressed is addressed
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "If you're thinking about suicide, please call a hotline tonight.",
+        "Do you have a plan to end your life?",
+        "Did the psychologist know you are suicidal? He may have to tell your doctor.",
+    ],
+)
+def test_a_risk_cue_said_to_the_reader_is_an_indicator_at_most(
+    clf: LexiconClassifier, text: str
+) -> None:
+    assert clf.analyze(text).risk.level in ("none", "indicator")
+
+
+@pytest.mark.parametrize(
+    ("text", "level"),
+    [
+        ("You know that feeling when you just want to die? That's me every day.", "ideation"),
+        ("I want to kill myself, you know?", "ideation"),
+        ("You ever feel like you'd be better off dead? I do, every single day.", "ideation"),
+    ],
+)
+def test_a_generic_you_beside_the_writer_stays_the_writers(
+    clf: LexiconClassifier, text: str, level: str
+) -> None:
+    assert clf.analyze(text).risk.level == level
+
+
+def test_a_reply_with_a_risk_cue_of_the_writers_own_is_not_read_as_addressed(
+    clf: LexiconClassifier,
+) -> None:
+    from classifiers.hybrid import rules_view
+
+    reply = "Please talk to someone. You are not alone, your life matters to the people around you."
+    assert rules_view(clf.analyze(reply)).addressed
+    said = "If you're thinking about suicide, please call someone. You matter, your life matters."
+    assert rules_view(clf.analyze(said)).addressed
+    own = "You all will be better off. You never listened. You can stop pretending, I'm a burden."
+    assert clf.analyze(own).addressed  # the words speak to the reader ...
+    assert not rules_view(clf.analyze(own)).addressed  # ... but the burden is the writer's
+
+
 def test_resolved_reads_curly_apostrophes(clf: LexiconClassifier) -> None:
     assert clf.analyze("Panic attacks at uni. That’s long behind me, I’m doing great now.").resolved
     assert not clf.analyze("I thought I’d beaten it but I’m doing great now, lol no.").resolved
