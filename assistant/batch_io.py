@@ -1,9 +1,9 @@
 """Robust batch input and the pure per-batch classification step.
 
-:func:`read_records` streams rows from a CSV file, a JSONL file or stdin (``-``: one text) and
-yields a :class:`Record` for every usable row and a :class:`RowError` for every row that cannot be
-read, so one bad row never stops a run of millions. Memory stays bounded: rows are read one at a
-time and nothing is kept.
+:func:`read_records` streams rows from a CSV file, a JSONL file or stdin (``-``: one text, or rows
+in the format given) and yields a :class:`Record` for every usable row and a :class:`RowError` for
+every row that cannot be read, so one bad row never stops a run of millions. Memory stays
+bounded: rows are read one at a time and nothing is kept.
 
 Encoding policy (documented choice): input is decoded as UTF-8 (a leading BOM is dropped). A row
 whose bytes are not valid UTF-8 becomes a :class:`RowError` that names the row and suggests
@@ -85,26 +85,41 @@ def read_records(
     fmt: str | None = None,
     stdin: IO[bytes] | None = None,
 ) -> Iterator[Record | RowError]:
-    """Stream records from a CSV or JSONL file, or one text from stdin.
+    """Stream records from a CSV or JSONL file, or from stdin.
 
     Args:
-        path_or_stdin: A file path, or ``-`` for exactly one text read from stdin.
+        path_or_stdin: A file path, or ``-`` for stdin: exactly one text, or with ``fmt`` rows in
+            that format.
         text_col: Column (CSV) or key (JSONL) holding the text.
         id_col: Column holding the id. ``None``: use ``id`` when present, else the row index; a
             named column that is absent is an error.
         encoding: Encoding of the whole input; rows not decodable with it become row errors.
-        fmt: ``csv``, ``tsv`` or ``jsonl``; ``None`` guesses from the suffix, then the content.
+        fmt: ``csv``, ``tsv`` or ``jsonl``; ``None`` guesses from the suffix, then the content
+            (and reads stdin as one text).
         stdin: Binary stream used for ``-`` (default: ``sys.stdin.buffer``).
 
     Yields:
         A :class:`Record` or :class:`RowError` per input row, in input order.
 
     Raises:
-        BatchInputError: The file is missing or unreadable, or a required column is absent.
+        BatchInputError: The file is missing or unreadable, a required column is absent, or the
+            encoding or format is unknown.
     """
+    try:
+        io.TextIOWrapper(io.BytesIO(), encoding=encoding)  # also refuses base64, rot13 ...
+    except LookupError:
+        raise BatchInputError(
+            f"unknown text encoding {encoding!r}: use e.g. utf-8, latin-1, cp1252 or utf-16"
+        ) from None
+    if fmt is not None and fmt not in ("csv", "tsv", "jsonl"):
+        raise BatchInputError(f"unknown input format {fmt!r}: use csv, tsv or jsonl")
     if str(path_or_stdin) == STDIN:
         stream = stdin if stdin is not None else sys.stdin.buffer
-        yield _stdin_record(stream.read(), encoding)
+        if fmt is None:
+            yield _stdin_record(stream.read(), encoding)
+        else:
+            # Rows streamed as from a file (not sniffed: stdin cannot be rewound).
+            yield from _read_rows(stream, fmt, text_col, id_col, encoding, Path("<stdin>"))
         return
     path = Path(path_or_stdin)
     if not path.is_file():
@@ -116,14 +131,19 @@ def read_records(
     with handle:
         head = handle.read(_SNIFF_BYTES)
         _check_text(path, head, encoding)
-        kind = fmt or _guess_format(path, head)
         handle.seek(0)
-        if kind == "jsonl":
-            yield from _read_jsonl(handle, text_col, id_col, encoding, path)
-        elif kind in ("csv", "tsv"):
-            yield from _read_csv(handle, text_col, id_col, encoding, path, kind == "tsv")
-        else:
-            raise BatchInputError(f"unknown input format {kind!r}: use csv, tsv or jsonl")
+        yield from _read_rows(
+            handle, fmt or _guess_format(path, head), text_col, id_col, encoding, path
+        )
+
+
+def _read_rows(
+    handle: IO[bytes], kind: str, text_col: str, id_col: str | None, encoding: str, path: Path
+) -> Iterator[Record | RowError]:
+    if kind == "jsonl":
+        yield from _read_jsonl(handle, text_col, id_col, encoding, path)
+    else:
+        yield from _read_csv(handle, text_col, id_col, encoding, path, kind == "tsv")
 
 
 #: How much of an input file is read to tell text from binary.
@@ -296,7 +316,9 @@ def _read_jsonl(
         try:
             obj = json.loads(line)
         except json.JSONDecodeError as exc:
-            yield RowError(row, f"malformed JSON at line {line_no}: {exc.msg}", row, line_no)
+            yield RowError(
+                row, f"malformed JSON at line {line_no}: {_json_reason(exc)}", row, line_no
+            )
             row += 1
             continue
         if not isinstance(obj, dict):
@@ -330,6 +352,14 @@ def _read_jsonl(
         else:
             yield Record(id=rid, text=text, row=row, line=line_no)
         row += 1
+
+
+def _json_reason(exc: json.JSONDecodeError) -> str:
+    """The decoder's reason with its column: ``Invalid control character U+0009 at column 12``."""
+    reason = exc.msg.removesuffix(" at")  # "Invalid control character at" names no character
+    if reason.startswith("Invalid control character") and exc.pos < len(exc.doc):
+        reason += f" U+{ord(exc.doc[exc.pos]):04X}"
+    return f"{reason} at column {exc.colno}"
 
 
 # ---- classification -------------------------------------------------------------------------

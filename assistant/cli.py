@@ -44,6 +44,13 @@ def main() -> None:
         # Settings are validated when a command builds them; say which one is wrong, no trace.
         typer.secho(settings_error_message(exc), err=True, fg=typer.colors.RED)
         raise SystemExit(2) from None
+    except ValueError as exc:
+        from assistant.settings import SettingsFileError  # only now: keeps --help instant
+
+        if not isinstance(exc, SettingsFileError):
+            raise
+        typer.secho(f"error: {exc}", err=True, fg=typer.colors.RED)
+        raise SystemExit(2) from None
 
 
 def settings_error_message(exc: ValidationError) -> str:

@@ -3,11 +3,17 @@
 Each check returns a :class:`CheckResult` (OK or FAIL, a one-line reason, a fix). Nothing heavy is
 started for the LLM: a real Ollama is probed over HTTP, and for the embedded server the GGUF header
 is read and the llama.cpp bindings imported, but the model is not loaded.
+
+The crisis resources fail (not merely warn) when the locale has no file of its own or the clinic
+file does not load: the app would then show the international list and drop the clinic's own
+lines, and crisis lines are the one output that must be right. ``locale: intl`` accepts the
+international list explicitly.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -21,7 +27,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-COMPONENTS = ("settings", "llm", "embeddings", "vector store", "classifier")
+COMPONENTS = ("settings", "crisis resources", "llm", "embeddings", "vector store", "classifier")
 PROBE_TEXT = "I have been sleeping badly and feel on edge most days."
 
 
@@ -61,6 +67,34 @@ def check_settings(settings: AppSettings) -> CheckResult:
     return CheckResult("settings", True, f"{source} + environment; valid")
 
 
+def check_crisis_resources(settings: AppSettings) -> CheckResult:
+    """The locale's crisis resources file and the clinic's own file load and validate."""
+    from knowledge_base.resources import check_crisis_resources as check
+
+    kb = settings.knowledge_base
+    found = check(kb.resources_dir, kb.locale, kb.extra_resources_file)
+    if found.resources is not None:
+        clinic = f", clinic file {kb.extra_resources_file} first" if kb.extra_resources_file else ""
+        return CheckResult(
+            "crisis resources",
+            True,
+            f"{found.resources.locale}: {len(found.resources.resources)} resources{clinic}; "
+            f"reviewed {found.resources.reviewed}",
+        )
+    details, fixes = [], []
+    if found.locale_error:
+        dropped = ", without the clinic's lines" if kb.extra_resources_file else ""
+        details.append(f"{found.locale_error} (the app would show the international list{dropped})")
+        fixes.append(
+            f"add {kb.resources_dir}/{kb.locale}.yaml or set MINDSIGNAL_KNOWLEDGE_BASE__LOCALE "
+            "to an available locale (intl: the international list)"
+        )
+    if found.extra_error:
+        details.append(found.extra_error)
+        fixes.append("fix or unset MINDSIGNAL_KNOWLEDGE_BASE__EXTRA_RESOURCES_FILE")
+    return CheckResult("crisis resources", False, "; ".join(details), "; ".join(fixes))
+
+
 def check_llm(settings: AppSettings) -> CheckResult:
     """The LLM the app would use, without starting the embedded server."""
     from assistant.llm.backend import probe_ollama
@@ -71,7 +105,14 @@ def check_llm(settings: AppSettings) -> CheckResult:
         probe = probe_ollama(llm.host, llm.probe_timeout_s)
         if probe.reachable and probe.has_model(llm.model):
             return CheckResult("llm", True, f"Ollama at {llm.host} serves {llm.model}")
-        if not probe.reachable:
+        if not probe.reachable and probe.reason.startswith("HTTP "):
+            # Something answered, but not Ollama: starting Ollama there is not the fix.
+            why_not_ollama = f"no Ollama at {llm.host} ({_summarise_http_reason(probe.reason)})"
+            fix = (
+                "point OLLAMA_HOST (or MINDSIGNAL_LLM__HOST) at an Ollama server, "
+                "or set MINDSIGNAL_LLM__PROVIDER=embedded"
+            )
+        elif not probe.reachable:
             why_not_ollama = f"no Ollama at {llm.host} ({probe.reason})"
             fix = f"start Ollama (`ollama serve`) at {llm.host}, or set MINDSIGNAL_LLM__PROVIDER=embedded"
         else:
@@ -81,6 +122,25 @@ def check_llm(settings: AppSettings) -> CheckResult:
         if llm.provider == "ollama":
             return CheckResult("llm", False, why_not_ollama, fix)
     return _check_embedded(settings, why_not_ollama)
+
+
+_HTML_TITLE = re.compile(r"<title[^>]*>\s*(.*?)\s*</title>", re.IGNORECASE | re.DOTALL)
+
+
+def _summarise_http_reason(reason: str) -> str:
+    """``HTTP 404 with an HTML page titled 'Error response', not an Ollama API`` on one line.
+
+    The probe's reason carries the start of the body the server sent; a web page is named by its
+    title instead of being shown as markup.
+    """
+    status = reason.split(":", 1)[0].split(",", 1)[0].strip()  # "HTTP 404"
+    if re.search(r"<(!doctype|html|head|body|title)\b", reason, re.IGNORECASE):
+        title = _HTML_TITLE.search(reason)
+        page = (
+            f"an HTML page titled {' '.join(title.group(1).split())!r}" if title else "an HTML page"
+        )
+        return f"{status} with {page}, not an Ollama API"
+    return " ".join(reason.split())[:200]
 
 
 def _check_embedded(settings: AppSettings, prefix: str) -> CheckResult:
@@ -167,6 +227,7 @@ def run_checks(settings: AppSettings, only: Sequence[str] | None = None) -> list
     mind = build_app(settings)
     checks: dict[str, Callable[[], CheckResult]] = {
         "settings": lambda: check_settings(settings),
+        "crisis resources": lambda: check_crisis_resources(settings),
         "llm": lambda: check_llm(settings),
         "embeddings": lambda: check_embeddings(mind),
         "vector store": lambda: check_store(mind),

@@ -1,18 +1,20 @@
 """Typed settings tree for MindSignal.
 
 Defaults live in code; an optional YAML file (``mindsignal.yaml`` in the working directory, or the
-path in ``MINDSIGNAL_SETTINGS_FILE``) overrides them; environment variables override both
-(``MINDSIGNAL_LLM__MODEL=...``, nested with ``__``, plus the standard ``OLLAMA_HOST``).
-Nothing here is read at import time: call :func:`load_settings`.
+path in ``MINDSIGNAL_SETTINGS_FILE``, which must exist) overrides them; environment variables
+override both (``MINDSIGNAL_LLM__MODEL=...``, nested with ``__``, plus the standard
+``OLLAMA_HOST``, which ``MINDSIGNAL_LLM__HOST`` overrides in turn). An empty value of an optional
+setting means "not set". Nothing here is read at import time: call :func:`load_settings`.
 """
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
-from pydantic import BaseModel, Field, SecretStr, field_validator
+import yaml
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -46,7 +48,32 @@ def _ollama_host_from_env() -> str:
     return normalize_ollama_host(os.environ.get("OLLAMA_HOST", DEFAULT_OLLAMA_HOST))
 
 
-class EmbeddedLLMSettings(BaseModel):
+class SettingsFileError(ValueError):
+    """The YAML settings file is missing (when named explicitly), unreadable or not valid YAML."""
+
+
+class _Section(BaseModel):
+    """Base of the settings sections: an empty value of an optional setting means "not set".
+
+    ``MINDSIGNAL_CLASSIFIER__MAX_TOKENS=`` is ``None`` (the artifact's own length), as the
+    descriptions' "empty: ..." promise, instead of a failed integer parse.
+    """
+
+    @model_validator(mode="before")
+    @classmethod
+    def _empty_means_unset(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        optional = {
+            name for name, f in cls.model_fields.items() if type(None) in get_args(f.annotation)
+        }
+        return {
+            key: None if key in optional and isinstance(value, str) and not value.strip() else value
+            for key, value in data.items()
+        }
+
+
+class EmbeddedLLMSettings(_Section):
     """The built-in llama.cpp server that speaks Ollama's API when no real Ollama is available."""
 
     model_path: Path | None = Field(
@@ -74,7 +101,7 @@ class EmbeddedLLMSettings(BaseModel):
     threads: int | None = Field(None, description="CPU threads for llama.cpp; empty: all cores.")
 
 
-class LLMSettings(BaseModel):
+class LLMSettings(_Section):
     """Which LLM answers and how."""
 
     provider: Literal["auto", "ollama", "embedded"] = Field(
@@ -83,7 +110,10 @@ class LLMSettings(BaseModel):
     )
     host: str = Field(
         default_factory=_ollama_host_from_env,
-        description="Ollama base URL; defaults to OLLAMA_HOST or http://127.0.0.1:11434.",
+        description=(
+            "Ollama base URL. Precedence: MINDSIGNAL_LLM__HOST, then OLLAMA_HOST, then the YAML "
+            "file, then http://127.0.0.1:11434."
+        ),
     )
     model: str = Field(
         "smollm2:135m", description="Model name to ask Ollama for (e.g. llama3.1:8b)."
@@ -132,7 +162,7 @@ class LLMSettings(BaseModel):
         return normalize_ollama_host(v)
 
 
-class RetrievalSettings(BaseModel):
+class RetrievalSettings(_Section):
     """Vector store and search."""
 
     store_url: str | None = Field(
@@ -163,7 +193,7 @@ class RetrievalSettings(BaseModel):
     )
 
 
-class KnowledgeBaseSettings(BaseModel):
+class KnowledgeBaseSettings(_Section):
     """The intervention corpus and local resources."""
 
     passages_dir: Path = Field(
@@ -183,7 +213,7 @@ class KnowledgeBaseSettings(BaseModel):
     locale: str = Field("en-US", description="Locale of the crisis resources shown.")
 
 
-class ClassifierSettings(BaseModel):
+class ClassifierSettings(_Section):
     """Detection of conditions, severity and suicide risk."""
 
     artifact_dir: Path = Field(
@@ -212,7 +242,7 @@ class ClassifierSettings(BaseModel):
     )
 
 
-class AssistantSettings(BaseModel):
+class AssistantSettings(_Section):
     """Pipeline behaviour: grounding, redaction, logging."""
 
     grounding_mode: Literal["flag", "remove"] = Field(
@@ -230,7 +260,7 @@ class AssistantSettings(BaseModel):
     max_history_turns: int = Field(8, ge=0, description="Follow-up turns kept per session.")
 
 
-class UISettings(BaseModel):
+class UISettings(_Section):
     """Gradio UI."""
 
     host: str = Field("127.0.0.1", description="Interface to bind; non-localhost requires auth.")
@@ -272,9 +302,19 @@ class AppSettings(BaseSettings):
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         yaml_file = settings_file_path()
-        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
-        if yaml_file is not None and yaml_file.is_file():
-            sources.append(YamlConfigSettingsSource(settings_cls, yaml_file=yaml_file))
+        # OLLAMA_HOST sits between MINDSIGNAL_LLM__HOST and the YAML file (sources merge
+        # key by key, earlier ones winning).
+        sources: list[PydanticBaseSettingsSource] = [
+            init_settings,
+            env_settings,
+            _OllamaHostSource(settings_cls),
+        ]
+        if yaml_file is not None:
+            if not yaml_file.is_file():
+                raise SettingsFileError(
+                    f"settings file {yaml_file} (MINDSIGNAL_SETTINGS_FILE) does not exist"
+                )
+            sources.append(_YamlFileSource(settings_cls, yaml_file=yaml_file))
         return tuple(sources)
 
     @property
@@ -298,8 +338,63 @@ class AppSettings(BaseSettings):
         return pairs
 
 
+class _OllamaHostSource(PydanticBaseSettingsSource):
+    """The standard ``OLLAMA_HOST`` variable as ``llm.host``, when it is set and not empty."""
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False  # unused: __call__ returns the whole contribution
+
+    def __call__(self) -> dict[str, Any]:
+        host = os.environ.get("OLLAMA_HOST", "").strip()
+        return {"llm": {"host": host}} if host else {}
+
+
+class _YamlFileSource(YamlConfigSettingsSource):
+    """The YAML settings file; a broken one raises :class:`SettingsFileError` naming the line."""
+
+    def _read_file(self, file_path: Any) -> dict[str, Any]:
+        shown = _display_path(Path(str(file_path)))
+        try:
+            data = super()._read_file(file_path)
+        except yaml.MarkedYAMLError as exc:
+            raise SettingsFileError(f"{shown}{_yaml_problem(exc)}") from None
+        except yaml.YAMLError as exc:
+            raise SettingsFileError(f"{shown}: not valid YAML ({exc})") from None
+        except UnicodeDecodeError as exc:
+            raise SettingsFileError(
+                f"{shown}: not UTF-8 text (byte {exc.start}); save it as UTF-8"
+            ) from None
+        except OSError as exc:
+            raise SettingsFileError(f"{shown}: cannot read it ({exc.strerror or exc})") from None
+        if not isinstance(data, dict):
+            raise SettingsFileError(
+                f"{shown}: expected a mapping of sections (llm:, retrieval: ...), "
+                f"got {type(data).__name__}"
+            )
+        return data
+
+
+def _yaml_problem(exc: yaml.MarkedYAMLError) -> str:
+    """`` line 3: expected ',' or ']' ... (while parsing a flow sequence, line 2)``."""
+    problem = exc.problem or "not valid YAML"
+    where = f" line {exc.problem_mark.line + 1}" if exc.problem_mark is not None else ""
+    context = ""
+    if exc.context:
+        line = exc.context_mark.line + 1 if exc.context_mark is not None else None
+        context = f" ({exc.context}, line {line})" if line else f" ({exc.context})"
+    return f"{where}: {problem}{context}"
+
+
+def _display_path(path: Path) -> str:
+    """``path`` relative to the working directory when it lies inside it (``mindsignal.yaml``)."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
 def settings_file_path() -> Path | None:
-    """The YAML settings file in effect, if any."""
+    """The YAML settings file in effect, if any (an explicitly named one may not exist)."""
     explicit = os.environ.get("MINDSIGNAL_SETTINGS_FILE")
     if explicit:
         return Path(explicit)
@@ -308,5 +403,11 @@ def settings_file_path() -> Path | None:
 
 
 def load_settings(**overrides: Any) -> AppSettings:
-    """Build settings from defaults, the YAML file, the environment and explicit overrides."""
+    """Build settings from defaults, the YAML file, the environment and explicit overrides.
+
+    Raises:
+        SettingsFileError: ``MINDSIGNAL_SETTINGS_FILE`` names a file that does not exist, or the
+            YAML file cannot be read or parsed (the message names the file and line).
+        pydantic.ValidationError: A setting has an invalid value.
+    """
     return AppSettings(**overrides)

@@ -17,6 +17,9 @@ _SURROGATE_RE = re.compile("[\ud800-\udfff]")
 # Above this share of odd characters the "text" is almost certainly a binary file or a
 # mis-decoded one (a few stray characters in a long post are normal, a tenth is not).
 _MAX_CONTROL_SHARE = 0.02
+# Separators and format characters (U+200B zero-width space, U+2060 word joiner, U+FEFF ...): a
+# text made only of these shows nothing on screen and gives a classifier nothing to read.
+_INVISIBLE_CATEGORIES = frozenset({"Zs", "Zl", "Zp", "Cf", "Cc"})
 _MAX_REPLACEMENT_SHARE = 0.10
 _MIN_REPLACEMENTS = 3
 
@@ -32,7 +35,8 @@ def validate_text(text: object, max_chars: int = 50_000) -> str:
         The NFC-normalised text; evidence spans of the classifiers index this string.
 
     Raises:
-        InvalidTextError: The text is not a string, is empty or whitespace-only, looks binary
+        InvalidTextError: The text is not a string, is empty or holds only whitespace and
+            invisible characters (zero-width spaces and other format characters), looks binary
             (NUL bytes, control characters), looks mis-decoded (many U+FFFD characters,
             unpaired surrogates) or is longer than ``max_chars``.
     """
@@ -60,6 +64,11 @@ def validate_text(text: object, max_chars: int = 50_000) -> str:
     if controls > max(2, _MAX_CONTROL_SHARE * len(text)):
         raise InvalidTextError(
             f"text has {controls} control characters and looks like binary data, not prose"
+        )
+    if not any(unicodedata.category(ch) not in _INVISIBLE_CATEGORIES for ch in text):
+        raise InvalidTextError(
+            "text is empty: it holds only whitespace and invisible characters (zero-width "
+            "spaces, joiners, byte-order marks); nothing to classify"
         )
     replacements = text.count("\ufffd")
     if replacements >= _MIN_REPLACEMENTS and replacements > _MAX_REPLACEMENT_SHARE * len(text):

@@ -9,12 +9,18 @@ is written in one Chroma upsert only after its embeddings exist, so a crash (or 
 batches leaves every record either in its old or in its new version, never half-written; removals
 run last, after every upsert succeeded. The stored hashes are the manifest: the next run sees
 what is still stale and finishes the job.
+
+Clinic protocols are read when named (``mindsignal kb ingest PATH`` or
+``knowledge_base.extra_paths``); the records of a clinic file not named in a run stay as they
+were unless the file is gone, and a rebuild reads every stored clinic file again
+(:func:`stored_clinic_files`).
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -73,10 +79,19 @@ class IngestReport:
     errors: list[PassageError] = field(default_factory=list)
     seconds: float = 0.0
     total: int = 0
+    #: Records of clinic files not named this run, left as they were.
+    kept_not_read: int = 0
+    #: Records whose file failed to load this run, kept at their last good version.
+    kept_with_errors: int = 0
 
     @property
     def changed(self) -> bool:
         return bool(self.added or self.updated or self.removed)
+
+    @property
+    def kept(self) -> int:
+        """Stored records this run did not read; with added, updated and unchanged: the total."""
+        return self.kept_not_read + self.kept_with_errors
 
     def summary(self) -> str:
         """One line for logs and the CLI."""
@@ -84,6 +99,10 @@ class IngestReport:
             f"{self.total} records: {self.added} added, {self.updated} updated, "
             f"{self.removed} removed, {self.unchanged} unchanged"
         )
+        if self.kept_not_read:
+            line += f", {self.kept_not_read} kept (clinic files not named this run)"
+        if self.kept_with_errors:
+            line += f", {self.kept_with_errors} kept (last good version; its file has errors)"
         if self.errors:
             line += f"; {len(self.errors)} error(s) in {len({e.file for e in self.errors})} file(s)"
         return f"{line} ({self.seconds:.1f} s)"
@@ -94,6 +113,8 @@ class IngestReport:
             "updated": self.updated,
             "removed": self.removed,
             "unchanged": self.unchanged,
+            "kept_not_read": self.kept_not_read,
+            "kept_with_errors": self.kept_with_errors,
             "total": self.total,
             "seconds": round(self.seconds, 3),
             "errors": [e.to_dict() for e in self.errors],
@@ -214,6 +235,23 @@ def collect_records(
     return records, errors, keep_files, clinic_files
 
 
+def stored_clinic_files(store: ChromaStore) -> tuple[list[Path], dict[str, int]]:
+    """The clinic protocol files a store's records came from, to read again on a rebuild.
+
+    Returns:
+        The files still on disk (in name order), and each file that is gone with the number of
+        records it left in the store.
+    """
+    counts = Counter(
+        str(meta.get("file", ""))
+        for meta in store.get_metadatas().values()
+        if meta.get("source") == "clinic"
+    )
+    present = [Path(f) for f in sorted(counts) if f and Path(f).is_file()]
+    gone = {f: n for f, n in sorted(counts.items()) if not (f and Path(f).is_file())}
+    return present, gone
+
+
 def ingest_knowledge_base(
     store: ChromaStore,
     kb_settings: KnowledgeBaseSettings,
@@ -260,14 +298,19 @@ def ingest_knowledge_base(
 
     wanted = {r.id for r in records}
     stale: list[str] = []
+    kept_not_read = kept_with_errors = 0
     for doc_id, meta in existing.items():
-        if doc_id in wanted or meta.get("file") in keep_files:
+        if doc_id in wanted:
+            continue
+        if meta.get("file") in keep_files:
+            kept_with_errors += 1
             continue
         if meta.get("source") == "clinic":
             file = str(meta.get("file", ""))
             # A clinic file not passed this time is kept unless it was deleted; one that was
             # re-read keeps only its current chunks.
             if file not in clinic_files and Path(file).exists():
+                kept_not_read += 1
                 continue
         stale.append(doc_id)
 
@@ -295,6 +338,8 @@ def ingest_knowledge_base(
         errors=errors,
         seconds=time.perf_counter() - start,
         total=store.count(),
+        kept_not_read=kept_not_read,
+        kept_with_errors=kept_with_errors,
     )
     logger.info("ingest: %s", report.summary())
     for err in errors:

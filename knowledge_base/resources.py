@@ -23,6 +23,7 @@ Example file ``knowledge_base/resources/en-GB.yaml``::
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -118,6 +119,46 @@ def load_crisis_resources(
     return base.model_copy(
         update={"resources": merged, "reviewed": min(base.reviewed, extra.reviewed)}
     )
+
+
+@dataclass(frozen=True)
+class CrisisResourcesCheck:
+    """What :func:`check_crisis_resources` found; an empty error means that part is usable."""
+
+    locale_error: str = ""
+    extra_error: str = ""
+    resources: CrisisResources | None = None
+
+    @property
+    def ok(self) -> bool:
+        """True when the locale's file and the clinic file (if any) both load."""
+        return not self.locale_error and not self.extra_error
+
+
+def check_crisis_resources(
+    resources_dir: Path, locale: str, extra_file: Path | None = None
+) -> CrisisResourcesCheck:
+    """Check the configured crisis resources without raising, for a deployment check.
+
+    Unlike :func:`load_crisis_resources`, which stops at the first problem, this checks the
+    locale's file and the clinic file each on its own, so both problems are reported at once.
+
+    Returns:
+        The problems found, and the merged resources when there are none.
+    """
+    locale_error = extra_error = ""
+    try:
+        load_crisis_resources(resources_dir, locale)
+    except (CrisisResourcesError, OSError) as exc:
+        locale_error = str(exc)
+    if extra_file is not None:
+        try:
+            _load_file(extra_file)
+        except (CrisisResourcesError, OSError) as exc:  # OSError: a file we may not read
+            extra_error = str(exc)
+    if locale_error or extra_error:
+        return CrisisResourcesCheck(locale_error, extra_error)
+    return CrisisResourcesCheck(resources=load_crisis_resources(resources_dir, locale, extra_file))
 
 
 def _load_file(path: Path) -> CrisisResources:

@@ -28,6 +28,7 @@ import datetime as dt
 import hashlib
 import json
 import re
+from collections.abc import Iterable
 from typing import Literal
 
 from pydantic import (
@@ -66,6 +67,14 @@ _VOCABULARIES: dict[str, tuple[str, tuple[str, ...]]] = {
     "risk": ("risk level(s)", RISK_LEVELS),
     "population": ("population(s)", POPULATIONS),
 }
+
+
+def vocabulary_error(field_name: str, values: Iterable[str]) -> str | None:
+    """Why ``values`` do not fit the closed list field ``field_name``; None when they all do."""
+    what, allowed = _VOCABULARIES[field_name]
+    bad = [x for x in values if x not in allowed]
+    return f"unknown {what} {bad}; allowed: {list(allowed)}" if bad else None
+
 
 MIN_WORDS = 60
 MAX_WORDS = 200
@@ -135,10 +144,9 @@ class Passage(BaseModel):
     @field_validator("conditions", "severity", "risk", "population")
     @classmethod
     def _check_vocabulary(cls, v: list[str], info: ValidationInfo) -> list[str]:
-        what, allowed = _VOCABULARIES[str(info.field_name)]
-        bad = [x for x in v if x not in allowed]
-        if bad:
-            raise ValueError(f"unknown {what} {bad}; allowed: {list(allowed)}")
+        problem = vocabulary_error(str(info.field_name), v)
+        if problem:
+            raise ValueError(problem)
         return v
 
     @field_validator("situations")

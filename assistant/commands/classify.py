@@ -24,7 +24,12 @@ def _fail(message: str, code: int = 2) -> typer.Exit:
 
 
 def classify(
-    input: Annotated[str, typer.Argument(help="CSV or JSONL file, or '-' for ONE text on stdin.")],
+    input: Annotated[
+        str,
+        typer.Argument(
+            help="CSV or JSONL file, or '-' for stdin: ONE text, or rows with --format csv/jsonl."
+        ),
+    ],
     text_col: Annotated[str, typer.Option("--text-col", help="Column holding the text.")] = "text",
     id_col: Annotated[
         str | None,
@@ -64,6 +69,8 @@ def classify(
     settings = load_settings()
     cs = settings.classifier
     size = batch_size or cs.batch_size
+    if output is not None and input != "-" and _same_file(Path(input), output):
+        raise _fail(f"--output {output} is the input file; write the results to another file")
     records = read_records(input, text_col, id_col, encoding=encoding, fmt=fmt)
     try:
         # Read the first row before loading the model: a missing file or column fails fast.
@@ -113,13 +120,21 @@ def classify(
         if output:
             sink.close()
     elapsed = time.perf_counter() - started
-    if output:
-        typer.echo(f"{total} rows classified in {elapsed:.1f}s -> {output}", err=True)
     if total == 0:
         raise _fail("the input has no rows", 1)
+    if output or failed:
+        summary = f"{total} rows: {total - failed} classified, {failed} failed"
+        typer.echo(f"{summary} in {elapsed:.1f}s" + (f" -> {output}" if output else ""), err=True)
     if failed:
-        typer.echo(f"{failed} of {total} rows failed", err=True)
         raise typer.Exit(1)
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    """Whether writing ``b`` would overwrite the existing file ``a`` (links and ``..`` included)."""
+    try:
+        return a.is_file() and (a.resolve() == b.resolve() or (b.exists() and a.samefile(b)))
+    except OSError:
+        return False
 
 
 def evaluate(

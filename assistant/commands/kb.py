@@ -36,8 +36,13 @@ def _app() -> MindSignalApp:
 
 
 def _fail(message: str, code: int = 1) -> typer.Exit:
-    typer.secho(message, err=True, fg=typer.colors.RED)
+    typer.secho(f"error: {message}", err=True, fg=typer.colors.RED)
     return typer.Exit(code)
+
+
+def _label(value: str) -> str:
+    """A label as the store spells it: ``Eating-Disorder`` -> ``eating_disorder``."""
+    return "_".join(value.strip().lower().replace("-", " ").split())
 
 
 @kb_app.command("ingest")
@@ -47,20 +52,43 @@ def ingest(
         typer.Argument(help="Clinic protocol files or folders (Markdown or PDF) to add."),
     ] = None,
     rebuild: Annotated[
-        bool, typer.Option("--rebuild", help="Drop the collection and embed everything again.")
+        bool,
+        typer.Option(
+            "--rebuild",
+            help="Embed everything again, the clinic protocols already stored included, and "
+            "swap it in at the end.",
+        ),
     ] = False,
     strict: Annotated[
         bool, typer.Option("--strict", help="Exit 1 when any file had errors (for CI).")
     ] = False,
 ) -> None:
     """Embed new and edited passages into the vector store; remove deleted ones."""
-    from knowledge_base.ingest import KnowledgeBaseError, ingest_knowledge_base
+    from knowledge_base.ingest import (
+        KnowledgeBaseError,
+        ingest_knowledge_base,
+        stored_clinic_files,
+    )
+    from knowledge_base.protocols import protocol_path_problems
     from retrieval.chroma_store import StoreError
 
+    extra = list(paths or [])
+    problems = protocol_path_problems(extra)
+    if problems:
+        raise _fail("; ".join(problems) + "; nothing was ingested", 2)
     mind = _app()
-    # A rebuild embeds everything into a staging collection and swaps it in at the end, so an
-    # interrupted rebuild leaves the previous store as it was.
-    target = _staging_store(mind) if rebuild else mind.store
+    gone: dict[str, int] = {}
+    target = mind.store
+    if rebuild:
+        # The clinic's protocols live only in the store's records: read their files again.
+        try:
+            present, gone = stored_clinic_files(mind.store)
+        except StoreError:
+            present = []  # no store yet, or an unreadable one that _staging_store moves aside
+        extra += present
+        # A rebuild embeds everything into a staging collection and swaps it in at the end, so
+        # an interrupted rebuild leaves the previous store as it was.
+        target = _staging_store(mind)
     last = [0.0]
 
     def progress(done: int, total: int) -> None:
@@ -71,7 +99,7 @@ def ingest(
 
     try:
         report = ingest_knowledge_base(
-            target, mind.settings.knowledge_base, extra_paths=paths or [], progress=progress
+            target, mind.settings.knowledge_base, extra_paths=extra, progress=progress
         )
         if rebuild:
             mind.store.replace_with(target)
@@ -79,6 +107,12 @@ def ingest(
         raise _fail(str(exc)) from exc
     typer.echo(f"knowledge base: {report.summary()}")
     typer.echo(f"store: {mind.store.location}")
+    for file, count in gone.items():
+        typer.secho(
+            f"warning: clinic protocol {file} no longer exists; its {count} record(s) were dropped",
+            err=True,
+            fg="yellow",
+        )
     for err in report.errors:
         typer.secho(f"  skipped {err.file}: {err.field}: {err.message}", err=True, fg="yellow")
     if strict and report.errors:
@@ -172,7 +206,9 @@ def query(
     from retrieval.chroma_store import StoreError
     from retrieval.hybrid import HybridRetriever
 
-    conditions = tuple(condition or ())
+    conditions = tuple(_label(c) for c in condition or ())
+    severity = _label(severity) if severity is not None else None
+    risk = _label(risk) if risk is not None else None
     bad = [c for c in conditions if c not in PASSAGE_CONDITIONS]
     if bad:
         raise _fail(f"unknown condition(s) {bad}; use: {', '.join(PASSAGE_CONDITIONS)}", 2)

@@ -27,6 +27,7 @@ def serve_llm(
 ) -> None:
     """Serve a local GGUF over Ollama's API (foreground; Ctrl-C stops)."""
     from assistant.llm.embedded_server import EmbeddedLlamaServer, EmbeddedServerError
+    from assistant.llm.gguf_info import GGUFError
     from assistant.logging_setup import configure_logging
     from assistant.settings import load_settings
 
@@ -41,7 +42,7 @@ def serve_llm(
     server = EmbeddedLlamaServer(embedded)
     try:
         server.start()
-    except EmbeddedServerError as exc:
+    except (EmbeddedServerError, GGUFError, OSError) as exc:  # GGUFError: not a model file
         typer.secho(f"cannot start: {exc}", fg=typer.colors.RED, err=True)
         raise typer.Exit(1) from exc
     typer.echo(f"{server.description} (model name: {server.model_name})")

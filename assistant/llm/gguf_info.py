@@ -123,17 +123,22 @@ def read_gguf_info(path: Path | str) -> GGUFInfo:
     meta: dict[str, Any] = {}
     with path.open("rb") as f:
         if f.read(4) != b"GGUF":
-            raise GGUFError(f"{path} is not a GGUF file")
-        version = _read(f, "<I")
-        if version < 2:
-            raise GGUFError(f"GGUF version {version} is too old")
-        _read(f, "<Q")  # tensor count
-        kv_count = _read(f, "<Q")
-        for _ in range(kv_count):
-            key = _read_string(f)
-            value = _read_value(f, _read(f, "<I"))
-            if value is not None:
-                meta[key] = value
+            raise GGUFError(
+                f"{path} is not a GGUF model file (it does not start with the GGUF signature)"
+            )
+        try:
+            version = _read(f, "<I")
+            if version < 2:
+                raise GGUFError(f"GGUF version {version} is too old")
+            _read(f, "<Q")  # tensor count
+            kv_count = _read(f, "<Q")
+            for _ in range(kv_count):
+                key = _read_string(f)
+                value = _read_value(f, _read(f, "<I"))
+                if value is not None:
+                    meta[key] = value
+        except GGUFError as exc:  # name the file: the caller may not show which one it read
+            raise GGUFError(f"{path}: {exc}") from None
     arch = str(meta.get("general.architecture", ""))
     stem = path.name.removesuffix(".gguf")
     quant = _FILE_TYPES.get(int(meta.get("general.file_type", -1)), "")

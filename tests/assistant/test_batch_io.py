@@ -161,6 +161,26 @@ def test_stdin_is_one_text() -> None:
     assert isinstance(bad, RowError)
 
 
+def test_stdin_with_a_format_streams_rows() -> None:
+    rows = list(
+        read_records(
+            "-", "body", fmt="jsonl", stdin=io.BytesIO(b'{"id": "a", "body": "one"}\n{oops\n')
+        )
+    )
+    assert rows[0] == Record(id="a", text="one", row=0, line=1)
+    assert isinstance(rows[1], RowError) and "line 2" in rows[1].error
+    with pytest.raises(BatchInputError, match="<stdin> has no column 'text'"):
+        list(read_records("-", "text", fmt="csv", stdin=io.BytesIO(b"body\nx\n")))
+
+
+def test_unknown_encoding_or_format_is_an_input_error(tmp_path: Path) -> None:
+    path = _write(tmp_path, "in.csv", b"text\nhello\n")
+    with pytest.raises(BatchInputError, match="unknown text encoding 'nonsense'"):
+        list(read_records(path, "text", encoding="nonsense"))
+    with pytest.raises(BatchInputError, match="unknown input format 'xml'"):
+        list(read_records("-", "text", fmt="xml", stdin=io.BytesIO(b"hello")))
+
+
 def test_batched_keeps_order_and_sizes() -> None:
     assert list(batched(range(7), 3)) == [[0, 1, 2], [3, 4, 5], [6]]
     with pytest.raises(ValueError):

@@ -99,7 +99,8 @@ def test_bad_rows_get_error_rows_and_exit_1(tmp_path: Path) -> None:
         app, ["classify", str(_csv(tmp_path, body)), "--mode", "rules", "--output", str(out)]
     )
     assert result.exit_code == 1
-    assert "4 of 6 rows failed" in result.stderr
+    assert "6 rows: 2 classified, 4 failed in" in result.stderr and str(out) in result.stderr
+    assert "rows classified" not in result.stderr
     rows = _rows(out.read_text(encoding="utf-8"))
     assert [r["id"] for r in rows] == ["a", "b", "c", "d", "e", "f"]
     assert [("error" in r) for r in rows] == [False, True, True, True, True, False]
@@ -123,10 +124,67 @@ def test_jsonl_with_a_broken_line(tmp_path: Path) -> None:
         ["classify", str(path), "--mode", "rules", "--text-col", "body", "--id-col", "uid"],
     )
     assert result.exit_code == 1
-    assert "1 of 3 rows failed" in result.stderr
+    assert "3 rows: 2 classified, 1 failed" in result.stderr
     rows = _rows(result.stdout)
     assert [r["id"] for r in rows] == [10, 1, 12]
-    assert "malformed JSON at line 2" in rows[1]["error"]
+    assert rows[1]["error"] == (
+        "malformed JSON at line 2: Expecting property name enclosed in double quotes at column 2"
+    )
+
+
+def test_a_raw_control_character_in_jsonl_is_named_with_its_position(tmp_path: Path) -> None:
+    path = tmp_path / "posts.jsonl"
+    path.write_bytes(b'{"id": 1, "text": "tab\there"}\n')
+    result = runner.invoke(app, ["classify", str(path), "--mode", "rules"])
+    assert result.exit_code == 1
+    (row,) = _rows(result.stdout)
+    assert row["error"] == (
+        "malformed JSON at line 1: Invalid control character U+0009 at column 23"
+    )
+
+
+def test_output_that_is_the_input_is_refused_and_the_input_kept(tmp_path: Path) -> None:
+    body = b"id,text\na," + POSTS[0].encode() + b"\n"
+    path = _csv(tmp_path, body)
+    (tmp_path / "link.csv").symlink_to(path)
+    for out in (str(path), str(tmp_path / "sub" / ".." / "posts.csv"), str(tmp_path / "link.csv")):
+        result = runner.invoke(app, ["classify", str(path), "--mode", "rules", "-o", out])
+        assert result.exit_code == 2
+        assert "is the input file" in result.stderr
+    assert path.read_bytes() == body
+
+
+def test_unknown_encoding_is_a_message_not_a_traceback(tmp_path: Path) -> None:
+    path = _csv(tmp_path, b"id,text\n1,caf\xe9\n")
+    for encoding in ("nonsense", "base64"):
+        result = runner.invoke(app, ["classify", str(path), "--encoding", encoding])
+        assert result.exit_code == 2
+        assert isinstance(result.exception, SystemExit)
+        assert f"error: unknown text encoding {encoding!r}" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("fmt", "body"),
+    [
+        ("jsonl", "".join(json.dumps({"id": i, "text": t}) + "\n" for i, t in enumerate(POSTS))),
+        ("csv", "id,text\n" + "".join(f'{i},"{t}"\n' for i, t in enumerate(POSTS))),
+    ],
+)
+def test_stdin_with_a_format_is_read_as_rows(fmt: str, body: str) -> None:
+    result = runner.invoke(app, ["classify", "-", "--format", fmt, "--mode", "rules"], input=body)
+    assert result.exit_code == 0, result.output
+    rows = _rows(result.stdout)
+    assert [str(r["id"]) for r in rows] == ["0", "1", "2"]
+    assert [r["risk"]["crisis"] for r in rows] == [False, True, False]
+
+
+def test_text_of_zero_width_characters_is_an_empty_row(tmp_path: Path) -> None:
+    path = _csv(tmp_path, "id,text\nz,\u200b\u200b\u2060\nok,hello there\n".encode())
+    result = runner.invoke(app, ["classify", str(path), "--mode", "rules"])
+    assert result.exit_code == 1
+    rows = _rows(result.stdout)
+    assert set(rows[0]) == {"id", "error"} and "empty" in rows[0]["error"]
+    assert "error" not in rows[1]
 
 
 def test_stdin_dash_is_one_text() -> None:

@@ -7,8 +7,12 @@ with the rows (0 exactly when every row is OK).
 
 from __future__ import annotations
 
+import functools
 import io
 import socket
+import threading
+from collections.abc import Iterator
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -61,6 +65,80 @@ def test_embedded_provider_checks_the_model_without_loading_it(tmp_path: Path) -
     [llm] = run_checks(settings, only=("llm",))
     assert llm.ok
     assert "SmolLM2-135M-Instruct Q4_1" in llm.detail and "model not loaded" in llm.detail
+
+
+class _QuietHandler(SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def web_server(tmp_path: Path) -> Iterator[str]:
+    """A plain web server (a NAS page, say) that answers every API path with an HTML 404."""
+    handler = functools.partial(_QuietHandler, directory=str(tmp_path))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_a_web_server_that_is_not_ollama_gets_status_and_one_line(
+    tmp_path: Path, web_server: str
+) -> None:
+    settings = load_settings(
+        data_dir=tmp_path / "var",
+        llm={"provider": "ollama", "host": web_server, "probe_timeout_s": 5},
+    )
+    [llm] = run_checks(settings, only=("llm",))
+    assert not llm.ok
+    assert llm.detail == (
+        f"no Ollama at {web_server} (HTTP 404 with an HTML page titled 'Error response', "
+        "not an Ollama API)"
+    )
+    assert "ollama serve" not in llm.fix and "OLLAMA_HOST" in llm.fix
+
+
+def test_a_locale_without_its_own_file_fails(tmp_path: Path) -> None:
+    settings = load_settings(data_dir=tmp_path / "var", knowledge_base={"locale": "fr-FR"})
+    console, buf = captured()
+    code = run_doctor(settings, only=("settings", "crisis resources"), console=console)
+    [row] = run_checks(settings, only=("crisis resources",))
+    assert code == 1 and "crisis resources" in buf.getvalue()
+    assert not row.ok
+    assert "'fr-FR'" in row.detail and "international list" in row.detail
+    assert "MINDSIGNAL_KNOWLEDGE_BASE__LOCALE" in row.fix
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (None, "crisis resources file not found"),
+        (b"locale: [unclosed", "not valid YAML"),
+        (b"locale: en-US\nname: Clinic\n", "field 'emergency_number'"),
+    ],
+)
+def test_a_missing_or_invalid_clinic_resources_file_fails(
+    tmp_path: Path, content: bytes | None, expected: str
+) -> None:
+    clinic = tmp_path / "clinic.yaml"
+    if content is not None:
+        clinic.write_bytes(content)
+    settings = load_settings(
+        data_dir=tmp_path / "var", knowledge_base={"extra_resources_file": str(clinic)}
+    )
+    [row] = run_checks(settings, only=("crisis resources",))
+    assert not row.ok
+    assert str(clinic) in row.detail and expected in row.detail
+    assert "EXTRA_RESOURCES_FILE" in row.fix
+
+
+def test_the_shipped_crisis_resources_pass(tmp_path: Path) -> None:
+    [row] = run_checks(load_settings(data_dir=tmp_path / "var"), only=("crisis resources",))
+    assert row.ok and row.detail.startswith("en-US: ")
 
 
 @pytest.mark.integration

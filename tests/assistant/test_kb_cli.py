@@ -105,3 +105,56 @@ def test_kb_commands_end_to_end(kb_env: Path) -> None:
     jfile.write_text("{broken\n", encoding="utf-8")
     broken = runner.invoke(app, [*args, "--judgments", str(jfile)])
     assert broken.exit_code == 1 and "no usable judgments" in broken.output
+
+
+def test_ingest_of_a_path_that_does_not_exist_fails_and_ingests_nothing(kb_env: Path) -> None:
+    runner = CliRunner()
+    missing = kb_env / "qa" / "nonexistent_path"
+    result = runner.invoke(app, ["kb", "ingest", str(missing)])
+    assert result.exit_code == 2, result.output
+    assert f"error: {missing} does not exist" in result.output
+    assert "nothing was ingested" in result.output
+    assert not (kb_env / "var" / "chroma").exists()
+
+
+def test_rebuild_keeps_the_clinic_protocols_that_still_exist(kb_env: Path) -> None:
+    runner = CliRunner()
+    clinic = kb_env / "clinic"
+    clinic.mkdir()
+    (clinic / "callbacks.md").write_text(
+        "---\ntitle: Call-backs after referral\nseverity: [severe]\n---\nThe duty nurse calls "
+        "every new referral with severe symptoms within 48 hours.\n",
+        encoding="utf-8",
+    )
+    leaflet = kb_env / "leaflet.md"
+    leaflet.write_text("Our waiting room leaflet, replaced since.\n", encoding="utf-8")
+    first = runner.invoke(app, ["kb", "ingest", str(clinic), str(leaflet)])
+    assert first.exit_code == 0, first.output
+    assert f"{len(PASSAGES) + 2} added" in first.output
+    leaflet.unlink()
+
+    rebuilt = runner.invoke(app, ["kb", "ingest", "--rebuild"])
+    assert rebuilt.exit_code == 0, rebuilt.output
+    assert f"{len(PASSAGES) + 1} records: {len(PASSAGES) + 1} added" in rebuilt.output
+    assert f"warning: clinic protocol {leaflet.resolve()} no longer exists" in rebuilt.output
+
+    stats = json.loads(runner.invoke(app, ["kb", "stats", "--json"]).stdout)
+    assert stats["source"] == {"clinic": 1, "curated": len(PASSAGES)}
+    found = json.loads(
+        runner.invoke(app, ["kb", "query", "call back after referral", "--json"]).stdout
+    )
+    clinic_hit = next(p for p in found if p["metadata"]["source"] == "clinic")
+    assert clinic_hit["title"] == "Call-backs after referral"
+    assert clinic_hit["metadata"]["severity"] == "severe"
+
+
+def test_query_errors_say_error_and_labels_ignore_case(kb_env: Path) -> None:
+    runner = CliRunner()
+    bad = runner.invoke(app, ["kb", "query", "x", "-c", "sadness"])
+    assert bad.exit_code == 2 and bad.output.startswith("error: unknown condition")
+    ingest = runner.invoke(app, ["kb", "ingest"])
+    assert ingest.exit_code == 0, ingest.output
+    args = ["kb", "query", "drink diary", "-k", "1", "--json"]
+    upper = runner.invoke(app, [*args, "-c", "Substance-Use", "--severity", "Mild"])
+    assert upper.exit_code == 0, upper.output
+    assert json.loads(upper.stdout)[0]["id"] == "sub-alcohol-reduction"

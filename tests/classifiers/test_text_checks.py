@@ -27,6 +27,17 @@ def test_empty_or_whitespace_is_rejected(text: str) -> None:
         validate_text(text)
 
 
+@pytest.mark.parametrize("text", ["\u200b", "\u200b\u200c\u200d", " \ufeff\u2060\n\u00ad "])
+def test_only_invisible_characters_is_rejected_as_empty(text: str) -> None:
+    with pytest.raises(InvalidTextError, match="empty"):
+        validate_text(text)
+
+
+def test_a_zero_width_joiner_inside_real_text_is_kept() -> None:
+    text = "my family \U0001f468\u200d\U0001f469\u200d\U0001f467 is worried about me"
+    assert validate_text(text) == text
+
+
 def test_nul_bytes_are_rejected_as_binary() -> None:
     with pytest.raises(InvalidTextError, match="binary"):
         validate_text("PK\x03\x04\x00\x00 some zip header")

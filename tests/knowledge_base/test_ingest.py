@@ -268,3 +268,47 @@ def test_situations_shape_the_stored_vector_and_the_lexical_index(
     report = ingest_knowledge_base(store, kb_settings(corpus))
     assert report.updated == len(PASSAGES)
     assert ingest_knowledge_base(store, kb_settings(corpus)).changed is False
+
+
+def _clinic_markdown(path: Path, text: str) -> Path:
+    path.write_text(f"---\nconditions: [depression]\n---\n{text}\n", encoding="utf-8")
+    return path
+
+
+def test_the_summary_accounts_for_every_record_in_the_store(
+    tmp_path: Path, corpus: Path, embeddings
+) -> None:
+    store = _store(tmp_path, embeddings)
+    clinic = _clinic_markdown(
+        tmp_path / "callbacks.md", "The duty nurse calls every new referral within 48 hours."
+    )
+    ingest_knowledge_base(store, kb_settings(corpus), extra_paths=[clinic])
+    broken = passage_file(corpus, "anx-worry-time")
+    broken.write_text(broken.read_text(encoding="utf-8").replace("audience: person", "audience: x"))
+
+    # The clinic file is not named this time and one passage fails to load: both stay stored.
+    report = ingest_knowledge_base(store, kb_settings(corpus))
+    assert (report.kept_not_read, report.kept_with_errors) == (1, 1)
+    assert report.total == store.count() == len(PASSAGES) + 1
+    assert report.added + report.updated + report.unchanged + report.kept == report.total
+    line = report.summary()
+    assert f"{len(PASSAGES) - 1} unchanged" in line
+    assert "1 kept (clinic files not named this run)" in line
+    assert "1 kept (last good version; its file has errors)" in line
+    assert report.to_dict()["kept_not_read"] == 1
+
+
+def test_stored_clinic_files_lists_the_files_still_there_and_those_gone(
+    tmp_path: Path, corpus: Path, embeddings
+) -> None:
+    from knowledge_base.ingest import stored_clinic_files
+
+    store = _store(tmp_path, embeddings)
+    kept = _clinic_markdown(tmp_path / "kept.md", "Call-backs within 48 hours of referral.")
+    gone = _clinic_markdown(tmp_path / "gone.md", "Old leaflet about the waiting room.")
+    ingest_knowledge_base(store, kb_settings(corpus), extra_paths=[kept, gone])
+    gone.unlink()
+
+    present, missing = stored_clinic_files(store)
+    assert present == [kept.resolve()]
+    assert missing == {str(gone.resolve()): 1}

@@ -10,6 +10,7 @@ from knowledge_base.resources import (
     CrisisResources,
     CrisisResourcesError,
     available_locales,
+    check_crisis_resources,
     load_crisis_resources,
 )
 
@@ -154,3 +155,24 @@ def test_emergency_line_is_added_when_a_file_forgets_it(tmp_path: Path) -> None:
     res: CrisisResources = load_crisis_resources(tmp_path, "xx")
 
     assert res.to_markdown().splitlines()[-1] == "- Emergency services - 999 (24/7)"
+
+
+def test_check_reports_a_missing_locale_and_a_broken_clinic_file_together(tmp_path: Path) -> None:
+    clinic = tmp_path / "clinic.yaml"
+    clinic.write_text(CLINIC_YAML.replace("kind: phone", "kind: pigeon"), encoding="utf-8")
+
+    found = check_crisis_resources(RESOURCES_DIR, "fr-FR", clinic)
+
+    assert not found.ok and found.resources is None
+    assert "'fr-FR'" in found.locale_error and "intl" in found.locale_error
+    assert str(clinic) in found.extra_error and "resources.0.kind" in found.extra_error
+
+
+def test_check_of_a_good_configuration_gives_the_merged_resources(tmp_path: Path) -> None:
+    clinic = tmp_path / "clinic.yaml"
+    clinic.write_text(CLINIC_YAML, encoding="utf-8")
+
+    found = check_crisis_resources(RESOURCES_DIR, "en-GB", clinic)
+
+    assert found.ok and found.resources is not None
+    assert found.resources.resources[0].name == "Riverside duty clinician"
