@@ -62,6 +62,17 @@ class ModelScores:
     pooled: np.ndarray | None = None
 
 
+def pad_batch(seqs: Sequence[Sequence[int]]) -> tuple[np.ndarray, np.ndarray]:
+    """Right-pad to the longest sequence in the batch; returns ids and attention mask (int64)."""
+    width = max(len(s) for s in seqs)
+    ids = np.zeros((len(seqs), width), dtype=np.int64)
+    mask = np.zeros((len(seqs), width), dtype=np.int64)
+    for row, s in enumerate(seqs):
+        ids[row, : len(s)] = s
+        mask[row, : len(s)] = 1
+    return ids, mask
+
+
 def _sigmoid(x: np.ndarray) -> np.ndarray:
     return 0.5 * (1.0 + np.tanh(0.5 * x))
 
@@ -218,13 +229,7 @@ class TransformerClassifier:
         order = np.argsort([len(s) for s in seqs], kind="stable")
         parts: list[list[np.ndarray]] = [[] for _ in self._outputs]
         for start in range(0, len(order), self.batch_size):
-            batch = [seqs[i] for i in order[start : start + self.batch_size]]
-            width = max(len(s) for s in batch)
-            ids = np.zeros((len(batch), width), dtype=np.int64)
-            mask = np.zeros((len(batch), width), dtype=np.int64)
-            for row, s in enumerate(batch):
-                ids[row, : len(s)] = s
-                mask[row, : len(s)] = 1
+            ids, mask = pad_batch([seqs[i] for i in order[start : start + self.batch_size]])
             outs = self._session.run(self._outputs, {"input_ids": ids, "attention_mask": mask})
             for k, out in enumerate(outs):
                 parts[k].append(np.asarray(out, dtype=np.float64))

@@ -89,6 +89,8 @@ def activation_ranges(
     import onnx
     import onnxruntime as ort
 
+    from classifiers.transformer import pad_batch
+
     model = onnx.load(str(path))
     quantizers = [n for n in model.graph.node if n.op_type == "DynamicQuantizeLinear"]
     names = [name for n in quantizers for name in n.output[1:]]  # scale, zero point
@@ -98,13 +100,7 @@ def activation_ranges(
     order = np.argsort([len(s) for s in calibration], kind="stable")
     seen: list[list[tuple[float, float]]] = []
     for start in range(0, len(order), batch_size):
-        batch = [calibration[i] for i in order[start : start + batch_size]]
-        width = max(len(s) for s in batch)
-        ids = np.zeros((len(batch), width), dtype=np.int64)
-        mask = np.zeros((len(batch), width), dtype=np.int64)
-        for row, s in enumerate(batch):
-            ids[row, : len(s)] = s
-            mask[row, : len(s)] = 1
+        ids, mask = pad_batch([calibration[i] for i in order[start : start + batch_size]])
         out = session.run(names, {"input_ids": ids, "attention_mask": mask})
         scales, zero_points = out[0::2], out[1::2]
         seen.append(

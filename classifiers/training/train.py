@@ -41,6 +41,7 @@ from classifiers.training.data import (
     with_curated,
     with_extra_reddit,
 )
+from classifiers.transformer import pad_batch
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -235,17 +236,6 @@ def load_tokenizer(path: Path, max_length: int) -> Any:
 def encode(tok: Any, texts: list[str]) -> list[list[int]]:
     """Token ids of each text (with [CLS]/[SEP], truncated)."""
     return [e.ids for e in tok.encode_batch(texts)]
-
-
-def pad_batch(seqs: list[list[int]]) -> tuple[np.ndarray, np.ndarray]:
-    """Right-pad to the longest sequence in the batch; returns ids and attention mask (int64)."""
-    width = max(len(s) for s in seqs)
-    ids = np.zeros((len(seqs), width), dtype=np.int64)
-    mask = np.zeros((len(seqs), width), dtype=np.int64)
-    for i, s in enumerate(seqs):
-        ids[i, : len(s)] = s
-        mask[i, : len(s)] = 1
-    return ids, mask
 
 
 def length_bucketed_batches(
