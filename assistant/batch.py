@@ -5,6 +5,8 @@ passed through the deterministic safety gate, exactly as the single-post pipelin
 without retrieval or the LLM: a practitioner triaging a file wants the signals and the crisis
 flags fast, and opens a post's full analysis only when needed. Rows that cannot be read or
 analysed carry an ``error`` and never stop the run (:func:`assistant.batch_io.read_records`).
+A post the gate finds not in English carries its ``language``: its crisis flag reads "unknown",
+since neither the classifier nor the gate can read it.
 
 Results download as JSONL (one ``Classification.to_dict`` row per post, plus the gate's decision)
 and as CSV (a flat table). Only redacted text is kept in the results.
@@ -52,6 +54,7 @@ TABLE_COLUMNS: tuple[str, ...] = (
     "severity",
     "risk",
     "crisis",
+    "language",
     "error",
 )
 
@@ -81,6 +84,7 @@ class BatchRow:
         risk: The gate's effective risk level.
         gate_reasons: Why the gate decided as it did.
         redacted_text: The redacted, normalised post the evidence spans index.
+        language: Language code of a post not in English (``""``: English or unchecked).
         error: Why the row could not be analysed.
     """
 
@@ -91,6 +95,7 @@ class BatchRow:
     risk: str | None = None
     gate_reasons: tuple[str, ...] = ()
     redacted_text: str = ""
+    language: str = ""
     error: str | None = None
     decision: SafetyDecision | None = field(default=None, repr=False, compare=False)
 
@@ -119,7 +124,7 @@ class BatchRow:
             redacted_text=self.redacted_text,
             classification=self.classification,
             gate=self.decision,
-            recommendation=self.decision.block_markdown if self.decision.crisis else "",
+            recommendation=self.decision.block_markdown,
             classifier_version=str(self.classification.get("model_version", "")),
         )
 
@@ -135,20 +140,32 @@ class BatchRow:
                 "urgent": self.urgent,
                 "level": self.risk,
                 "reasons": list(self.gate_reasons),
+                "language": self.language,
             },
         }
 
     def table_row(self) -> list[Any]:
         """One row of the results table (:data:`TABLE_COLUMNS`)."""
         if self.classification is None:
-            return [str(self.id), "", "", "", "", "", self.error or ""]
+            return [str(self.id), "", "", "", "", "", "", self.error or ""]
         top = ", ".join(
             f"{lab['label']} {float(lab['score']):.2f}"
             for lab in self.classification.get("labels", [])[:3]
         )
         relevant = "yes" if self.classification.get("relevant") else "no"
         crisis = "URGENT" if self.urgent else ("yes" if self.crisis else "no")
-        return [str(self.id), relevant, top, self.severity or "", self.risk or "", crisis, ""]
+        if self.language and not self.crisis:
+            crisis = "unknown"  # nothing here could read the post
+        return [
+            str(self.id),
+            relevant,
+            top,
+            self.severity or "",
+            self.risk or "",
+            crisis,
+            self.language,
+            "",
+        ]
 
 
 @dataclass(frozen=True)
@@ -160,6 +177,7 @@ class BatchSummary:
     errors: int
     crisis: int
     urgent: int
+    not_english: int = 0
     conditions: dict[str, int] = field(default_factory=dict)
     severity: dict[str, int] = field(default_factory=dict)
     risk: dict[str, int] = field(default_factory=dict)
@@ -175,6 +193,7 @@ class BatchSummary:
             "errors": self.errors,
             "crisis": self.crisis,
             "urgent": self.urgent,
+            "not_english": self.not_english,
             "conditions": dict(self.conditions),
             "severity": dict(self.severity),
             "risk": dict(self.risk),
@@ -189,6 +208,11 @@ class BatchSummary:
             f"**{self.total}** posts: **{self.analysed}** analysed, **{self.errors}** with errors, "
             f"**{self.crisis}** with the crisis gate open ({self.urgent} urgent)."
         ]
+        if self.not_english:
+            lines.append(
+                f"**{self.not_english}** not in English: MindSignal could not read them, so "
+                "their crisis flag is unknown. Read them yourself."
+            )
         if self.truncated:
             lines.append(
                 f"Only the first {self.max_rows:,} rows were analysed; use "
@@ -328,6 +352,7 @@ class BatchAnalyzer:
                     risk=decision.level,
                     gate_reasons=tuple(decision.reasons),
                     redacted_text=text,
+                    language=decision.language,
                     decision=decision,
                 )
             )
@@ -351,6 +376,7 @@ def summarise(
         errors=len(rows) - len(ok),
         crisis=sum(r.crisis for r in ok),
         urgent=sum(r.urgent for r in ok),
+        not_english=sum(bool(r.language) for r in ok),
         conditions={c: conditions[c] for c in CONDITIONS if conditions[c]},
         severity={s: severity[s] for s in SEVERITY_LEVELS},
         risk={level: risk[level] for level in RISK_LEVELS},

@@ -5,7 +5,8 @@ This is the contract between the pipeline and its front ends (the Gradio UI, the
 - :class:`Redaction` - one identifier removed from the input (kind and offsets on the ORIGINAL
   text; the removed value itself is never stored).
 - :class:`SafetyDecision` - what the deterministic safety gate decided (crisis, urgent, level,
-  reasons) and the crisis block shown first.
+  reasons, the language of a text not in English) and the block shown first (crisis resources,
+  led by a notice when the text is not in English).
 - :class:`SentenceCheck` - one sentence of the draft with its citations and grounding verdict.
 - :class:`CareDraft` - everything above plus classification, passages, the final recommendation,
   degraded-mode flags, versions and timings; ``to_markdown()`` and ``to_json()`` export it.
@@ -30,19 +31,36 @@ DISCLAIMER = (
 RedactionKind = Literal["NAME", "EMAIL", "PHONE", "URL", "HANDLE", "ADDRESS"]
 
 
-def classification_evidence(classification: Mapping[str, Any]) -> list[dict[str, Any]]:
+def classification_evidence(
+    classification: Mapping[str, Any], risk_first: bool = False
+) -> list[dict[str, Any]]:
     """Evidence spans of every detected label and of the risk call (``Classification.to_dict()``
-    form), each with the ``label`` it supports (``"risk: <level>"`` for the risk call)."""
-    spans: list[dict[str, Any]] = []
+    form), each with the ``label`` it supports (``"risk: <level>"`` for the risk call).
+
+    Args:
+        classification: The classification as a dict.
+        risk_first: Put the risk call's spans first (for evidence lists: the classifier orders
+            them highest level first, so the span that set the level leads); else the labels'.
+    """
+    label_spans: list[dict[str, Any]] = []
     for lab in classification.get("labels", []):
         for ev in lab.get("evidence", []):
             if isinstance(ev, dict) and ev.get("text"):
-                spans.append({**ev, "label": str(lab.get("label", ""))})
+                label_spans.append({**ev, "label": str(lab.get("label", ""))})
+    risk_spans: list[dict[str, Any]] = []
     risk = classification.get("risk", {})
     for ev in risk.get("evidence", []) if isinstance(risk, dict) else []:
         if isinstance(ev, dict) and ev.get("text"):
-            spans.append({**ev, "label": f"risk: {risk.get('level', '')}"})
-    return spans
+            risk_spans.append({**ev, "label": f"risk: {risk.get('level', '')}"})
+    return risk_spans + label_spans if risk_first else label_spans + risk_spans
+
+
+def evidence_lines(classification: Mapping[str, Any], limit: int = 12) -> list[str]:
+    """Evidence spans as list lines, the risk call's first: ``"text" (label, cue)``."""
+    return [
+        f'"{ev["text"]}" ({ev["label"]}, {ev.get("cue", "")})'
+        for ev in classification_evidence(classification, risk_first=True)[:limit]
+    ]
 
 
 class Redaction(BaseModel):
@@ -71,6 +89,13 @@ class SafetyDecision(BaseModel):
         default_factory=list, description="The crisis resources shown (name, contact, hours, ...)."
     )
     locale: str = Field(default="", description="Locale of the crisis resources.")
+    language: str = Field(
+        default="",
+        description=(
+            "Language code when the text is confidently not English ('' otherwise): the "
+            "classifier and the gate cannot read it, so block_markdown leads with a notice."
+        ),
+    )
 
 
 class SentenceCheck(BaseModel):
@@ -107,9 +132,28 @@ class CareDraft(BaseModel):
     removed_count: int = 0
     degraded: bool = False
     degraded_reason: str | None = None
-    llm_model: str | None = None
+    no_draft_reason: str | None = Field(
+        default=None,
+        description=(
+            "Why retrieval and the LLM were skipped and no recommendations drafted (text not in "
+            "English, or no mental-health signal and no risk); null when a draft was made."
+        ),
+    )
+    llm_model: str | None = Field(
+        default=None,
+        description=(
+            "The model whose text the recommendation shows; null when it shows passage "
+            "excerpts (degraded) or no draft."
+        ),
+    )
     classifier_version: str = ""
-    versions: dict[str, str] = Field(default_factory=dict)
+    versions: dict[str, str] = Field(
+        default_factory=dict,
+        description=(
+            "Component versions; 'llm' is the model asked for a draft, present even when its "
+            "draft was not used (then llm_model is null), absent when no model was asked."
+        ),
+    )
     timings_ms: dict[str, float] = Field(default_factory=dict)
     reviewed: bool = False
     reviewer_notes: str = ""
@@ -141,7 +185,8 @@ class CareDraft(BaseModel):
         else:
             lines.append("Signals consistent with: no condition signal above threshold")
         lines.append(f"Severity band: {self.severity}")
-        lines.append(f"Suicide-risk level (C-SSRS aligned): {self.gate.level}")
+        unread = " (text not in English: not assessed)" if self.gate.language else ""
+        lines.append(f"Suicide-risk level (C-SSRS aligned): {self.gate.level}{unread}")
         if self.gate.reasons:
             lines.append(f"Safety gate: {'; '.join(self.gate.reasons)}")
         if self.redactions:
@@ -153,26 +198,36 @@ class CareDraft(BaseModel):
         """The whole draft as JSON (ISO dates)."""
         return self.model_dump_json(indent=2)
 
+    def split_recommendation(self) -> tuple[str, str]:
+        """``(safety block, rest)`` of the recommendation.
+
+        The gate's block (crisis resources, or the not-English notice) is the gate's, not the
+        draft's prose: front ends show it first, before everything else. It is ``""`` when the
+        gate made none; the rest is the recommendation without it.
+        """
+        block = self.gate.block_markdown.strip()
+        body = self.recommendation.strip()
+        if block and block in body:
+            body = body.replace(block, "", 1).strip()
+        return block, body
+
     def to_markdown(self) -> str:
-        """Full export: analysis, draft, sources with citations, disclaimer."""
+        """Full export: safety block first, then analysis, draft, sources, review, disclaimer."""
         out: list[str] = [f"# MindSignal care draft `{self.case_id}`", ""]
         out.append(f"_{DISCLAIMER}_")
         out.append("")
+        block, body = self.split_recommendation()
+        if block:
+            out += [block, ""]
         if self.degraded:
             out += [f"> **Degraded mode:** {self.degraded_reason or 'LLM unavailable'}.", ""]
         out += ["## Analysis", ""]
         out += [f"- {line}" for line in self.analysis_lines()]
-        labels = self.classification.get("labels", [])
-        evidence = [
-            ev
-            for lab in labels
-            for ev in lab.get("evidence", [])
-            if isinstance(ev, dict) and ev.get("text")
-        ]
+        evidence = evidence_lines(self.classification)
         if evidence:
             out += ["", "Evidence spans (redacted text):"]
-            out += [f'- "{ev["text"]}" ({ev.get("cue", "")})' for ev in evidence[:12]]
-        out += ["", "## Recommendation draft", "", self.recommendation or "_(no draft)_", ""]
+            out += [f"- {line}" for line in evidence]
+        out += ["", "## Recommendation draft", "", body or "_(no draft)_", ""]
         if self.unsupported_count or self.removed_count:
             out.append(
                 f"_Grounding check: {self.unsupported_count} unsupported sentence(s) flagged, "

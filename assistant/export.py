@@ -16,13 +16,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from assistant.draft import DISCLAIMER, CareDraft, classification_evidence
+from assistant.draft import DISCLAIMER, CareDraft, classification_evidence, evidence_lines
 
 if TYPE_CHECKING:
     from fpdf import FPDF
 
 logger = logging.getLogger(__name__)
 
+#: The ``notice`` of a JSON export: what the file is, in one line.
+REVIEW_NOTICE = (
+    "Draft for a practitioner to review; it reports signals consistent with a condition, "
+    "not a diagnosis."
+)
 #: Longest edited draft accepted from the review editor (characters).
 MAX_EDIT_CHARS = 100_000
 _MD_LINK_RE = re.compile(r"\[([^\]]+)\]\((https?://[^)\s]+)\)")
@@ -51,8 +56,9 @@ def apply_review(
 ) -> CareDraft:
     """A copy of ``draft`` carrying the practitioner's edits and review status.
 
-    The crisis block is part of the safety gate's decision, not of the LLM's prose: if the gate
-    fired and an edit dropped the block, it is put back in front so no export can lose it.
+    The gate's block (crisis resources, or the not-English notice) is part of the safety gate's
+    decision, not of the LLM's prose: if an edit dropped it, it is put back in front so no export
+    can lose it.
 
     Args:
         draft: The draft as the pipeline returned it.
@@ -70,7 +76,7 @@ def apply_review(
         )
     text = text.replace("\x00", "").strip()
     block = draft.gate.block_markdown.strip()
-    if draft.gate.crisis and block and block not in text:
+    if block and block not in text:
         text = f"{block}\n\n{text}".strip()
     return draft.model_copy(
         update={
@@ -87,10 +93,13 @@ def export_markdown(draft: CareDraft) -> str:
 
 
 def export_json(draft: CareDraft) -> str:
-    """The draft as JSON, with the disclaimer as a top-level field."""
+    """The draft as JSON, with top-level fields saying what it is: ``draft_for_review`` (always
+    true), a short ``notice`` and the ``disclaimer``. The rest is :meth:`CareDraft.to_json`."""
     import json
 
     data: dict[str, Any] = json.loads(draft.to_json())
+    data["draft_for_review"] = True
+    data["notice"] = REVIEW_NOTICE
     data["disclaimer"] = DISCLAIMER
     return json.dumps(data, indent=2, ensure_ascii=False)
 
@@ -104,30 +113,27 @@ def export_pdf(draft: CareDraft) -> bytes:
     pdf = _new_pdf()
     _pdf_heading(pdf, f"MindSignal care draft {draft.case_id}", size=15)
     _pdf_note(pdf, DISCLAIMER)
+    if draft.gate.language:
+        _pdf_banner(pdf, "Language check: text not in English, not analysed. Read it first.")
     if draft.gate.crisis:
         _pdf_banner(pdf, f"Safety gate: crisis ({draft.gate.level}). Crisis resources come first.")
     if draft.degraded:
         _pdf_banner(pdf, f"Degraded mode: {draft.degraded_reason or 'LLM unavailable'}.")
+    block, body = draft.split_recommendation()
+    if block:
+        _pdf_markdown(pdf, block)
 
     _pdf_heading(pdf, "Analysis")
     for line in draft.analysis_lines():
         _pdf_text(pdf, f"• {line}")
-    evidence = evidence_spans(draft)
+    evidence = evidence_lines(draft.classification)
     if evidence:
         _pdf_text(pdf, "Evidence spans (redacted text):", bold=True)
-        for ev in evidence[:12]:
-            _pdf_text(pdf, f'• "{ev["text"]}" ({ev.get("cue", "")})')
+        for line in evidence:
+            _pdf_text(pdf, f"• {line}")
 
     _pdf_heading(pdf, "Recommendation draft")
-    body = draft.recommendation or "(no draft)"
-    for line in body.splitlines():
-        stripped = line.strip()
-        if not stripped:
-            pdf.ln(2)
-        elif stripped.startswith("#"):
-            _pdf_text(pdf, _plain(stripped.lstrip("#").strip()), bold=True)
-        else:
-            _pdf_text(pdf, _plain(stripped))
+    _pdf_markdown(pdf, body or "(no draft)")
     if draft.unsupported_count or draft.removed_count:
         _pdf_note(
             pdf,
@@ -217,6 +223,18 @@ def _new_pdf() -> FPDF:
 def _pdf_text(pdf: FPDF, text: str, bold: bool = False, size: float = 10) -> None:
     pdf.set_font("DejaVu", "B" if bold else "", size)
     pdf.multi_cell(0, 5.2, _printable(text), new_x="LMARGIN", new_y="NEXT")
+
+
+def _pdf_markdown(pdf: FPDF, markdown: str) -> None:
+    """Markdown lines as plain text, headings in bold."""
+    for line in markdown.splitlines():
+        stripped = line.strip()
+        if not stripped:
+            pdf.ln(2)
+        elif stripped.startswith("#"):
+            _pdf_text(pdf, _plain(stripped.lstrip("#").strip()), bold=True)
+        else:
+            _pdf_text(pdf, _plain(stripped))
 
 
 def _pdf_heading(pdf: FPDF, text: str, size: float = 12.5) -> None:

@@ -14,6 +14,11 @@ from typing import Any
 from assistant.grounding import content_words, split_sentences
 from assistant.prompts import PERSON_HEADING, PRACTITIONER_HEADING
 
+#: Notes shown in a section with no passage; notes, not claims, so never grounding-checked.
+NO_PERSON_PASSAGE = "_No self-help passage was retrieved for this case._"
+NO_PRACTITIONER_PASSAGE = "_No practitioner passage was retrieved for this case._"
+PLACEHOLDER_NOTES = frozenset({NO_PERSON_PASSAGE, NO_PRACTITIONER_PASSAGE})
+
 PERSON_TYPES = frozenset(
     {"behaviour_change", "guided_self_help", "social_support", "psychoeducation"}
 )
@@ -68,9 +73,9 @@ def extractive_draft(
         line = "- " + " ".join(f"{_strip_end(s)} [{n}]." for s in picked)
         (person if is_for_person(passage) else practitioner).append(line)
     out = [f"## {PERSON_HEADING}", ""]
-    out += person or ["_No self-help passage was retrieved for this case._"]
+    out += person or [NO_PERSON_PASSAGE]
     out += ["", f"## {PRACTITIONER_HEADING}", ""]
-    out += practitioner or ["_No practitioner passage was retrieved for this case._"]
+    out += practitioner or [NO_PRACTITIONER_PASSAGE]
     return "\n".join(out)
 
 

@@ -10,8 +10,9 @@ product makes both necessary: a topical sentence that brings in its own claims (
 lithium and stop therapy") scores low although it is semantically close. A sentence with a
 number that its passage does not contain (an invented dose, duration or phone number) is never
 supported. Below the threshold, or uncited, a sentence is unsupported and is either flagged with
-:data:`UNSUPPORTED_MARKER` (``mode="flag"``) or dropped (``mode="remove"``). Headings and short
-connective lines are passed through unchecked.
+:data:`UNSUPPORTED_MARKER` (``mode="flag"``) or dropped (``mode="remove"``). Headings, short
+connective lines and the caller's own notes (``notes``: placeholders such as "no passage was
+retrieved", which are not claims) are passed through unchecked.
 
 Known limit: embeddings and word overlap do not see negation, so a sentence that contradicts its
 passage with the passage's own words ("asking about suicide increases risk") can pass; the draft
@@ -22,7 +23,7 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
@@ -278,12 +279,19 @@ class GroundingChecker:
         self._cache: dict[str, np.ndarray] = {}
         self._cache_lock = threading.Lock()
 
-    def check(self, draft: str, passages: Sequence[Mapping[str, Any]]) -> GroundingReport:
+    def check(
+        self,
+        draft: str,
+        passages: Sequence[Mapping[str, Any]],
+        notes: Collection[str] = (),
+    ) -> GroundingReport:
         """Verify every claim sentence of ``draft`` against ``passages`` (numbered from 1).
 
         Args:
             draft: The LLM's Markdown draft.
             passages: ``RetrievedPassage.to_dict()`` rows in citation order.
+            notes: Lines that are the caller's own notes, not claims: kept as they are,
+                neither checked nor counted.
 
         Returns:
             The draft with unsupported sentences flagged or removed, and per-sentence verdicts.
@@ -294,7 +302,7 @@ class GroundingChecker:
         plan: list[list[tuple[str, list[int], int] | str]] = []
         to_score: list[str] = []
         for line in lines:
-            if _is_unchecked_line(line):
+            if _is_unchecked_line(line) or line.strip() in notes:
                 plan.append([line])
                 continue
             prefix_match = re.match(r"^(\s*(?:[-*+]|\d+[.)])?\s*)", line)

@@ -8,8 +8,8 @@ keep this shape)::
     pipeline = build_pipeline(mind)                 # mind: assistant.app.MindSignalApp
     draft = pipeline.analyze(text)                  # redact + classify + gate + retrieve, no LLM
     for event in pipeline.stream(text, session):    # DraftEvent(kind, text, draft)
-        event.kind == "analysis"  # first: draft without LLM text; crisis block already in
-                                  #   draft.recommendation when draft.gate.crisis
+        event.kind == "analysis"  # first: draft without LLM text; the gate's block (crisis, or
+                                  #   not-English notice) already in draft.recommendation
         event.kind == "token"     # then: LLM text pieces in event.text (draft is None)
         event.kind == "final"     # last: the verified draft (crisis block first, then the draft)
     draft = pipeline.recommend(text, session)       # the same, returning only the final draft
@@ -21,6 +21,11 @@ whitespace, longer than ``settings.classifier.max_chars``, NUL bytes or binary-l
 raises :class:`InputError` with a message fit to show the user. When the LLM is down, slower than
 ``settings.llm.first_token_timeout_s`` to start, or answers nothing, the draft is assembled from
 the passages (``degraded=True`` and ``degraded_reason`` say why); the analysis is always returned.
+
+Some texts get no draft at all: retrieval and the LLM are skipped, and the recommendation is the
+gate's block (if any) and a note saying why (``no_draft_reason``). That is the case for a text the
+language check finds not in English (advice drawn from a misread text is worse than none), and
+for a text the classifier finds not mental-health related while the gate sees no risk.
 
 Privacy: text is redacted before the classifier, the LLM or any log sees it; logs carry the case
 id, counts and timings only, unless ``settings.assistant.log_text`` is on (then redacted text is
@@ -40,8 +45,9 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from assistant.draft import CareDraft, DraftEvent, SafetyDecision
-from assistant.extractive import extractive_draft
+from assistant.extractive import PLACEHOLDER_NOTES, extractive_draft
 from assistant.grounding import GroundingChecker
+from assistant.language import LangidLanguageDetector
 from assistant.llm.base import ChatModel
 from assistant.prompts import build_messages, system_message
 from assistant.redact import RedactionResult, redact_text
@@ -220,7 +226,8 @@ class CarePipeline:
         """Continue the session's case with ``message``, or start a new case if it is one.
 
         The gate is re-run on the message and can only raise the case's level; the classification
-        and passages stay those of the case.
+        and passages stay those of the case (a case that got no draft retrieves passages once a
+        follow-up makes it one to draft, e.g. with a crisis cue).
 
         Raises:
             InputError: Before any event, when the message cannot be used.
@@ -264,7 +271,14 @@ class CarePipeline:
         timings["gate"] = _ms(t)
 
         t = time.perf_counter()
-        passages, retrieval_error = self._retrieve(redacted.text, classification, gate)
+        no_draft = no_draft_reason(classification.relevant, gate)
+        passages: list[dict[str, Any]] = []
+        retrieval_error = None
+        if no_draft is None:
+            conditions = tuple(classification.label_names())
+            passages, retrieval_error = self._retrieve(
+                redacted.text, conditions, classification.severity.level, gate
+            )
         timings["retrieve"] = _ms(t)
         timings["total"] = _ms(t0)
 
@@ -277,16 +291,17 @@ class CarePipeline:
             classification=classification.to_dict(id=case_id),
             gate=gate,
             passages=passages,
-            recommendation=gate.block_markdown if gate.crisis else "",
+            recommendation=gate.block_markdown,
             degraded=retrieval_error is not None,
             degraded_reason=retrieval_error,
+            no_draft_reason=no_draft,
             classifier_version=classification.model_version,
             versions=self._versions(classification.model_version),
             timings_ms=timings,
         )
         logger.info(
             "case %s analysed: chars=%d redactions=%d labels=%d severity=%s risk=%s crisis=%s "
-            "passages=%d ms=%.0f",
+            "language=%s draft=%s passages=%d ms=%.0f",
             case_id,
             len(text),
             len(redacted.redactions),
@@ -294,18 +309,20 @@ class CarePipeline:
             classification.severity.level,
             gate.level,
             gate.crisis,
+            gate.language or "en",  # the code only, never text
+            "no" if no_draft else "yes",
             len(passages),
             timings["total"],
         )
         return draft
 
     def _retrieve(
-        self, text: str, classification: Classification, gate: SafetyDecision
+        self, text: str, conditions: tuple[str, ...], severity: str, gate: SafetyDecision
     ) -> tuple[list[dict[str, Any]], str | None]:
         query = RetrievalQuery(
             text=text,
-            conditions=tuple(classification.label_names()),
-            severity=classification.severity.level,
+            conditions=conditions,
+            severity=severity,
             risk=gate.level,
             k=self.config.top_k,
         )
@@ -321,6 +338,12 @@ class CarePipeline:
         self, draft: CareDraft, t0: float, session: CaseSession | None
     ) -> Iterator[DraftEvent]:
         yield DraftEvent("analysis", draft.recommendation, draft)
+        if draft.no_draft_reason is not None:
+            final = self._without_draft(draft, draft.no_draft_reason, dict(draft.timings_ms), t0)
+            if session is not None:
+                session.start_case(final, "")
+            yield DraftEvent("final", final.recommendation, final)
+            return
         t = time.perf_counter()
         messages = build_messages(
             draft.redacted_text,
@@ -358,11 +381,25 @@ class CarePipeline:
         t = time.perf_counter()
         gate = self.gate.combine(case.gate, self.gate.decide(classification, redacted.text))
         timings["gate"] = _ms(t)
-        timings["retrieve"] = 0.0
+        t = time.perf_counter()
+        no_draft = no_draft_reason(bool(case.classification.get("relevant", True)), gate)
+        passages = case.passages
+        retrieval_error = None
+        if no_draft is None and case.no_draft_reason is not None:
+            # The case skipped retrieval, and the follow-up (a crisis cue) makes it one to draft.
+            passages, retrieval_error = self._retrieve(
+                f"{case.redacted_text}\n{redacted.text}",
+                tuple(case.labels),
+                case.severity,
+                gate,
+            )
+        timings["retrieve"] = _ms(t)
         draft = case.model_copy(
             update={
                 "gate": gate,
-                "recommendation": gate.block_markdown if gate.crisis else "",
+                "passages": passages,
+                "no_draft_reason": no_draft,
+                "recommendation": gate.block_markdown,
                 "sentences": [],
                 "unsupported_count": 0,
                 "removed_count": 0,
@@ -371,11 +408,17 @@ class CarePipeline:
             }
         )
         yield DraftEvent("analysis", draft.recommendation, draft)
+        if no_draft is not None:
+            final = self._without_draft(draft, no_draft, timings, t0)
+            session.update_draft(final)
+            session.add_exchange(redacted.text, "")
+            yield DraftEvent("final", final.recommendation, final)
+            return
         t = time.perf_counter()
         messages = build_messages(
             case.redacted_text,
             case.classification,
-            case.passages,
+            passages,
             crisis=gate.crisis,
             urgent=gate.urgent,
             history=session.messages(),
@@ -385,11 +428,11 @@ class CarePipeline:
         )
         timings["prompt"] = _ms(t)
         outcome = _LLMOutcome()
-        if case.passages:
+        if passages:
             for token in self._generate(messages, outcome):
                 yield DraftEvent("token", token, None)
         else:
-            outcome.error = "no evidence passages were retrieved"
+            outcome.error = retrieval_error or "no evidence passages were retrieved"
         final = self._finish(draft, outcome, timings, t0)
         session.update_draft(final)
         session.add_exchange(redacted.text, outcome.text if outcome.error is None else "")
@@ -467,7 +510,7 @@ class CarePipeline:
             body = extractive_draft(draft.passages, draft.redacted_text)
             logger.warning("case %s degraded: %s", draft.case_id, degraded_reason)
         t = time.perf_counter()
-        report = self.grounding.check(body, draft.passages)
+        report = self.grounding.check(body, draft.passages, notes=PLACEHOLDER_NOTES)
         if (
             degraded_reason is None
             and report.sentences
@@ -481,10 +524,9 @@ class CarePipeline:
             )
             logger.warning("case %s degraded: LLM draft not grounded", draft.case_id)
             body = extractive_draft(draft.passages, draft.redacted_text)
-            report = self.grounding.check(body, draft.passages)
+            report = self.grounding.check(body, draft.passages, notes=PLACEHOLDER_NOTES)
         timings["verify"] = _ms(t)
-        block = draft.gate.block_markdown if draft.gate.crisis else ""
-        recommendation = f"{block}\n\n{report.text}".strip() if block else report.text
+        recommendation = _after_block(draft.gate.block_markdown, report.text)
         timings["total"] = _ms(t0)
         versions = dict(draft.versions)
         if outcome.model:
@@ -515,10 +557,66 @@ class CarePipeline:
         )
         return final
 
+    def _without_draft(
+        self, draft: CareDraft, reason: str, timings: dict[str, float], t0: float
+    ) -> CareDraft:
+        """The final draft of a text that gets no recommendations: the block and a note."""
+        timings["total"] = _ms(t0)
+        versions = {k: v for k, v in draft.versions.items() if k != "llm"}  # no model was asked
+        logger.info("case %s: no draft (%s)", draft.case_id, _no_draft_kind(reason))
+        return draft.model_copy(
+            update={
+                "recommendation": _after_block(
+                    draft.gate.block_markdown, f"**No recommendations drafted.** {reason}"
+                ),
+                "sentences": [],
+                "unsupported_count": 0,
+                "removed_count": 0,
+                "degraded": False,
+                "degraded_reason": None,
+                "llm_model": None,
+                "versions": versions,
+                "timings_ms": timings,
+            }
+        )
+
     def _versions(self, classifier_version: str) -> dict[str, str]:
         versions = {"pipeline": PIPELINE_VERSION, "classifier": classifier_version}
         versions.update(self.config.versions)
         return versions
+
+
+#: Why a text gets no draft (:func:`no_draft_reason`), as shown after "No recommendations drafted."
+NOT_ENGLISH_REASON = (
+    "Evidence retrieval and the LLM draft were skipped because MindSignal cannot read this text: "
+    "advice drawn from a misread text is worse than none."
+)
+NO_SIGNAL_REASON = (
+    "No signals consistent with a mental-health difficulty were found in this text, so there is "
+    "nothing to draft. If you have concerns about the person, assess them directly."
+)
+
+
+def no_draft_reason(relevant: bool, gate: SafetyDecision) -> str | None:
+    """Why a text gets no retrieval and no LLM draft, or ``None`` when it gets a draft.
+
+    A text not in English gets none, crisis or not (the gate's block still leads). A text the
+    classifier finds not mental-health related gets none while the gate sees no risk at all.
+    """
+    if gate.language:
+        return NOT_ENGLISH_REASON
+    if not relevant and gate.level == "none" and not gate.crisis:
+        return NO_SIGNAL_REASON
+    return None
+
+
+def _no_draft_kind(reason: str) -> str:
+    return "not English" if reason == NOT_ENGLISH_REASON else "no mental-health signal"
+
+
+def _after_block(block: str, text: str) -> str:
+    """``text`` after the gate's block (which always leads when there is one)."""
+    return f"{block}\n\n{text}".strip() if block else text
 
 
 def _final(events: Iterator[DraftEvent]) -> CareDraft:
@@ -551,10 +649,11 @@ def build_pipeline(mind: MindSignalApp) -> CarePipeline:
     kb = settings.knowledge_base
     resources = _load_resources(kb.resources_dir, kb.locale, kb.extra_resources_file)
     a = settings.assistant
+    language = LangidLanguageDetector() if a.language_check else None
     return CarePipeline(
         classifier=lambda: mind.classifier,
         retriever=lambda: mind.retriever,
-        gate=SafetyGate(resources),
+        gate=SafetyGate(resources, language=language),
         grounding=GroundingChecker(mind.embeddings, a.grounding_threshold, a.grounding_mode),
         chat=lambda: mind.chat,
         config=PipelineConfig(
@@ -603,4 +702,5 @@ __all__: Sequence[str] = (
     "PipelineConfig",
     "build_pipeline",
     "check_input",
+    "no_draft_reason",
 )

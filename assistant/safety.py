@@ -6,6 +6,13 @@ classifier miss on an explicit plan still opens the gate). Behaviour or attempt 
 ("URGENT: same-day assessment"). A crisis decision carries a Markdown block - local crisis
 resources and a Stanley-Brown safety-planning outline - that the pipeline always shows first; the
 LLM's draft is appended after it and can never remove it.
+
+The gate reads English only. Given a language detector (:mod:`assistant.language`), it also marks
+a text that is confidently in another language: the decision carries the language and a block
+that leads with a notice (the analysis cannot read the text, so nothing rules risk in or out;
+read it yourself or with an interpreter and ask directly about suicidal thoughts), followed by
+the crisis block when the classifier or a cue still opened the gate, else by the crisis
+resources and the safety-plan outline. Such a block exists whether or not there is a crisis.
 """
 
 from __future__ import annotations
@@ -15,9 +22,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from assistant.draft import SafetyDecision
+from assistant.language import language_name
 from classifiers.labels import RISK_LEVELS, is_crisis, risk_rank
 
 if TYPE_CHECKING:
+    from assistant.language import LanguageDetector
     from classifiers.base import Classification
     from knowledge_base.resources import CrisisResources
 
@@ -111,21 +120,38 @@ def _level_max(a: str, b: str) -> str:
     return a if risk_rank(a) >= risk_rank(b) else b
 
 
+#: Heading of the notice that leads the block of a text the gate cannot read.
+LANGUAGE_HEADING = "Text not in English: not analysed"
+
+
+def language_notice(code: str) -> str:
+    """What the practitioner must know about a text in another language (Markdown paragraph)."""
+    return (
+        f"MindSignal reads English only, and this text looks like {language_name(code)}. Its "
+        "analysis and risk check cannot read it, so nothing here rules risk in or out. Read the "
+        "text yourself or with an interpreter, and ask the person directly about suicidal "
+        "thoughts."
+    )
+
+
 class SafetyGate:
     """Decides crisis and urgency from the classification and explicit text cues.
 
     Args:
         resources: Crisis resources for the configured locale (``None``: generic fallback lines).
         patterns: Explicit-risk cues; defaults to :data:`CRISIS_PATTERNS`.
+        language: Detector of texts not in English (``None``: no language check).
     """
 
     def __init__(
         self,
         resources: CrisisResources | None = None,
         patterns: tuple[CrisisPattern, ...] = CRISIS_PATTERNS,
+        language: LanguageDetector | None = None,
     ) -> None:
         self.resources = resources
         self.patterns = patterns
+        self.language = language
 
     def matches(self, text: str) -> list[tuple[CrisisPattern, str]]:
         """Explicit cues in ``text`` as ``(pattern, matched phrase)``."""
@@ -144,7 +170,8 @@ class SafetyGate:
             text: The (redacted) text the classification was made on.
 
         Returns:
-            The decision; ``block_markdown`` is empty when there is no crisis.
+            The decision; ``block_markdown`` is empty when there is no crisis and the text is
+            English (or unchecked).
         """
         risk = _risk_level(classification)
         level = risk if risk in RISK_LEVELS else "none"
@@ -154,50 +181,60 @@ class SafetyGate:
         for pattern, phrase in self.matches(text):
             reasons.append(f'explicit {pattern.name} cue: "{phrase}"')
             level = _level_max(level, pattern.level)
+        language = self.language.non_english(text) if self.language is not None else ""
+        if language:
+            reasons.append(
+                f"text not in English, looks like {language_name(language)}: not assessed"
+            )
         crisis = is_crisis(level)
         urgent = risk_rank(level) >= risk_rank("behavior")
-        if not crisis:
-            return SafetyDecision(
-                crisis=False, urgent=False, level=level, reasons=reasons, locale=self._locale()
-            )
-        return SafetyDecision(
-            crisis=True,
-            urgent=urgent,
-            level=level,
-            reasons=reasons,
-            block_markdown=self.block_markdown(urgent),
-            resources=self._resource_dicts(),
-            locale=self._locale(),
-        )
+        return self._decision(crisis, urgent, level, reasons, language)
 
     def combine(self, first: SafetyDecision, second: SafetyDecision) -> SafetyDecision:
         """The stricter of two decisions (a follow-up can raise the level, never lower it)."""
         level = _level_max(first.level, second.level)
-        if level == first.level and (first.crisis or not second.crisis):
-            reasons = first.reasons + [r for r in second.reasons if r not in first.reasons]
+        reasons = first.reasons + [r for r in second.reasons if r not in first.reasons]
+        language = first.language or second.language
+        if (
+            level == first.level
+            and (first.crisis or not second.crisis)
+            and language == first.language
+        ):
             return first.model_copy(update={"reasons": reasons})
         crisis = first.crisis or second.crisis
         urgent = first.urgent or second.urgent
+        return self._decision(crisis, urgent, level, reasons, language)
+
+    def _decision(
+        self, crisis: bool, urgent: bool, level: str, reasons: list[str], language: str
+    ) -> SafetyDecision:
+        shown = crisis or bool(language)  # a block with resources is shown
         return SafetyDecision(
             crisis=crisis,
             urgent=urgent,
             level=level,
-            reasons=first.reasons + [r for r in second.reasons if r not in first.reasons],
-            block_markdown=self.block_markdown(urgent) if crisis else "",
-            resources=self._resource_dicts() if crisis else [],
+            reasons=reasons,
+            block_markdown=self.block_markdown(urgent, language, crisis) if shown else "",
+            resources=self._resource_dicts() if shown else [],
             locale=self._locale(),
+            language=language,
         )
 
-    def block_markdown(self, urgent: bool) -> str:
-        """The crisis block: urgency line, local resources, safety-planning outline."""
-        lines = ["## Safety first", ""]
-        if urgent:
+    def block_markdown(self, urgent: bool, language: str = "", crisis: bool = True) -> str:
+        """The block shown first: the not-English notice (when ``language``), then the urgency
+        line (when ``crisis``), local resources and the safety-planning outline."""
+        lines: list[str] = []
+        if language:
+            lines += [f"## {LANGUAGE_HEADING}", "", language_notice(language), ""]
+        if crisis:
+            lines += ["## Safety first", ""]
+        if crisis and urgent:
             lines += [
                 "**URGENT: same-day assessment.** The text describes suicidal behaviour or an "
                 "attempt. If there is immediate danger, contact emergency services now.",
                 "",
             ]
-        else:
+        elif crisis:
             lines += [
                 "The text contains signals consistent with suicidal thoughts. Ask directly about "
                 "suicidal thoughts, intent, plans and access to means, and assess risk before "

@@ -258,6 +258,14 @@ class AssistantSettings(_Section):
         False, description="Debug only: allow raw (redacted) text in logs. Off by default."
     )
     max_history_turns: int = Field(8, ge=0, description="Follow-up turns kept per session.")
+    language_check: bool = Field(
+        True,
+        description=(
+            "Flag texts that are confidently not in English (py3langid): the classifier and the "
+            "safety gate read English only, so such a text gets a notice and crisis resources "
+            "first and no drafted advice. Off: every text is read as English."
+        ),
+    )
 
 
 class UISettings(_Section):

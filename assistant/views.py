@@ -14,6 +14,7 @@ from typing import Any
 from assistant.draft import DISCLAIMER, CareDraft
 from assistant.export import evidence_spans
 from assistant.grounding import UNSUPPORTED_MARKER
+from assistant.language import language_name
 
 DISCLAIMER_BANNER = (
     "**Outputs are drafts for practitioner review - signals, not a diagnosis.** "
@@ -63,6 +64,8 @@ def badges_html(draft: CareDraft | None) -> str:
         _badge("Severity", severity, _SEVERITY_COLOURS.get(severity, "#555")),
         _badge("Suicide risk (C-SSRS)", level, _RISK_COLOURS.get(level, "#555")),
     ]
+    if draft.gate.language:
+        parts.insert(0, _badge("Not English", language_name(draft.gate.language), "#8e0000"))
     if draft.gate.urgent:
         parts.append(_badge("URGENT", "same-day assessment", "#8e0000"))
     elif draft.gate.crisis:
@@ -159,10 +162,16 @@ def grounding_markdown(draft: CareDraft | None) -> str:
 
 
 def status_markdown(draft: CareDraft | None) -> str:
-    """Crisis and degraded-mode banners (crisis first); empty when neither applies."""
+    """Not-English, crisis and degraded-mode banners, in that order; empty when none applies."""
     if draft is None:
         return ""
     lines: list[str] = []
+    if draft.gate.language:
+        lines.append(
+            f"### ⚠ Text not in English ({language_name(draft.gate.language)})\n"
+            "MindSignal could not read it: the analysis and risk level below do not apply. "
+            "The notice and crisis resources are at the top of the draft."
+        )
     if draft.gate.urgent:
         lines.append(
             "### ⚠ URGENT: crisis signals - same-day assessment\nThe safety gate opened "
@@ -200,14 +209,13 @@ def analysis_summary_markdown(draft: CareDraft | None) -> str:
 
 
 def answer_markdown(draft: CareDraft) -> str:
-    """The chat answer for a final draft: crisis block first, degraded note, draft, sources."""
-    body = draft.recommendation or "_(no draft)_"
-    block = draft.gate.block_markdown.strip() if draft.gate.crisis else ""
+    """The chat answer for a final draft: the gate's block first, degraded note, draft, sources."""
+    block, body = draft.split_recommendation()
+    body = body or "_(no draft)_"
     parts: list[str] = []
-    if block and body.startswith(block):
-        # The crisis block always leads; everything else, notes included, comes after it.
+    if block:
+        # The gate's block always leads; everything else, notes included, comes after it.
         parts.append(block)
-        body = body[len(block) :].strip() or "_(no draft)_"
     if draft.degraded:
         parts.append(
             f"> **Degraded mode:** {draft.degraded_reason or 'the LLM was unavailable'}. "
@@ -220,7 +228,7 @@ def answer_markdown(draft: CareDraft) -> str:
 
 
 def streaming_markdown(draft: CareDraft | None, streamed: str) -> str:
-    """The chat answer while tokens arrive: crisis block first, then the text so far."""
-    block = draft.gate.block_markdown if draft is not None and draft.gate.crisis else ""
+    """The chat answer while tokens arrive: the gate's block first, then the text so far."""
+    block = draft.gate.block_markdown if draft is not None else ""
     body = streamed if streamed.strip() else "_Drafting recommendations..._"
     return f"{block}\n\n{body}".strip() if block else body

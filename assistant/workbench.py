@@ -175,7 +175,11 @@ class Workbench:
         if options.locale != kb.locale:
             try:
                 gate = SafetyGate(
-                    load_crisis_resources(kb.resources_dir, options.locale, kb.extra_resources_file)
+                    load_crisis_resources(
+                        kb.resources_dir, options.locale, kb.extra_resources_file
+                    ),
+                    patterns=base.gate.patterns,
+                    language=base.gate.language,
                 )
             except CrisisResourcesError as exc:
                 logger.error("crisis resources for %s unavailable: %s", options.locale, exc)

@@ -3,13 +3,22 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, TextIO
 
 import typer
 
+if TYPE_CHECKING:
+    from assistant.draft import CareDraft, DraftEvent
+
 #: Bytes read from --file at most; far above max_chars so the pipeline's message is the one seen.
 MAX_FILE_BYTES = 8 * 1024 * 1024
+#: Line before the streamed LLM text on stderr: it is raw and may be discarded.
+STREAM_HEADER = (
+    "--- Unverified LLM draft, as generated (not grounding-checked; the output on stdout is "
+    "the draft to use) ---"
+)
 
 
 def register(app: typer.Typer) -> None:
@@ -25,9 +34,22 @@ def recommend(
         Path | None,
         typer.Option("--file", "-f", help="Read the text from this UTF-8 file instead."),
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the CareDraft as JSON.")] = False,
+    as_json: Annotated[
+        bool,
+        typer.Option(
+            "--json",
+            help=(
+                "Print the CareDraft as JSON, with draft_for_review, notice and disclaimer "
+                "fields; versions.llm is the model asked, llm_model the one whose text is shown."
+            ),
+        ),
+    ] = False,
     stream: Annotated[
-        bool, typer.Option("--stream", help="Print the LLM draft as it is generated (to stderr).")
+        bool,
+        typer.Option(
+            "--stream",
+            help="Print the raw, unverified LLM text to stderr as it is generated.",
+        ),
     ] = False,
 ) -> None:
     """Draft grounded care recommendations for one text (Markdown by default).
@@ -35,6 +57,7 @@ def recommend(
     Exit codes: 0 ok, 2 bad input (the message says why).
     """
     from assistant.app import build_app
+    from assistant.export import export_json
     from assistant.logging_setup import configure_logging
     from assistant.pipeline import InputError, check_input
     from assistant.settings import load_settings
@@ -54,22 +77,39 @@ def recommend(
             mind.prepare(progress=lambda msg: typer.echo(msg, err=True))
         except Exception as exc:  # the pipeline still analyses and says why it degraded
             typer.echo(f"warning: knowledge base not ready: {exc}", err=True)
-        final = None
-        for event in mind.pipeline.stream(checked):
-            if event.kind == "token" and stream:
-                sys.stderr.write(event.text)
-                sys.stderr.flush()
-            elif event.kind == "final":
-                final = event.draft
-        if stream:
-            sys.stderr.write("\n")
+        final = follow_stream(mind.pipeline.stream(checked), sys.stderr if stream else None)
     except InputError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
     finally:
         mind.close()
-    assert final is not None
-    typer.echo(final.to_json() if as_json else final.to_markdown())
+    typer.echo(export_json(final) if as_json else final.to_markdown())
+
+
+def follow_stream(events: Iterable[DraftEvent], err: TextIO | None = None) -> CareDraft:
+    """The final draft of ``events``; with ``err``, the LLM's raw text is written there as it
+    arrives, between a header saying it is unverified and a line saying whether it was used."""
+    final: CareDraft | None = None
+    streamed = False
+    for event in events:
+        if event.kind == "token" and err is not None:
+            if not streamed:
+                err.write(STREAM_HEADER + "\n")
+                streamed = True
+            err.write(event.text)
+            err.flush()
+        elif event.kind == "final":
+            final = event.draft
+    assert final is not None, "the pipeline always ends with a final event"
+    if streamed and err is not None:
+        used = (
+            "used after the grounding check"
+            if final.llm_model
+            else f"NOT used ({final.degraded_reason or 'no LLM text kept'})"
+        )
+        err.write(f"\n--- End of unverified LLM draft: {used} ---\n")
+        err.flush()
+    return final
 
 
 def _read_input(text: str | None, file: Path | None) -> str | bytes:

@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from assistant.batch import TABLE_COLUMNS, BatchAnalyzer, BatchInputError, peek_columns
-from assistant.safety import SafetyGate
+from assistant.language import LanguageDetector
+from assistant.safety import LANGUAGE_HEADING, SafetyGate
 from classifiers.factory import load_classifier
 from knowledge_base.resources import load_crisis_resources
 
@@ -119,3 +120,31 @@ def test_peek_columns_for_the_column_chooser(tmp_path: Path) -> None:
     jsonl = _jsonl(tmp_path / "b.jsonl", [{"uid": 1, "selftext": "hi"}])
     assert peek_columns(jsonl) == ["uid", "selftext"]
     assert peek_columns(tmp_path / "missing.csv") == []
+
+
+def test_posts_not_in_english_are_marked_and_their_crisis_flag_is_unknown(
+    tmp_path: Path, language_detector: LanguageDetector
+) -> None:
+    gate = SafetyGate(
+        load_crisis_resources(PROJECT_ROOT / "knowledge_base" / "resources", "en-US"),
+        language=language_detector,
+    )
+    checked = BatchAnalyzer(load_classifier(mode="rules"), gate, batch_size=2)
+    posts = _jsonl(
+        tmp_path / "p.jsonl",
+        [
+            {"id": "es", "text": "No quiero vivir más. Tengo las pastillas preparadas."},
+            {"id": "en", "text": DEPRESSED},
+        ],
+    )
+    result = checked.run(posts)
+    spanish, english = result.rows
+    assert spanish.language == "es" and english.language == ""
+    row = spanish.table_row()
+    assert row[TABLE_COLUMNS.index("crisis")] == "unknown"
+    assert row[TABLE_COLUMNS.index("language")] == "es"
+    assert english.table_row()[TABLE_COLUMNS.index("crisis")] == "no"
+    assert spanish.to_dict()["safety"]["language"] == "es"
+    assert result.summary.not_english == 1 and "not in English" in result.summary.to_markdown()
+    draft = spanish.as_draft()
+    assert draft is not None and draft.recommendation.startswith(f"## {LANGUAGE_HEADING}")

@@ -27,7 +27,7 @@ from assistant.export import (
 from assistant.grounding import GroundingChecker
 from assistant.pipeline import CarePipeline, PipelineConfig
 from assistant.prompts import PERSON_HEADING, PRACTITIONER_HEADING
-from assistant.safety import SafetyGate
+from assistant.safety import LANGUAGE_HEADING, SafetyGate
 from classifiers.factory import load_classifier
 from knowledge_base.resources import load_crisis_resources
 from tests.assistant.kb_samples import sample_passages
@@ -163,3 +163,58 @@ def test_non_latin_markdown_and_json_round_trip(draft: CareDraft, tmp_path: Any)
     files = write_exports(reviewed, tmp_path)
     assert NON_LATIN in files.markdown.read_text(encoding="utf-8")
     assert json.loads(files.json.read_text(encoding="utf-8"))["reviewer_notes"] == NON_LATIN
+
+
+SPANISH_POST = "No quiero vivir más. Tengo las pastillas preparadas para esta noche."
+
+
+@pytest.fixture(scope="module")
+def spanish_draft(pipeline: CarePipeline, language_detector: Any) -> CareDraft:
+    checked = CarePipeline(
+        classifier=load_classifier(mode="rules"),
+        retriever=FakeRetriever([]),
+        gate=SafetyGate(pipeline.gate.resources, language=language_detector),
+        grounding=pipeline.grounding,
+        chat=FakeChat(REPLY),
+        config=pipeline.config,
+    )
+    return checked.recommend(SPANISH_POST)
+
+
+def test_review_cannot_drop_the_not_english_notice(spanish_draft: CareDraft) -> None:
+    assert spanish_draft.gate.language == "es" and not spanish_draft.gate.crisis
+    reviewed = apply_review(spanish_draft, "Only my own words.", True)
+    assert reviewed.recommendation.startswith(spanish_draft.gate.block_markdown.strip())
+    assert reviewed.recommendation.endswith("Only my own words.")
+
+
+def test_exports_show_the_not_english_notice_before_the_analysis(
+    spanish_draft: CareDraft,
+) -> None:
+    md = export_markdown(spanish_draft)
+    assert md.index(LANGUAGE_HEADING) < md.index("## Analysis")
+    assert "(text not in English: not assessed)" in md
+    text = _squash(_pdf_text(export_pdf(spanish_draft)))
+    assert _squash("Language check: text not in English") in text
+    assert text.index(_squash(LANGUAGE_HEADING)) < text.index(_squash("Analysis"))
+    assert _squash("988") in text
+
+
+def test_crisis_exports_put_the_block_and_the_levels_evidence_first(
+    pipeline: CarePipeline,
+) -> None:
+    crisis = pipeline.recommend(CRISIS_POST)
+    md = export_markdown(crisis)
+    assert md.index("## Safety first") < md.index("## Analysis")
+    text = _squash(_pdf_text(export_pdf(crisis)))
+    assert text.index(_squash("Safety first")) < text.index(_squash("Analysis"))
+    level_span = crisis.classification["risk"]["evidence"][0]["text"]
+    assert _squash(f'"{level_span}" (risk: {crisis.risk}') in text
+
+
+def test_json_export_says_it_is_a_draft_for_review(draft: CareDraft) -> None:
+    data = json.loads(export_json(draft))
+    assert data["draft_for_review"] is True
+    assert "practitioner to review" in data["notice"] and "not a diagnosis" in data["notice"]
+    assert data["case_id"] == draft.case_id and data["disclaimer"] == DISCLAIMER
+    assert CareDraft.model_validate(data) == draft  # additive: the draft reads back whole

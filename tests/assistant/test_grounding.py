@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from assistant.extractive import extractive_draft
+from assistant.extractive import NO_PRACTITIONER_PASSAGE, PLACEHOLDER_NOTES, extractive_draft
 from assistant.grounding import UNSUPPORTED_MARKER, GroundingChecker, parse_citations
 from retrieval.embeddings import SentenceTransformerEmbeddings
 from tests.assistant.kb_samples import passage_dicts
@@ -148,6 +148,16 @@ def test_extractive_draft_is_fully_supported(
     assert report.sentences and all(s.supported for s in report.sentences)
     cited = {n for s in report.sentences for n in s.citations}
     assert cited == set(range(1, len(passages) + 1))
+
+
+def test_the_callers_notes_are_kept_but_not_checked(
+    checker: GroundingChecker, passages: list[dict[str, Any]]
+) -> None:
+    draft = f"## For the practitioner\n\n{NO_PRACTITIONER_PASSAGE}"
+    assert checker.check(draft, passages).unsupported_count == 1  # as a claim: uncited
+    report = checker.check(draft, passages, notes=PLACEHOLDER_NOTES)
+    assert report.sentences == () and report.unsupported_count == 0
+    assert report.text.endswith(NO_PRACTITIONER_PASSAGE) and UNSUPPORTED_MARKER not in report.text
 
 
 def test_parse_citations_keeps_valid_numbers_in_order() -> None:

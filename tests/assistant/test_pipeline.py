@@ -20,18 +20,26 @@ import pytest
 from typer.testing import CliRunner
 
 from assistant.draft import DISCLAIMER, CareDraft
+from assistant.extractive import NO_PRACTITIONER_PASSAGE
 from assistant.grounding import GroundingChecker
 from assistant.llm.base import LLMUnavailableError
-from assistant.pipeline import CarePipeline, InputError, PipelineConfig, build_pipeline
+from assistant.pipeline import (
+    NO_SIGNAL_REASON,
+    NOT_ENGLISH_REASON,
+    CarePipeline,
+    InputError,
+    PipelineConfig,
+    build_pipeline,
+)
 from assistant.prompts import PERSON_HEADING, PRACTITIONER_HEADING, system_message
-from assistant.safety import SafetyGate
+from assistant.safety import LANGUAGE_HEADING, SafetyGate
 from assistant.session import CaseSession
 from classifiers.factory import load_classifier
 from knowledge_base.resources import load_crisis_resources
 from tests.apps import running_app
 from tests.assistant.kb_samples import sample_passages
 from tests.assistant.recording_proxy import RecordingProxy
-from tests.fakes import FakeChat, FakeEncoder, FakeRetriever, make_passage
+from tests.fakes import FakeChat, FakeClassifier, FakeEncoder, FakeRetriever, make_passage
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
@@ -568,3 +576,140 @@ def test_cli_recommend_prints_the_draft_as_json(
     draft = CareDraft.model_validate_json(payload)
     assert draft.gate.crisis and draft.recommendation.startswith("## Safety first")
     assert draft.degraded and draft.passages
+    assert json.loads(payload)["draft_for_review"] is True
+
+
+# ---- texts that get no draft: not in English, or no mental-health signal --------------------
+SPANISH_POST = "No quiero vivir más. Tengo las pastillas preparadas para esta noche."
+EVERYDAY_POST = "Had a nice walk with my dog today, work was fine."
+LEVEL_POST = "I feel hopeless and worthless. I've written goodbye letters and saved up pills."
+
+
+@pytest.fixture(scope="module")
+def checked_gate(language_detector: Any) -> SafetyGate:
+    return SafetyGate(
+        load_crisis_resources(PROJECT_ROOT / "knowledge_base" / "resources", "en-US"),
+        language=language_detector,
+    )
+
+
+def test_a_text_not_in_english_leads_with_the_notice_and_gets_no_advice(
+    rules: Any,
+    checked_gate: SafetyGate,
+    retriever: FakeRetriever,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO)
+    chat = FakeChat(GOOD_REPLY)
+    events = list(_pipeline(rules, checked_gate, retriever, chat).stream(SPANISH_POST))
+    analysis, final = events[0].draft, events[-1].draft
+    assert analysis is not None and final is not None
+    assert [e.kind for e in events] == ["analysis", "final"]
+    assert analysis.recommendation.startswith(f"## {LANGUAGE_HEADING}")  # before anything else
+    assert final.gate.language == "es" and not final.gate.crisis
+    assert final.recommendation.startswith(final.gate.block_markdown)
+    assert "Spanish (es)" in final.recommendation and "988" in final.recommendation
+    assert final.recommendation.endswith(NOT_ENGLISH_REASON)
+    assert retriever.queries == [] and chat.calls == []  # no advice from a misread text
+    assert final.no_draft_reason == NOT_ENGLISH_REASON and not final.passages
+    assert not final.degraded and final.llm_model is None and "llm" not in final.versions
+    md = final.to_markdown()
+    assert md.index(LANGUAGE_HEADING) < md.index("## Analysis")
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    assert "language=es" in logged and "pastillas" not in logged and "quiero" not in logged
+
+
+def test_a_crisis_call_on_a_text_not_in_english_keeps_the_crisis_block(
+    checked_gate: SafetyGate, retriever: FakeRetriever
+) -> None:
+    reads_spanish = FakeClassifier(risk_phrases=(("pastillas preparadas", "behavior"),))
+    chat = FakeChat(GOOD_REPLY)
+    final = _pipeline(reads_spanish, checked_gate, retriever, chat).recommend(SPANISH_POST)
+    assert final.gate.crisis and final.gate.urgent and final.gate.language == "es"
+    text = final.recommendation
+    assert text.index(LANGUAGE_HEADING) < text.index("## Safety first") < text.index("No recomm")
+    assert "URGENT: same-day assessment" in text
+    assert retriever.queries == [] and chat.calls == []
+
+
+def test_a_text_with_no_mental_health_signal_gets_a_short_note_not_advice(
+    rules: Any, checked_gate: SafetyGate, retriever: FakeRetriever
+) -> None:
+    chat = FakeChat(GOOD_REPLY)
+    final = _pipeline(rules, checked_gate, retriever, chat).recommend(EVERYDAY_POST)
+    assert final.classification["relevant"] is False and final.gate.level == "none"
+    assert retriever.queries == [] and chat.calls == [] and not final.passages
+    assert final.recommendation == f"**No recommendations drafted.** {NO_SIGNAL_REASON}"
+    assert "assess them directly" in final.recommendation
+    assert final.no_draft_reason == NO_SIGNAL_REASON and not final.degraded
+    assert final.gate.block_markdown == "" and final.gate.language == ""
+
+
+def test_a_crisis_follow_up_on_a_no_signal_case_retrieves_and_drafts(
+    rules: Any, checked_gate: SafetyGate, retriever: FakeRetriever
+) -> None:
+    chat = FakeChat(GOOD_REPLY)
+    pipeline = _pipeline(rules, checked_gate, retriever, chat)
+    session = pipeline.new_session()
+    first = pipeline.recommend(EVERYDAY_POST, session)
+    assert first.no_draft_reason is not None and chat.calls == []
+    follow = list(pipeline.follow_up(session, "Update: they told me they bought a rope."))
+    final = follow[-1].draft
+    assert final is not None and final.case_id == first.case_id
+    assert final.gate.urgent and final.recommendation.startswith("## Safety first")
+    assert final.no_draft_reason is None and final.passages and len(retriever.queries) == 1
+    assert retriever.queries[0].risk == final.gate.level and chat.calls
+
+
+def test_the_markdown_puts_the_safety_block_first_and_the_levels_evidence_first(
+    rules: Any, gate: SafetyGate, retriever: FakeRetriever
+) -> None:
+    final = _pipeline(rules, gate, retriever, FakeChat(GOOD_REPLY)).recommend(LEVEL_POST)
+    assert final.gate.urgent
+    md = final.to_markdown()
+    assert md.index("## Safety first") < md.index("## Analysis") < md.index("## Recommendation")
+    assert md.count("## Safety first") == 1
+    evidence = md[md.index("Evidence spans") : md.index("## Recommendation")]
+    # The span that set the level (preparation) leads; the lower ones follow.
+    assert evidence.index('"written goodbye letters" (risk: behavior, preparation)') < (
+        evidence.index('"feel hopeless" (depression, depressed_mood)')
+    )
+
+
+def test_the_extractive_placeholder_is_not_graded_as_a_claim(rules: Any, gate: SafetyGate) -> None:
+    only_for_the_person = FakeRetriever(
+        [
+            make_passage(i, p.text, p.title, p.intervention_type, "person")
+            for i, p in enumerate(sample_passages(), start=1)
+        ][:3]
+    )
+    final = _pipeline(rules, gate, only_for_the_person, None).recommend(DEPRESSED_POST)
+    assert final.degraded and NO_PRACTITIONER_PASSAGE in final.recommendation
+    assert final.unsupported_count == 0 and "⚠" not in final.recommendation
+    assert all(s.supported for s in final.sentences)
+    assert "Grounding check" not in final.to_markdown()
+
+
+def test_versions_llm_is_the_model_asked_and_llm_model_the_one_shown(
+    rules: Any, gate: SafetyGate, retriever: FakeRetriever
+) -> None:
+    shown = _pipeline(rules, gate, retriever, FakeChat(GOOD_REPLY)).recommend(DEPRESSED_POST)
+    assert shown.versions["llm"] == shown.llm_model == "fake-chat"
+    ungrounded = FakeChat("The weather is nice and football is fun to watch on Sundays.")
+    dropped = _pipeline(rules, gate, retriever, ungrounded).recommend(DEPRESSED_POST)
+    assert dropped.degraded and dropped.versions["llm"] == "fake-chat"
+    assert dropped.llm_model is None
+    fields = CareDraft.model_json_schema()["properties"]
+    assert "model asked" in fields["versions"]["description"]
+    assert "whose text the recommendation shows" in fields["llm_model"]["description"]
+
+
+def test_build_pipeline_checks_the_language_unless_turned_off(tmp_path: Path) -> None:
+    from assistant.app import build_app
+    from assistant.language import LangidLanguageDetector
+    from assistant.settings import load_settings
+
+    on = build_pipeline(build_app(load_settings(data_dir=tmp_path)))
+    assert isinstance(on.gate.language, LangidLanguageDetector)
+    off = load_settings(data_dir=tmp_path, assistant={"language_check": False})
+    assert build_pipeline(build_app(off)).gate.language is None

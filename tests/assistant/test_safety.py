@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from assistant.safety import FALLBACK_RESOURCES_MD, SafetyGate
+from assistant.language import LanguageDetector
+from assistant.safety import FALLBACK_RESOURCES_MD, LANGUAGE_HEADING, SafetyGate
 from knowledge_base.resources import load_crisis_resources
 from tests.fakes import FakeClassifier
 
@@ -144,3 +145,51 @@ def test_a_broken_clinic_file_keeps_the_locales_own_crisis_lines(tmp_path) -> No
     assert loaded is not None and loaded.locale == "en-GB"
     intl = _load_resources(resources, "xx-XX", None)
     assert intl is not None and intl.locale == "intl"
+
+
+# ---- texts not in English -------------------------------------------------------------------
+SPANISH = "No quiero vivir más. Tengo las pastillas preparadas para esta noche."
+
+
+@pytest.fixture(scope="module")
+def checked_gate(language_detector: LanguageDetector) -> SafetyGate:
+    return SafetyGate(load_crisis_resources(RESOURCES_DIR, "en-GB"), language=language_detector)
+
+
+def test_a_text_not_in_english_gets_the_notice_and_resources_first(
+    checked_gate: SafetyGate,
+) -> None:
+    decision = _decide(checked_gate, SPANISH)
+    assert decision.language == "es" and not decision.crisis and decision.level == "none"
+    block = decision.block_markdown
+    assert block.startswith(f"## {LANGUAGE_HEADING}")
+    assert "reads English only" in block and "Spanish (es)" in block
+    assert "nothing here rules risk in or out" in block and "interpreter" in block
+    assert "ask the person directly about suicidal thoughts" in block
+    assert "116 123" in block and "Warning signs" in block  # resources and the safety plan
+    assert "## Safety first" not in block  # nobody found a crisis: the notice says why not
+    assert decision.resources and any("not in English" in r for r in decision.reasons)
+
+
+def test_a_crisis_call_on_a_text_not_in_english_still_stands(checked_gate: SafetyGate) -> None:
+    decision = _decide(checked_gate, SPANISH, classifier_risk="behavior")
+    assert decision.language == "es" and decision.crisis and decision.urgent
+    block = decision.block_markdown
+    assert block.startswith(f"## {LANGUAGE_HEADING}")
+    assert block.index(LANGUAGE_HEADING) < block.index("## Safety first")
+    assert "URGENT: same-day assessment" in block
+    assert block.count("116 123") == 1 and block.count("Warning signs") == 1
+
+
+def test_english_texts_and_an_unchecked_gate_are_unchanged(checked_gate: SafetyGate) -> None:
+    assert _decide(checked_gate, "Work has been stressful and I feel low.").block_markdown == ""
+    unchecked = SafetyGate(load_crisis_resources(RESOURCES_DIR, "en-GB"))
+    assert _decide(unchecked, SPANISH).language == "" and not _decide(unchecked, SPANISH).reasons
+
+
+def test_a_follow_up_keeps_or_adds_the_language(checked_gate: SafetyGate) -> None:
+    english = _decide(checked_gate, "I feel hopeless and I can't sleep at all.")
+    spanish = _decide(checked_gate, SPANISH)
+    assert checked_gate.combine(spanish, english).language == "es"
+    added = checked_gate.combine(english, spanish)
+    assert added.language == "es" and added.block_markdown.startswith(f"## {LANGUAGE_HEADING}")

@@ -70,6 +70,19 @@ def test_session_options_change_that_session_only(tmp_path: Path) -> None:
     assert len(uk_draft.passages) == 2 and len(us_draft.passages) == 4
 
 
+def test_a_session_with_another_locale_keeps_the_language_check(tmp_path: Path) -> None:
+    """The gate of a per-session variant must still say it cannot read a Spanish text."""
+    from assistant.language import LangidLanguageDetector
+
+    wb = _workbench(tmp_path, FakeChat(REPLY))
+    base = wb.pipeline_for(None)
+    base.gate = SafetyGate(base.gate.resources, language=LangidLanguageDetector())
+    uk = wb.pipeline_for(wb.options(4, "en-GB", "flag"))
+    draft = uk.analyze("No quiero vivir más. Tengo las pastillas preparadas para esta noche.")
+    assert draft.gate.language == "es"
+    assert "Samaritans" in draft.recommendation
+
+
 def test_chat_streams_then_finishes_and_follow_up_keeps_the_case(tmp_path: Path) -> None:
     wb = _workbench(tmp_path, FakeChat(REPLY))
     session = wb.new_session()
