@@ -1,22 +1,22 @@
 """``mindsignal doctor``: check every component and say how to fix what is broken.
 
-Each check returns a :class:`CheckResult` (OK or FAIL, a one-line reason, a fix). Nothing heavy is
-started for the LLM: a real Ollama is probed over HTTP, and for the embedded server the GGUF header
-is read and the llama.cpp bindings imported, but the model is not loaded.
+Each check returns a :class:`CheckResult` (OK, WARN or FAIL, a one-line reason, a fix). Nothing
+heavy is started for the LLM: a real Ollama is probed over HTTP, and for the embedded server the
+GGUF header is read and the llama.cpp bindings imported, but the model is not loaded.
 
 The crisis resources fail (not merely warn) when the locale has no file of its own or the clinic
 file does not load: the app would then show the international list and drop the clinic's own
 lines, and crisis lines are the one output that must be right. ``locale: intl`` accepts the
-international list explicitly.
+international list explicitly. A configured clinic protocol path that does not exist only warns:
+ingestion skips it and the rest of the knowledge base still works.
 """
 
 from __future__ import annotations
 
 import logging
-import re
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -27,19 +27,42 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-COMPONENTS = ("settings", "crisis resources", "llm", "embeddings", "vector store", "classifier")
+COMPONENTS = (
+    "settings",
+    "crisis resources",
+    "llm",
+    "embeddings",
+    "clinic protocols",
+    "vector store",
+    "classifier",
+)
 PROBE_TEXT = "I have been sleeping badly and feel on edge most days."
 
 
 @dataclass(frozen=True)
 class CheckResult:
-    """Outcome of one component check."""
+    """Outcome of one component check.
+
+    Attributes:
+        component: Which component was checked.
+        ok: Usable (a warning is still usable).
+        detail: One line on what was found.
+        fix: How to fix it, when not OK or a warning.
+        seconds: How long the check took.
+        warning: Usable, but something is off that the user should fix.
+    """
 
     component: str
     ok: bool
     detail: str
     fix: str = ""
     seconds: float = 0.0
+    warning: bool = False
+
+    @property
+    def status(self) -> str:
+        """``OK``, ``WARN`` or ``FAIL``."""
+        return "FAIL" if not self.ok else "WARN" if self.warning else "OK"
 
 
 def _short(exc: BaseException) -> str:
@@ -95,6 +118,28 @@ def check_crisis_resources(settings: AppSettings) -> CheckResult:
     return CheckResult("crisis resources", False, "; ".join(details), "; ".join(fixes))
 
 
+def check_clinic_protocols(settings: AppSettings) -> CheckResult:
+    """The clinic protocol paths in ``knowledge_base.extra_paths`` exist (a missing one warns)."""
+    from knowledge_base.ingest import missing_extra_paths
+
+    configured = settings.knowledge_base.extra_paths
+    if not configured:
+        return CheckResult("clinic protocols", True, "none configured (knowledge_base.extra_paths)")
+    missing = missing_extra_paths(settings.knowledge_base)
+    if not missing:
+        return CheckResult("clinic protocols", True, f"{len(configured)} configured path(s) exist")
+    names = ", ".join(str(p) for p in missing)
+    return CheckResult(
+        "clinic protocols",
+        True,
+        f"{len(missing)} of {len(configured)} configured path(s) do not exist: {names} "
+        "(`mindsignal kb ingest` skips them)",
+        "correct or remove them in knowledge_base.extra_paths "
+        "(MINDSIGNAL_KNOWLEDGE_BASE__EXTRA_PATHS)",
+        warning=True,
+    )
+
+
 def check_llm(settings: AppSettings) -> CheckResult:
     """The LLM the app would use, without starting the embedded server."""
     from assistant.llm.backend import probe_ollama
@@ -105,15 +150,15 @@ def check_llm(settings: AppSettings) -> CheckResult:
         probe = probe_ollama(llm.host, llm.probe_timeout_s)
         if probe.reachable and probe.has_model(llm.model):
             return CheckResult("llm", True, f"Ollama at {llm.host} serves {llm.model}")
-        if not probe.reachable and probe.reason.startswith("HTTP "):
+        if not probe.reachable and probe.answered:
             # Something answered, but not Ollama: starting Ollama there is not the fix.
-            why_not_ollama = f"no Ollama at {llm.host} ({_summarise_http_reason(probe.reason)})"
+            why_not_ollama = probe.problem
             fix = (
                 "point OLLAMA_HOST (or MINDSIGNAL_LLM__HOST) at an Ollama server, "
                 "or set MINDSIGNAL_LLM__PROVIDER=embedded"
             )
         elif not probe.reachable:
-            why_not_ollama = f"no Ollama at {llm.host} ({probe.reason})"
+            why_not_ollama = probe.problem
             fix = f"start Ollama (`ollama serve`) at {llm.host}, or set MINDSIGNAL_LLM__PROVIDER=embedded"
         else:
             listed = ", ".join(probe.models) or "none"
@@ -122,25 +167,6 @@ def check_llm(settings: AppSettings) -> CheckResult:
         if llm.provider == "ollama":
             return CheckResult("llm", False, why_not_ollama, fix)
     return _check_embedded(settings, why_not_ollama)
-
-
-_HTML_TITLE = re.compile(r"<title[^>]*>\s*(.*?)\s*</title>", re.IGNORECASE | re.DOTALL)
-
-
-def _summarise_http_reason(reason: str) -> str:
-    """``HTTP 404 with an HTML page titled 'Error response', not an Ollama API`` on one line.
-
-    The probe's reason carries the start of the body the server sent; a web page is named by its
-    title instead of being shown as markup.
-    """
-    status = reason.split(":", 1)[0].split(",", 1)[0].strip()  # "HTTP 404"
-    if re.search(r"<(!doctype|html|head|body|title)\b", reason, re.IGNORECASE):
-        title = _HTML_TITLE.search(reason)
-        page = (
-            f"an HTML page titled {' '.join(title.group(1).split())!r}" if title else "an HTML page"
-        )
-        return f"{status} with {page}, not an Ollama API"
-    return " ".join(reason.split())[:200]
 
 
 def _check_embedded(settings: AppSettings, prefix: str) -> CheckResult:
@@ -230,6 +256,7 @@ def run_checks(settings: AppSettings, only: Sequence[str] | None = None) -> list
         "crisis resources": lambda: check_crisis_resources(settings),
         "llm": lambda: check_llm(settings),
         "embeddings": lambda: check_embeddings(mind),
+        "clinic protocols": lambda: check_clinic_protocols(settings),
         "vector store": lambda: check_store(mind),
         "classifier": lambda: check_classifier(mind),
     }
@@ -242,15 +269,7 @@ def run_checks(settings: AppSettings, only: Sequence[str] | None = None) -> list
             result = checks[name]()
         except Exception as exc:  # a check must never take the doctor down
             result = CheckResult(name, False, _short(exc), "see the error above")
-        results.append(
-            CheckResult(
-                result.component,
-                result.ok,
-                result.detail,
-                result.fix,
-                time.perf_counter() - started,
-            )
-        )
+        results.append(replace(result, seconds=time.perf_counter() - started))
     mind.close()
     return results
 
@@ -278,13 +297,21 @@ def run_doctor(
     table = Table(title="MindSignal doctor")
     for column in ("component", "status", "detail", "fix"):
         table.add_column(column, overflow="fold")
+    colours = {"OK": "green", "WARN": "yellow", "FAIL": "red"}
     for r in results:
-        status = "[green]OK[/green]" if r.ok else "[red]FAIL[/red]"
+        status = f"[{colours[r.status]}]{r.status}[/{colours[r.status]}]"
         table.add_row(r.component, status, r.detail, r.fix)
     console.print(table)
     failed = [r.component for r in results if not r.ok]
+    warned = [r.component for r in results if r.ok and r.warning]
     if failed:
         console.print(f"[red]{len(failed)} problem(s):[/red] {', '.join(failed)}")
         return 1
+    if warned:
+        console.print(
+            f"[green]all components usable[/green], [yellow]{len(warned)} warning(s):"
+            f"[/yellow] {', '.join(warned)}"
+        )
+        return 0
     console.print("[green]all components usable[/green]")
     return 0

@@ -235,6 +235,11 @@ def collect_records(
     return records, errors, keep_files, clinic_files
 
 
+def missing_extra_paths(kb_settings: KnowledgeBaseSettings) -> list[Path]:
+    """The configured ``extra_paths`` that do not exist; ingestion skips them and goes on."""
+    return [Path(p) for p in kb_settings.extra_paths if not Path(p).exists()]
+
+
 def stored_clinic_files(store: ChromaStore) -> tuple[list[Path], dict[str, int]]:
     """The clinic protocol files a store's records came from, to read again on a rebuild.
 

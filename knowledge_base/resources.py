@@ -102,7 +102,7 @@ def load_crisis_resources(
             file and the field).
     """
     path = resources_dir / f"{locale}.yaml"
-    if not path.is_file():
+    if not path.exists():  # something there that is not a file gets _load_file's clear error
         available = available_locales(resources_dir)
         raise CrisisResourcesError(
             f"no crisis resources for locale {locale!r} in {resources_dir}; "
@@ -163,18 +163,7 @@ def check_crisis_resources(
 
 def _load_file(path: Path) -> CrisisResources:
     """Read and validate one resources file, turning every failure into a message naming it."""
-    if not path.is_file():
-        raise CrisisResourcesError(f"{path}: crisis resources file not found")
-    size = path.stat().st_size
-    if size > MAX_FILE_BYTES:
-        raise CrisisResourcesError(
-            f"{path}: {size} bytes is too large for a crisis resources file "
-            f"(limit {MAX_FILE_BYTES})"
-        )
-    try:
-        raw = path.read_bytes().decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise CrisisResourcesError(f"{path}: not UTF-8 text ({exc.reason})") from exc
+    raw = _read_text(path)
     try:
         data: Any = yaml.safe_load(raw)
     except yaml.YAMLError as exc:
@@ -191,3 +180,30 @@ def _load_file(path: Path) -> CrisisResources:
             f"field '{'.'.join(str(p) for p in err['loc'])}': {err['msg']}" for err in exc.errors()
         )
         raise CrisisResourcesError(f"{path}: {problems}") from exc
+
+
+def _read_text(path: Path) -> str:
+    """The file's text; a missing, unreadable, oversized or non-UTF-8 file raises, naming it."""
+    if path.is_dir():
+        raise CrisisResourcesError(f"{path}: is a directory, not a crisis resources file")
+    if not path.exists():
+        raise CrisisResourcesError(f"{path}: crisis resources file not found")
+    if not path.is_file():  # a FIFO or device would block or never end
+        raise CrisisResourcesError(f"{path}: not a regular file")
+    try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise CrisisResourcesError(
+                f"{path}: {size} bytes is too large for a crisis resources file "
+                f"(limit {MAX_FILE_BYTES})"
+            )
+        data = path.read_bytes()
+    except OSError as exc:  # permission denied, I/O error, removed while being read
+        reason = (exc.strerror or type(exc).__name__).lower()
+        raise CrisisResourcesError(f"{path}: cannot be read ({reason})") from exc
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise CrisisResourcesError(
+            f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start}); save it as UTF-8"
+        ) from exc

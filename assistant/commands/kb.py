@@ -67,6 +67,7 @@ def ingest(
     from knowledge_base.ingest import (
         KnowledgeBaseError,
         ingest_knowledge_base,
+        missing_extra_paths,
         stored_clinic_files,
     )
     from knowledge_base.protocols import protocol_path_problems
@@ -113,7 +114,19 @@ def ingest(
             err=True,
             fg="yellow",
         )
+    # A configured path that is gone is a settings problem, not a file to fix: say so, by name.
+    missing = missing_extra_paths(mind.settings.knowledge_base)
+    for path in missing:
+        typer.secho(
+            f"warning: clinic protocol path {path} (knowledge_base.extra_paths) does not exist; "
+            "skipped it, the rest was ingested",
+            err=True,
+            fg="yellow",
+        )
+    warned = {str(p) for p in missing}
     for err in report.errors:
+        if err.file in warned:
+            continue
         typer.secho(f"  skipped {err.file}: {err.field}: {err.message}", err=True, fg="yellow")
     if strict and report.errors:
         raise typer.Exit(1)

@@ -14,6 +14,8 @@ if TYPE_CHECKING:
 
 #: Bytes read from --file at most; far above max_chars so the pipeline's message is the one seen.
 MAX_FILE_BYTES = 8 * 1024 * 1024
+#: Said when neither a text, --file nor standard input gives anything to analyse.
+NO_TEXT_GIVEN = "no text given: pass it as an argument, with --file PATH, or '-' to read stdin"
 #: Line before the streamed LLM text on stderr: it is raw and may be discarded.
 STREAM_HEADER = (
     "--- Unverified LLM draft, as generated (not grounding-checked; the output on stdout is "
@@ -129,9 +131,14 @@ def _read_input(text: str | None, file: Path | None) -> str | bytes:
             )
             raise typer.Exit(2)
         return data
-    if text == "-" or (text is None and not sys.stdin.isatty()):
+    if text == "-":
         return sys.stdin.buffer.read(MAX_FILE_BYTES + 1)
     if text is None:
-        typer.echo("error: give the text to analyse, or --file PATH", err=True)
-        raise typer.Exit(2)
+        # No argument: read a pipe if one is attached. Nothing at all on it (a terminal, cron's
+        # /dev/null) means no text was given, which is a usage error, not an empty text.
+        data = b"" if sys.stdin.isatty() else sys.stdin.buffer.read(MAX_FILE_BYTES + 1)
+        if not data:
+            typer.echo(f"error: {NO_TEXT_GIVEN}", err=True)
+            raise typer.Exit(2)
+        return data
     return text

@@ -7,9 +7,13 @@ chat adapter (:class:`assistant.llm.ollama_chat.OllamaChat`) only ever sees ``ba
 
 from __future__ import annotations
 
+import json
 import logging
+import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
+
+from pydantic import ValidationError
 
 from assistant.llm.base import LLMUnavailableError
 from assistant.settings import LLMSettings
@@ -22,12 +26,22 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class OllamaProbe:
-    """What probing an Ollama host found."""
+    """What probing an Ollama host found.
+
+    Attributes:
+        host: The URL probed.
+        reachable: Whether it answered Ollama's model list.
+        models: The models it listed.
+        error: Why it cannot be used, in a few words (empty when reachable).
+        answered: Something answered over HTTP, but not as Ollama does (a web server, a proxy):
+            starting Ollama there is not the fix, pointing the host elsewhere is.
+    """
 
     host: str
     reachable: bool
     models: tuple[str, ...] = ()
     error: str = ""
+    answered: bool = False
 
     def has_model(self, model: str) -> bool:
         """Whether ``model`` is listed (``name`` and ``name:latest`` are the same model)."""
@@ -41,12 +55,69 @@ class OllamaProbe:
         """Why this host cannot be used, in a few words (empty when it answered)."""
         return "" if self.reachable else self.error
 
+    @property
+    def problem(self) -> str:
+        """One line naming the host and why it cannot be used (empty when it answered).
 
-def _describe_error(exc: BaseException) -> str:
+        ``no Ollama at http://127.0.0.1:11434 (connection refused)``, or, when something else
+        answered, ``http://127.0.0.1:8080 answered HTTP 404 with an HTML page: not an Ollama
+        server?``.
+        """
+        if self.reachable:
+            return ""
+        if self.answered:
+            return f"{self.host} {self.error}"
+        return f"no Ollama at {self.host} ({self.error})"
+
+
+_MAX_REASON = 200
+_NOT_OLLAMA = ": not an Ollama server?"
+_HTML_TAG = re.compile(r"<\s*(!doctype|html|head|body|title|h1|div|p|pre)\b", re.IGNORECASE)
+_HTML_TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
+_ANY_TAG = re.compile(r"<[^>]*>")
+
+
+def _one_line(text: str, limit: int) -> str:
+    """``text`` with markup dropped and whitespace collapsed, cut to ``limit`` characters."""
+    flat = " ".join(_ANY_TAG.sub(" ", text).split())
+    return flat if len(flat) <= limit else flat[: limit - 3].rstrip() + "..."
+
+
+def _describe_body(body: str) -> str:
+    """What kind of body a non-Ollama server sent: ``an HTML page titled 'Not Found'``, ..."""
+    text = body.strip()
+    if not text:
+        return ""
+    if _HTML_TAG.search(text) or text.startswith("<"):
+        kind = "an XML document" if text.startswith("<?xml") else "an HTML page"
+        title = _HTML_TITLE.search(text)
+        name = _one_line(title.group(1), 60) if title else ""
+        return f"{kind} titled {name!r}" if name else kind
+    return repr(_one_line(text, 80))
+
+
+def _describe_answer(status: int | None, body: str) -> str:
+    """``answered HTTP 404 with an HTML page titled 'Not Found': not an Ollama server?``."""
+    what = _describe_body(body)
+    if status is not None:
+        head = f"answered HTTP {status}" + (f" with {what}" if what else "")
+    else:
+        head = f"answered with {what or 'an empty body'} instead of Ollama's JSON"
+    return head[: _MAX_REASON - len(_NOT_OLLAMA)] + _NOT_OLLAMA
+
+
+def _describe_error(exc: BaseException) -> tuple[str, bool]:
+    """Why a probe failed, in one short line without markup, and whether something answered."""
     status = getattr(exc, "status_code", None)
     if isinstance(status, int) and status > 0:
-        detail = (getattr(exc, "error", "") or "").strip()
-        return f"HTTP {status}" + (f": {detail[:150]}" if detail else "") + ", not an Ollama API"
+        # The ollama client puts the whole response body here: a web server's page, say.
+        return _describe_answer(status, str(getattr(exc, "error", "") or "")), True
+    if isinstance(exc, json.JSONDecodeError):  # HTTP 200, but the body is not JSON
+        return _describe_answer(None, exc.doc), True
+    if isinstance(exc, UnicodeDecodeError):
+        return f"answered with binary data instead of Ollama's JSON{_NOT_OLLAMA}", True
+    if isinstance(exc, ValidationError):  # valid JSON, but not Ollama's model list
+        return f"answered with JSON that is not Ollama's model list{_NOT_OLLAMA}", True
     # The ollama client replaces httpx's error with a generic "Failed to connect" message; the
     # specific cause (refused, timeout, DNS) is on the exception's context.
     chain: list[str] = []
@@ -56,14 +127,15 @@ def _describe_error(exc: BaseException) -> str:
         cur = cur.__cause__ or cur.__context__
     text = " ".join(chain).lower()
     if "refused" in text:
-        return "connection refused"
+        return "connection refused", False
     if "timed out" in text or "timeout" in text:
-        return "timed out"
+        return "timed out", False
     if "name or service not known" in text or "nodename nor servname" in text:
-        return "unknown host"
+        return "unknown host", False
     if "failed to connect" in text or "connect" in type(exc).__name__.lower():
-        return "cannot connect"
-    return str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+        return "cannot connect", False
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return (_one_line(first, _MAX_REASON) or type(exc).__name__), False
 
 
 def probe_ollama(host: str, timeout_s: float) -> OllamaProbe:
@@ -77,7 +149,8 @@ def probe_ollama(host: str, timeout_s: float) -> OllamaProbe:
     try:
         listing = ollama.Client(host=host, timeout=timeout_s).list()
     except Exception as exc:  # connection errors, HTTP errors, bad JSON: all mean "not usable"
-        return OllamaProbe(host, False, error=_describe_error(exc))
+        error, answered = _describe_error(exc)
+        return OllamaProbe(host, False, error=error, answered=answered)
     names = tuple(m.model for m in listing.models if m.model)
     return OllamaProbe(host, True, models=names)
 
@@ -151,8 +224,13 @@ def resolve_llm_backend(settings: LLMSettings) -> LLMBackend:
     probe = probe_ollama(settings.host, settings.probe_timeout_s)
     if settings.provider == "ollama":
         if not probe.reachable:
+            if probe.answered:  # something else answered there: starting Ollama is not the fix
+                raise LLMUnavailableError(
+                    f"{probe.problem} Point MINDSIGNAL_LLM__HOST / OLLAMA_HOST at an Ollama "
+                    "server, or set MINDSIGNAL_LLM__PROVIDER=embedded"
+                )
             raise LLMUnavailableError(
-                f"no Ollama at {settings.host} ({probe.reason}): start it with `ollama serve`, "
+                f"{probe.problem}: start it with `ollama serve`, "
                 "fix MINDSIGNAL_LLM__HOST / OLLAMA_HOST, or set MINDSIGNAL_LLM__PROVIDER=embedded"
             )
         if not probe.has_model(settings.model):
@@ -171,7 +249,7 @@ def resolve_llm_backend(settings: LLMSettings) -> LLMBackend:
         logger.info("LLM: %s", backend.description)
         return backend
     why = (
-        f"no Ollama at {settings.host} ({probe.reason})"
+        probe.problem
         if not probe.reachable
         else f"Ollama at {settings.host} has no model {settings.model!r}"
     )

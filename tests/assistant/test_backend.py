@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import socket
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
@@ -35,6 +38,83 @@ def test_provider_ollama_fails_clearly_when_nothing_listens() -> None:
         resolve_llm_backend(LLMSettings(provider="ollama", host=url, probe_timeout_s=2))
     message = str(err.value)
     assert url in message and "connection refused" in message
+
+
+NOT_FOUND_PAGE = (
+    b"<!DOCTYPE html>\n<html>\n<head><title>404 Not Found</title></head>\n<body>\n"
+    b"<h1>Not Found</h1>\n<p>The requested URL /api/tags was not found on this server.</p>\n"
+    + b"<p>"
+    + b"padding " * 200
+    + b"</p>\n"
+    b"<hr><address>Apache/2.4.58 (Ubuntu) Server at 127.0.0.1</address>\n</body></html>\n"
+)
+
+
+@pytest.fixture
+def web_server(request: pytest.FixtureRequest) -> Iterator[str]:
+    """A real web server (not Ollama) answering every path with ``request.param``'s status/body."""
+    status, content_type, body = request.param
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.mark.parametrize(
+    ("web_server", "expected"),
+    [
+        (
+            (404, "text/html", NOT_FOUND_PAGE),
+            "answered HTTP 404 with an HTML page titled '404 Not Found': not an Ollama server?",
+        ),
+        (
+            (200, "text/html", NOT_FOUND_PAGE),
+            "answered with an HTML page titled '404 Not Found' instead of Ollama's JSON: "
+            "not an Ollama server?",
+        ),
+        (
+            (502, "text/plain", b"Bad gateway\n\nupstream <unreachable>\n"),
+            "answered HTTP 502 with 'Bad gateway upstream': not an Ollama server?",
+        ),
+    ],
+    indirect=["web_server"],
+    ids=["html-404", "html-200", "text-502"],
+)
+def test_probe_of_a_web_server_gives_one_short_line_without_markup(
+    web_server: str, expected: str
+) -> None:
+    probe = probe_ollama(web_server, timeout_s=5)
+    assert not probe.reachable and probe.answered
+    assert probe.reason == expected
+    assert probe.problem == f"{web_server} {expected}"
+    assert len(probe.reason) <= 200 and "\n" not in probe.reason and "<" not in probe.reason
+
+
+@pytest.mark.parametrize(
+    "web_server", [(404, "text/html", NOT_FOUND_PAGE)], indirect=True, ids=["html-404"]
+)
+def test_provider_ollama_pointed_at_a_web_server_says_so(web_server: str) -> None:
+    with pytest.raises(LLMUnavailableError) as err:
+        resolve_llm_backend(LLMSettings(provider="ollama", host=web_server, probe_timeout_s=5))
+    message = str(err.value)
+    assert message.startswith(f"{web_server} answered HTTP 404 with an HTML page")
+    assert "<" not in message and "\n" not in message
+    assert "ollama serve" not in message and "OLLAMA_HOST" in message
 
 
 def test_provider_embedded_with_missing_model_fails_clearly(tmp_path: Path) -> None:

@@ -11,7 +11,7 @@ import functools
 import io
 import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -96,8 +96,8 @@ def test_a_web_server_that_is_not_ollama_gets_status_and_one_line(
     [llm] = run_checks(settings, only=("llm",))
     assert not llm.ok
     assert llm.detail == (
-        f"no Ollama at {web_server} (HTTP 404 with an HTML page titled 'Error response', "
-        "not an Ollama API)"
+        f"{web_server} answered HTTP 404 with an HTML page titled 'Error response': "
+        "not an Ollama server?"
     )
     assert "ollama serve" not in llm.fix and "OLLAMA_HOST" in llm.fix
 
@@ -136,9 +136,59 @@ def test_a_missing_or_invalid_clinic_resources_file_fails(
     assert "EXTRA_RESOURCES_FILE" in row.fix
 
 
+@pytest.mark.parametrize(
+    ("make", "expected"),
+    [
+        (lambda p: p.mkdir(), "is a directory, not a crisis resources file"),
+        (lambda p: p.write_bytes(b"locale: en-US\nname: Cl\xednica\n"), "not UTF-8 text"),
+    ],
+    ids=["directory", "latin-1"],
+)
+def test_an_unreadable_clinic_resources_file_fails_with_its_reason(
+    tmp_path: Path, make: Callable[[Path], object], expected: str
+) -> None:
+    clinic = tmp_path / "clinic.yaml"
+    make(clinic)
+    settings = load_settings(
+        data_dir=tmp_path / "var", knowledge_base={"extra_resources_file": str(clinic)}
+    )
+    console, buf = captured()
+    code = run_doctor(settings, only=("crisis resources",), console=console)
+    [row] = run_checks(settings, only=("crisis resources",))
+    assert code == 1 and "FAIL" in buf.getvalue() and "Traceback" not in buf.getvalue()
+    assert not row.ok
+    assert row.detail.startswith(f"{clinic}: {expected}")
+    assert "EXTRA_RESOURCES_FILE" in row.fix
+
+
 def test_the_shipped_crisis_resources_pass(tmp_path: Path) -> None:
     [row] = run_checks(load_settings(data_dir=tmp_path / "var"), only=("crisis resources",))
     assert row.ok and row.detail.startswith("en-US: ")
+
+
+def test_a_configured_protocol_path_that_is_gone_is_a_warning_not_a_failure(
+    tmp_path: Path,
+) -> None:
+    clinic = tmp_path / "clinic"
+    clinic.mkdir()
+    gone = tmp_path / "unmounted-share"
+    settings = load_settings(
+        data_dir=tmp_path / "var", knowledge_base={"extra_paths": [str(clinic), str(gone)]}
+    )
+    console, buf = captured()
+    code = run_doctor(settings, only=("clinic protocols",), console=console)
+    [row] = run_checks(settings, only=("clinic protocols",))
+    assert code == 0  # ingest skips the path and goes on; the app still works
+    assert row.ok and row.warning and row.status == "WARN"
+    assert str(gone) in row.detail and str(clinic) not in row.detail
+    assert "EXTRA_PATHS" in row.fix
+    out = buf.getvalue()
+    assert "WARN" in out and "1 warning(s): clinic protocols" in out
+
+
+def test_no_configured_protocol_paths_is_ok(tmp_path: Path) -> None:
+    [row] = run_checks(load_settings(data_dir=tmp_path / "var"), only=("clinic protocols",))
+    assert row.status == "OK" and "none configured" in row.detail
 
 
 @pytest.mark.integration

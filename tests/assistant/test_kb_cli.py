@@ -117,6 +117,29 @@ def test_ingest_of_a_path_that_does_not_exist_fails_and_ingests_nothing(kb_env: 
     assert not (kb_env / "var" / "chroma").exists()
 
 
+def test_ingest_warns_about_each_configured_path_that_is_gone_and_ingests_the_rest(
+    kb_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clinic = kb_env / "clinic"
+    clinic.mkdir()
+    (clinic / "callbacks.md").write_text("The duty nurse calls every referral.\n", "utf-8")
+    gone = [kb_env / "unmounted-share", kb_env / "old-leaflet.md"]
+    monkeypatch.setenv(
+        "MINDSIGNAL_KNOWLEDGE_BASE__EXTRA_PATHS",
+        json.dumps([str(gone[0]), str(clinic), str(gone[1])]),
+    )
+    result = CliRunner().invoke(app, ["kb", "ingest"])
+    assert result.exit_code == 0, result.output
+    assert f"{len(PASSAGES) + 1} added" in result.stdout
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("warning: ")]
+    assert warnings == [
+        f"warning: clinic protocol path {path} (knowledge_base.extra_paths) does not exist; "
+        "skipped it, the rest was ingested"
+        for path in gone
+    ]
+    assert "skipped " + str(gone[0]) not in result.stderr  # named once, as a warning
+
+
 def test_rebuild_keeps_the_clinic_protocols_that_still_exist(kb_env: Path) -> None:
     runner = CliRunner()
     clinic = kb_env / "clinic"

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from assistant.commands.recommend import STREAM_HEADER, follow_stream
+from assistant.commands.recommend import NO_TEXT_GIVEN, STREAM_HEADER, follow_stream
 from assistant.grounding import GroundingChecker
 from assistant.pipeline import CarePipeline, PipelineConfig
 from assistant.prompts import PERSON_HEADING
@@ -78,10 +78,14 @@ def offline_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path
 
 
-def _run(*args: str) -> Any:
+def _cli_app() -> Any:
     from assistant.cli import app
 
-    return CliRunner().invoke(app, ["recommend", *args])
+    return app
+
+
+def _run(*args: str) -> Any:
+    return CliRunner().invoke(_cli_app(), ["recommend", *args])
 
 
 def test_cli_markdown_of_a_text_not_in_english_leads_with_the_notice(offline_env: Path) -> None:
@@ -101,3 +105,25 @@ def test_cli_json_marks_the_draft_and_carries_the_language(offline_env: Path) ->
     assert data["gate"]["language"] == "es" and data["no_draft_reason"]
     assert data["gate"]["block_markdown"].startswith(f"## {LANGUAGE_HEADING}")
     assert data["llm_model"] is None and "llm" not in data["versions"]
+
+
+def test_cli_without_any_text_says_how_to_give_one(offline_env: Path) -> None:
+    result = CliRunner().invoke(_cli_app(), ["recommend"], input="")
+    assert result.exit_code == 2
+    assert result.stderr.strip() == f"error: {NO_TEXT_GIVEN}"
+    assert "--file PATH" in NO_TEXT_GIVEN and "'-'" in NO_TEXT_GIVEN
+    assert result.stdout == ""
+
+
+@pytest.mark.parametrize("text", ["", "   \n\t"], ids=["empty", "whitespace"])
+def test_cli_with_an_explicitly_empty_text_says_it_is_empty(offline_env: Path, text: str) -> None:
+    result = _run(text)
+    assert result.exit_code == 2
+    assert result.stderr.startswith("error: Text is empty")
+    assert "no text given" not in result.stderr
+
+
+def test_cli_with_whitespace_piped_in_says_the_text_is_empty(offline_env: Path) -> None:
+    result = CliRunner().invoke(_cli_app(), ["recommend"], input="  \n")
+    assert result.exit_code == 2
+    assert result.stderr.startswith("error: Text is empty")

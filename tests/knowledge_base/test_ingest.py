@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from knowledge_base.ingest import KnowledgeBaseError, ingest_knowledge_base
+from knowledge_base.ingest import KnowledgeBaseError, ingest_knowledge_base, missing_extra_paths
 from retrieval.base import RetrievalQuery
 from retrieval.chroma_store import ChromaStore
 from retrieval.embeddings import SentenceTransformerEmbeddings
@@ -180,6 +180,23 @@ def test_unreadable_protocol_is_reported_and_the_rest_still_ingest(
     assert len(clinic) == 1
     assert clinic[0]["conditions"] == "suicide_risk"
     assert clinic[0]["title"] == "Crisis team"
+
+
+def test_a_configured_protocol_path_that_is_gone_is_named_and_the_rest_ingests(
+    tmp_path: Path, corpus: Path, embeddings
+) -> None:
+    present = tmp_path / "crisis-team.md"
+    present.write_text("# Crisis team\n\nPage the duty psychiatrist after 10 pm.\n", "utf-8")
+    gone_dir, gone_file = tmp_path / "unmounted-share", tmp_path / "old-leaflet.md"
+    settings = kb_settings(corpus, extra_paths=[gone_dir, present, gone_file])
+
+    assert missing_extra_paths(settings) == [gone_dir, gone_file]
+    store = _store(tmp_path, embeddings)
+    report = ingest_knowledge_base(store, settings)
+    assert report.added == len(PASSAGES) + 1
+    assert sorted(e.file for e in report.errors) == sorted([str(gone_dir), str(gone_file)])
+    clinic = [m for m in store.get_metadatas().values() if m.get("source") == "clinic"]
+    assert [m["title"] for m in clinic] == ["Crisis team"]
 
 
 def test_missing_passages_folder_is_a_clear_error(tmp_path: Path, embeddings) -> None:

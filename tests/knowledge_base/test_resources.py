@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -142,6 +143,54 @@ def test_unreadable_files_get_a_clear_error(tmp_path: Path, content: bytes, expe
         load_crisis_resources(tmp_path, "zz")
 
     assert str(path) in str(info.value)
+
+
+def test_a_directory_in_place_of_the_clinic_file_is_named(tmp_path: Path) -> None:
+    clinic = tmp_path / "clinic.yaml"
+    clinic.mkdir()
+
+    with pytest.raises(CrisisResourcesError) as info:
+        load_crisis_resources(RESOURCES_DIR, "en-GB", extra_file=clinic)
+
+    assert str(info.value) == f"{clinic}: is a directory, not a crisis resources file"
+
+
+def test_a_directory_in_place_of_a_locale_file_is_named(tmp_path: Path) -> None:
+    (tmp_path / "en-GB.yaml").mkdir()
+
+    with pytest.raises(CrisisResourcesError, match="is a directory") as info:
+        load_crisis_resources(tmp_path, "en-GB")
+
+    assert str(tmp_path / "en-GB.yaml") in str(info.value)
+
+
+def test_a_clinic_file_that_is_not_utf8_names_the_file_and_the_byte(tmp_path: Path) -> None:
+    clinic = tmp_path / "clinic.yaml"
+    good = CLINIC_YAML.encode()
+    clinic.write_bytes(good + b"# \xe9t\xe9\n")  # "été" saved as Latin-1 by an editor
+
+    with pytest.raises(CrisisResourcesError) as info:
+        load_crisis_resources(RESOURCES_DIR, "en-GB", extra_file=clinic)
+
+    message = str(info.value)
+    assert message.startswith(f"{clinic}: not UTF-8 text (")
+    assert f"at byte {len(good) + 2}" in message and "save it as UTF-8" in message
+
+
+@pytest.mark.skipif(
+    not hasattr(os, "geteuid") or os.geteuid() == 0, reason="root reads any file regardless"
+)
+def test_a_clinic_file_without_read_permission_is_a_clear_error(tmp_path: Path) -> None:
+    clinic = tmp_path / "clinic.yaml"
+    clinic.write_text(CLINIC_YAML, encoding="utf-8")
+    clinic.chmod(0)
+    try:
+        with pytest.raises(CrisisResourcesError) as info:
+            load_crisis_resources(RESOURCES_DIR, "en-GB", extra_file=clinic)
+    finally:
+        clinic.chmod(0o600)
+
+    assert str(info.value) == f"{clinic}: cannot be read (permission denied)"
 
 
 def test_missing_clinic_file_is_a_clear_error(tmp_path: Path) -> None:
