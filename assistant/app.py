@@ -102,7 +102,11 @@ def _build_classifier(settings: AppSettings) -> Classifier:
 
     cs = settings.classifier
     return load_classifier(
-        artifact_dir=cs.artifact_dir, mode=cs.mode, threads=cs.threads, max_length=cs.max_tokens
+        artifact_dir=cs.artifact_dir,
+        mode=cs.mode,
+        threads=cs.threads,
+        max_length=cs.max_tokens,
+        explain=cs.explain_model_calls,
     )
 
 

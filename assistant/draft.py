@@ -56,11 +56,22 @@ def classification_evidence(
 
 
 def evidence_lines(classification: Mapping[str, Any], limit: int = 12) -> list[str]:
-    """Evidence spans as list lines, the risk call's first: ``"text" (label, cue)``."""
+    """Evidence spans as list lines, the risk call's first: ``"text" (label, cue)``; a span
+    longer than ``QUOTE_CHARS`` (a model call that rests on a whole post) is quoted by its
+    opening."""
     return [
-        f'"{ev["text"]}" ({ev["label"]}, {ev.get("cue", "")})'
+        f'"{_quote(str(ev["text"]))}" ({ev["label"]}, {ev.get("cue", "")})'
         for ev in classification_evidence(classification, risk_first=True)[:limit]
     ]
+
+
+QUOTE_CHARS = 200
+
+
+def _quote(text: str) -> str:
+    if len(text) <= QUOTE_CHARS:
+        return text
+    return text[: QUOTE_CHARS - 1].rsplit(" ", 1)[0] + " …"
 
 
 class Redaction(BaseModel):

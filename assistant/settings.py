@@ -240,6 +240,14 @@ class ClassifierSettings(_Section):
             "(hybrid macro-F1 0.756 vs 0.760, suicidality recall 0.97 vs 0.92; 2026-11-26)."
         ),
     )
+    explain_model_calls: bool = Field(
+        True,
+        description=(
+            "Give each call the model made alone, without a rule or n-gram span, the sentences "
+            "it rests on (each sentence scored alone); false skips those extra model passes "
+            "(faster batch runs, same decisions)."
+        ),
+    )
 
 
 class AssistantSettings(_Section):

@@ -78,8 +78,13 @@ def _vm_hwm(pid: int) -> int:
     return 0
 
 
-def run_cli(input_csv: Path, output: Path, artifact: Path, batch_size: int = 32) -> dict[str, Any]:
-    """Run `mindsignal classify` on the CSV as a subprocess; wall time and peak RSS."""
+def run_cli(
+    input_csv: Path, output: Path, artifact: Path, batch_size: int = 32, explain: bool = True
+) -> dict[str, Any]:
+    """Run `mindsignal classify` on the CSV as a subprocess; wall time and peak RSS.
+
+    ``explain=False`` adds ``--no-explain`` (no model evidence for calls without a rule span).
+    """
     import psutil
 
     cmd = [
@@ -96,6 +101,7 @@ def run_cli(input_csv: Path, output: Path, artifact: Path, batch_size: int = 32)
         str(batch_size),
         "--artifact-dir",
         str(artifact),
+        *([] if explain else ["--no-explain"]),
     ]
     err_path = output.with_suffix(".stderr")
     load_before = os.getloadavg()[0]
@@ -272,6 +278,14 @@ def render_markdown(result: dict[str, Any]) -> str:
         f"| model load time (s) | {result['load']['load_s']:.2f} | <= {TARGETS['load_s']:.0f} |",
         f"| peak RSS of the CLI (MB) | {t['peak_rss_mb']:.0f} | <= {TARGETS['peak_rss_mb']:.0f} |",
         f"| posts per CPU-second (whole CLI run) | {t['posts_per_cpu_s']:.1f} | |",
+        *(
+            [
+                f"| posts/s after load with `--no-explain` (no model evidence) | "
+                f"{t['no_explain_posts_per_s_after_load']:.1f} | |"
+            ]
+            if "no_explain_posts_per_s_after_load" in t
+            else []
+        ),
         f"| 1-min load average before the run | {t['load_avg_before']:.1f} | |",
         "",
     ]
@@ -281,7 +295,14 @@ def render_markdown(result: dict[str, Any]) -> str:
         lines += [
             f"The median of {len(t['runs_after_load'])} CLI runs (each after its own load "
             f"measurement); posts/s after load in each run: {each}; posts per CPU-second: {cpu}. "
-            "Peak RSS is the largest of the runs.",
+            "Peak RSS is the largest of the runs."
+            + (
+                " Each run was followed by one with `--no-explain`: "
+                + ", ".join(f"{v:.1f}" for v in t["runs_no_explain_after_load"])
+                + " posts/s after load."
+                if t.get("runs_no_explain_after_load")
+                else ""
+            ),
             "",
         ]
     lines += [
@@ -352,12 +373,24 @@ def main(
                 }
             )
             print(f"  {runs[-1]}", flush=True)
+            # Interleaved, the same run without the model's evidence for its own calls: what
+            # that evidence costs (the rest of the run is identical).
+            plain = run_cli(csv_path, tmp / "out-plain.jsonl", artifact, explain=False)
+            runs[-1]["no_explain_posts_per_s_after_load"] = len(posts) / max(
+                plain["wall_s"] - startup, 1e-6
+            )
+            print(f"  --no-explain: {runs[-1]['no_explain_posts_per_s_after_load']:.1f}/s")
         ranked = sorted(runs, key=lambda r: r["posts_per_s_after_load"])
         median = ranked[len(ranked) // 2]
         load = median["load"]
         throughput = {k: v for k, v in median.items() if k != "load"}
         throughput["runs_after_load"] = [r["posts_per_s_after_load"] for r in runs]
         throughput["runs_per_cpu_s"] = [r["posts_per_cpu_s"] for r in runs]
+        plain_runs = sorted(r["no_explain_posts_per_s_after_load"] for r in runs)
+        throughput["runs_no_explain_after_load"] = [
+            r["no_explain_posts_per_s_after_load"] for r in runs
+        ]
+        throughput["no_explain_posts_per_s_after_load"] = plain_runs[len(plain_runs) // 2]
         throughput["peak_rss_mb"] = max(r["peak_rss_mb"] for r in runs)
         speedups = accuracy_cost(artifact, tmp) if with_speedups else []
         shutil.rmtree(tmp / "len128", ignore_errors=True)

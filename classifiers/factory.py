@@ -67,6 +67,7 @@ def load_classifier(
     threads: int | None = None,
     batch_size: int = 32,
     max_length: int | None = None,
+    explain: bool = True,
 ) -> Classifier:
     """Load a classifier: ``rules`` needs no artifact; ``model`` and ``hybrid`` load the student.
 
@@ -77,6 +78,9 @@ def load_classifier(
         batch_size: Texts per model batch.
         max_length: Tokens the student reads per text; default: the length the hybrid's fusion
             numbers were tuned at (``fusion.json``), else the student's training length.
+        explain: Hybrid only: give the model's own calls that have no rule or n-gram evidence
+            the sentences they rest on (``classifiers.attribution``; costs extra model passes
+            for those texts, changes no decision).
 
     Raises:
         ClassifierLoadError: Unknown mode, or a missing/corrupt artifact (the message names the
@@ -117,6 +121,7 @@ def load_classifier(
         fusion=fusion,
         ngram=ngram,
         stacker=load_stacker(path, model.config, ngram),
+        explain=explain,
     )
 
 

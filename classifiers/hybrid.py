@@ -111,6 +111,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from classifiers.attribution import RISK, explain
 from classifiers.base import (
     Classification,
     Evidence,
@@ -680,6 +681,9 @@ class HybridClassifier:
         ngram: The learned n-gram lexicon (``NgramModel``), when the artifact has one.
         stacker: The stacked multiclass members (``MulticlassStacker``), when the artifact has
             them; used only together with ``ngram`` (they share its TF-IDF features).
+        explain: Give the model's own calls that have no evidence the sentences they rest on
+            (:mod:`classifiers.attribution`: extra model passes for those texts only; no
+            decision changes).
     """
 
     def __init__(
@@ -689,12 +693,14 @@ class HybridClassifier:
         fusion: FusionConfig | None = None,
         ngram: NgramPart | None = None,
         stacker: StackerPart | None = None,
+        explain: bool = True,
     ) -> None:
         self.rules = rules
         self.model = model
         self.fusion = fusion or FusionConfig()
         self.ngram = ngram
         self.stacker = stacker
+        self.explain = explain
 
     @property
     def version(self) -> str:
@@ -727,6 +733,16 @@ class HybridClassifier:
                 raise
             ngram_probs, ngram_evidence, stacked = self._ngram(texts)
             scores = future.result()
+        m_views = self._model_views(scores, ngram_probs, ngram_evidence, stacked)
+        return list(zip(r_views, m_views, strict=True))
+
+    def _model_views(
+        self,
+        scores: Any,
+        ngram_probs: np.ndarray | None,
+        ngram_evidence: list[dict[str, tuple[Evidence, ...]]] | None,
+        stacked: dict[str, np.ndarray] | None,
+    ) -> list[ModelView]:
         pooled = getattr(scores, "pooled", None)
         support = None
         if self.stacker is not None and pooled is not None:
@@ -734,13 +750,24 @@ class HybridClassifier:
                 stacked["pooled_mc"] = self.stacker.predict_pooled(pooled)
             # Always computed (one small matrix product), so tuning can weigh it in.
             support = self.stacker.pooled_source_proba(pooled, self.fusion.crisis_support_source)
-        m_views = model_views(
-            scores, self.model.config, ngram_probs, ngram_evidence, stacked, support
-        )
-        return list(zip(r_views, m_views, strict=True))
+        return model_views(scores, self.model.config, ngram_probs, ngram_evidence, stacked, support)
+
+    def model_scores(self, texts: Sequence[str]) -> list[dict[str, float]]:
+        """The model side alone, as the fusion reads it: each label's blended probability and
+        the risk head's P(risk >= ideation) (``attribution.RISK``, the score a risk result
+        shows) for each text (no rules, no evidence)."""
+        texts = list(texts)
+        if not texts:
+            return []
+        scores = self.model.predict_proba(texts)
+        ngram_probs, _, stacked = self._ngram(texts, evidence=False)
+        return [
+            {**view.conditions, RISK: view.crisis}
+            for view in self._model_views(scores, ngram_probs, None, stacked)
+        ]
 
     def _ngram(
-        self, texts: list[str]
+        self, texts: list[str], evidence: bool = True
     ) -> tuple[
         np.ndarray | None,
         list[dict[str, tuple[Evidence, ...]]] | None,
@@ -758,15 +785,17 @@ class HybridClassifier:
             stacked = {"tfidf_mc": self.stacker.predict_tfidf(x)}
         else:
             probs = self.ngram.predict_proba(texts)
+        if not evidence:
+            return probs, None, stacked
         own = ensemble.get("ngram_thresholds", {})
-        evidence: list[dict[str, tuple[Evidence, ...]]] = []
+        rows: list[dict[str, tuple[Evidence, ...]]] = []
         for i, text in enumerate(texts):
             row: dict[str, tuple[Evidence, ...]] = {}
             for j, label in enumerate(CONDITIONS):
                 if probs[i, j] >= float(own.get(label, 0.5)):
                     row[label] = self.ngram.evidence(text, label)
-            evidence.append(row)
-        return probs, evidence, stacked
+            rows.append(row)
+        return probs, rows, stacked
 
     def predict(self, texts: Sequence[str]) -> list[Classification]:
         """Classify texts in input order.
@@ -774,5 +803,15 @@ class HybridClassifier:
         Raises:
             InvalidTextError: A text cannot be classified (empty, binary, too long).
         """
+        texts = list(texts)
         version = self.version
-        return [fuse(r, m, self.fusion, version) for r, m in self.views(texts)]
+        results = [fuse(r, m, self.fusion, version) for r, m in self.views(texts)]
+        if not self.explain:
+            return results
+        return explain(texts, results, self.model_scores, self.window_words)
+
+    @property
+    def window_words(self) -> int | None:
+        """An upper bound, in words, of what the student reads (every word is a token or more)."""
+        length = getattr(self.model, "max_length", None) or self.model.config.get("max_length")
+        return int(length) if length else None

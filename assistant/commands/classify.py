@@ -56,6 +56,16 @@ def classify(
     fmt: Annotated[
         str | None, typer.Option("--format", help="csv, tsv or jsonl (default: from the suffix).")
     ] = None,
+    explain: Annotated[
+        bool | None,
+        typer.Option(
+            "--explain/--no-explain",
+            help=(
+                "Give the model's own calls that have no rule span the sentences they rest on "
+                "(default: settings, on). --no-explain is faster, same calls."
+            ),
+        ),
+    ] = None,
 ) -> None:
     """Detect signals in every row: one JSON object per row, in input order.
 
@@ -84,6 +94,7 @@ def classify(
             threads=cs.threads,
             batch_size=size,
             max_length=cs.max_tokens,
+            explain=cs.explain_model_calls if explain is None else explain,
         )
     except ClassifierLoadError as exc:
         raise _fail(str(exc)) from None
@@ -234,8 +245,12 @@ def evaluate(
 
     def configured(which: str) -> Any:
         # As `classify` and the app run it (classifier.max_tokens included).
+        # Evidence for model-only calls changes no decision: not computed for scoring.
         return load_classifier(
-            artifact_dir=artifact, mode=which, max_length=settings.classifier.max_tokens
+            artifact_dir=artifact,
+            mode=which,
+            max_length=settings.classifier.max_tokens,
+            explain=False,
         )
 
     if sum(x for x in (data is not None, behaviour is not None, reddit_test)) > 1:

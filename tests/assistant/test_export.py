@@ -218,3 +218,21 @@ def test_json_export_says_it_is_a_draft_for_review(draft: CareDraft) -> None:
     assert "practitioner to review" in data["notice"] and "not a diagnosis" in data["notice"]
     assert data["case_id"] == draft.case_id and data["disclaimer"] == DISCLAIMER
     assert CareDraft.model_validate(data) == draft  # additive: the draft reads back whole
+
+
+def test_a_whole_post_span_is_quoted_by_its_opening() -> None:
+    from assistant.draft import QUOTE_CHARS, evidence_lines
+
+    post = "I keep going over the same thoughts every night and nothing helps. " * 10
+    classification = {
+        "labels": [],
+        "risk": {
+            "level": "ideation",
+            "evidence": [{"start": 0, "end": len(post), "text": post, "cue": "model: whole"}],
+        },
+    }
+    (line,) = evidence_lines(classification)
+    quoted = line.split('" (')[0].lstrip('"')
+    assert quoted.endswith(" …") and len(quoted) <= QUOTE_CHARS + 1
+    assert post.startswith(quoted[:-2])
+    assert line.endswith("(risk: ideation, model: whole)")

@@ -1,0 +1,105 @@
+"""Evidence for the model's own calls: the sentences a model-only label or crisis rests on."""
+
+from __future__ import annotations
+
+from itertools import pairwise
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from classifiers.attribution import RISK, units
+
+ARTIFACT = Path(__file__).resolve().parents[2] / "classifiers" / "artifacts" / "minilm-mh"
+
+# Found by a QA pass: the student calls a crisis on these with no rule span behind it.
+LETTERS = (
+    "I gave my cat to my sister and wrote everyone letters. Tomorrow it will finally be quiet."
+)
+
+
+def test_units_are_trimmed_sentences_bounded_in_number_and_window() -> None:
+    text = "  First one here.   Second one!  Third?  "
+    spans = units(text)
+    assert [text[a:b] for a, b in spans] == ["First one here.", "Second one!", "Third?"]
+    many = " ".join(f"Sentence number {i}." for i in range(25))
+    merged = units(many, max_units=10)
+    assert len(merged) == 10
+    # The runs cover the text in order, without gaps between sentences or overlaps.
+    assert merged[0][0] == 0 and merged[-1][1] == len(many)
+    assert all(a[1] < b[0] for a, b in pairwise(merged))
+    # Only the sentences that start inside the reading window (the first is always kept).
+    window = units(many, max_units=30, max_words=9)
+    assert [many[a:b] for a, b in window] == [f"Sentence number {i}." for i in range(3)]
+    assert units("one long sentence without an end", max_words=2) == [(0, 32)]
+
+
+@pytest.fixture(scope="module")
+def hybrid() -> Any:
+    if not (ARTIFACT / "config.json").is_file():
+        pytest.skip(f"student artifact not built at {ARTIFACT} (run `mindsignal train`)")
+    from classifiers.factory import load_classifier
+
+    return load_classifier(ARTIFACT, mode="hybrid")
+
+
+@pytest.mark.slow
+def test_model_only_calls_get_the_sentences_they_rest_on(hybrid: Any) -> None:
+    texts = [
+        LETTERS,
+        "I just want to sleep and never wake up",
+        "Work has been rough lately. My manager keeps piling things on. I gave away my guitar "
+        "and my books last week. I wrote letters to my parents and my best friend.",
+        "The budget meeting moved to Thursday. Please send the slides by noon.",
+    ]
+    explained = hybrid.predict(texts)
+    hybrid.explain = False
+    try:
+        plain = hybrid.predict(texts)
+    finally:
+        hybrid.explain = True
+    for text, with_ev, without_ev in zip(texts, explained, plain, strict=True):
+        # Evidence changes no decision.
+        assert with_ev.risk.level == without_ev.risk.level
+        assert with_ev.label_names() == without_ev.label_names()
+        assert with_ev.severity == without_ev.severity
+        for ev in with_ev.risk.evidence + tuple(e for lab in with_ev.labels for e in lab.evidence):
+            assert text[ev.start : ev.end] == ev.text
+    letters = explained[0].risk
+    assert letters.crisis and letters.sources == ("model",)
+    assert plain[0].risk.evidence == ()
+    assert letters.evidence and all(e.cue.startswith("model: P(crisis)") for e in letters.evidence)
+    # A one-sentence text is its own evidence for a model-only label.
+    sleep = {lab.label: lab for lab in explained[1].labels}["depression"]
+    assert sleep.sources == ("model",)
+    assert [e.text for e in sleep.evidence] == [texts[1]]
+    # Every call of the model has something to show; rule spans are left as they were.
+    for res in explained:
+        assert all(lab.evidence for lab in res.labels)
+        assert not res.risk.crisis or res.risk.evidence
+    # Off-topic text: nothing to explain, nothing added.
+    assert explained[3].labels == () and explained[3].risk.evidence == ()
+
+
+@pytest.mark.slow
+def test_evidence_is_the_same_alone_and_in_a_batch(hybrid: Any) -> None:
+    texts = [LETTERS, "Just a normal day at the office.", "I just want to sleep and never wake up"]
+    together = hybrid.predict(texts)
+    for text, batched in zip(texts, together, strict=True):
+        alone = hybrid.predict([text])[0]
+        # Same calls and spans; scores may differ in the last bits (BLAS sums in another order).
+        assert alone.risk.level == batched.risk.level
+        assert alone.risk.evidence == batched.risk.evidence
+        assert [(lab.label, lab.evidence) for lab in alone.labels] == [
+            (lab.label, lab.evidence) for lab in batched.labels
+        ]
+        assert alone.risk.score == pytest.approx(batched.risk.score, abs=1e-6)
+
+
+@pytest.mark.slow
+def test_model_scores_read_as_the_fusion_reads(hybrid: Any) -> None:
+    scores = hybrid.model_scores([LETTERS])[0]
+    result = hybrid.predict([LETTERS])[0]
+    assert scores[RISK] == pytest.approx(result.risk.score)
+    assert set(scores) >= {"depression", "anxiety", RISK}
+    assert hybrid.model_scores([]) == []
