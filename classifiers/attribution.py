@@ -2,25 +2,34 @@
 
 A label or a crisis call that the student decided alone often has no rule span behind it (on the
 validation posts, 100 of 238 crisis calls and 39 of 610 labels), and a practitioner shown
-"ideation, crisis" with nothing highlighted cannot check it. For such calls
-the hybrid asks the model itself: each sentence of the text is scored alone on the model side,
-and the sentences that score highest for the call are its evidence, with the scores in the cue
-("model: P(crisis) 0.71 for this sentence alone, 0.62 for the whole text"). This is a
-sufficiency reading (what the model sees in the sentence by itself), changes no decision, and
-costs one extra model pass over the sentences of the texts whose calls lack evidence. Leaving
-each sentence out in turn (occlusion) picked the same top sentence in 60% of the validation
-posts' model-only crisis calls and within its top two in 78%, at 4.4 times the cost (every
-variant is a near-full-length text), so the sentences alone are what ships.
+"ideation, crisis" with nothing highlighted cannot check it. Such calls get the sentences the
+model reads them in, with the numbers in the cue, and no decision changes:
+
+* **A crisis call** is read in context, at no extra cost: the student mean-pools its token
+  states and the risk head is affine, so the artifact exports the head applied to each token
+  (``classifiers.transformer.TokenRisk``) and a sentence's P(crisis) is the head on its own
+  tokens ("model: P(crisis) 0.64 reading this sentence in context, 0.51 for the whole text").
+  The sentences with the largest share of the push (token count times log-odds above the whole
+  text's) are the evidence. On the validation posts' crisis calls without evidence, this
+  picked occlusion's top sentence in 56% and one of its top two in 77% (sentences scored alone:
+  60% and 75%).
+* **A label** blends the student with n-gram members that read the whole post, so each sentence
+  is scored alone on the model side (one extra pass over the sentences; "model: P(adhd) 0.71
+  for this sentence alone, 0.62 for the whole text"). So is a crisis call where the artifact has
+  no per-token output.
+
+Leaving each sentence out in turn (occlusion) is the more usual reading, but every variant is
+a near-full-length text: 4.4 times the cost of scoring the sentences alone.
 
 Bounds: at most ``max_units`` units per text (longer texts are cut into that many runs of
-sentences); for a crisis call alone, only sentences inside the student's reading window count
-(P(crisis) is read from the student's first tokens). A text of one sentence is its own evidence.
-Pure functions over a scoring callable, so the evidence is independent of the batch a text came
-in.
+sentences); a crisis call only counts sentences inside the student's reading window. A text of
+one sentence is its own evidence. Pure functions over the scores, so the evidence does not
+depend on the batch a text came in.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -109,6 +118,7 @@ def explain(
     results: Sequence[Classification],
     score: Callable[[list[str]], list[dict[str, float]]],
     window_words: int | None = None,
+    in_context: Sequence[Any] | None = None,
 ) -> list[Classification]:
     """``results`` with model evidence added to the model-only calls that lack it.
 
@@ -120,24 +130,82 @@ def explain(
             its score.
         window_words: The student's reading window in words, an upper bound (``None``: the
             whole text).
+        in_context: Per text, the risk head read token by token
+            (``classifiers.transformer.TokenRisk``: ``text`` and ``crisis(start, end)``), or
+            None; where given, a crisis call's sentences are read in context from it (no
+            extra model pass) instead of alone.
     """
     out = list(results)
     jobs = jobs_for(texts, results, window_words)
     if not jobs:
         return out
-    pieces = [texts[job.index][a:b] for job in jobs if len(job.units) > 1 for a, b in job.units]
+    tokens = {
+        job.index: tr
+        for job in jobs
+        if in_context is not None
+        and (tr := in_context[job.index]) is not None
+        and tr.text == texts[job.index]
+    }
+
+    def needs_pieces(job: Job) -> bool:
+        alone = [t for t in job.targets if t != RISK or job.index not in tokens]
+        return bool(alone) and len(job.units) > 1
+
+    pieces = [texts[job.index][a:b] for job in jobs if needs_pieces(job) for a, b in job.units]
     scored = iter(score(pieces) if pieces else [])
     for job in jobs:
         res, text = out[job.index], texts[job.index]
-        alone = [next(scored) for _ in job.units] if len(job.units) > 1 else None
+        alone = [next(scored) for _ in job.units] if needs_pieces(job) else None
         whole = {lab.label: lab.score for lab in res.labels}
         whole[RISK] = res.risk.score
-        evidence = {
-            target: _evidence(text, job.units, target, whole[target], alone)
-            for target in job.targets
-        }
+        evidence = {}
+        for target in job.targets:
+            if target == RISK and job.index in tokens:
+                evidence[target] = _in_context(text, job.units, tokens[job.index])
+            else:
+                evidence[target] = _evidence(text, job.units, target, whole[target], alone)
         out[job.index] = _with_evidence(res, evidence)
     return out
+
+
+def _in_context(text: str, spans: Sequence[tuple[int, int]], tokens: Any) -> tuple[Evidence, ...]:
+    """The sentences that push the risk head towards a crisis most: each sentence's share of the
+    pooled reading, its token count times how far its log-odds of a crisis sit above the whole
+    text's. (Attention mixes context into every token, so a plain sentence beside "I want to
+    die" reads high too; weighing by the difference from the whole keeps it out.) At most
+    ``MAX_SPANS``, the second when it pushes at least ``MIN_SHARE`` as much as the first."""
+    whole = tokens.crisis()
+    if whole is None:
+        return ()
+    if len(spans) == 1:
+        start, end = spans[0]
+        return (
+            Evidence(start, end, text[start:end], f"model: P(crisis) {whole:.2f}, the whole text"),
+        )
+    pushes = []
+    for k, (a, b) in enumerate(spans):
+        found = tokens.read(a, b)
+        if found is not None:
+            p, n = found
+            pushes.append((n * (_log_odds(p) - _log_odds(whole)), p, k))
+    if not pushes:
+        return ()
+    pushes.sort(reverse=True)
+    top = pushes[0][0]
+    chosen = [
+        x for x in pushes[:MAX_SPANS] if x is pushes[0] or (top > 0 and x[0] >= MIN_SHARE * top)
+    ]
+    out = []
+    for _, p, k in chosen:
+        start, end = spans[k]
+        cue = f"model: P(crisis) {p:.2f} reading this sentence in context, {whole:.2f} for the whole text"
+        out.append(Evidence(start, end, text[start:end], cue))
+    return tuple(out)
+
+
+def _log_odds(p: float) -> float:
+    p = min(max(p, 1e-6), 1 - 1e-6)
+    return math.log(p / (1 - p))
 
 
 def _evidence(

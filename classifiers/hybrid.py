@@ -276,6 +276,9 @@ class ModelView:
     #: The stacked pooled member's probability that the post reads like suicide-risk writing
     #: (``FusionConfig.crisis_support_source``); None without that member.
     crisis_support: float | None = None
+    #: The risk head read token by token (``classifiers.transformer.TokenRisk``), where the
+    #: artifact exports it: the evidence of a model crisis call, with no extra pass.
+    token_risk: Any = None
 
     @property
     def crisis(self) -> float:
@@ -439,6 +442,7 @@ def model_views(
     apply instead.
     """
     cond = np.asarray(scores.conditions, dtype=float)
+    token_risk = getattr(scores, "token_risk", None)
     threshold_source = config.get("thresholds", {})
     ensemble = config.get("ensemble")
     stacked = ensemble.get("stacked") if ensemble else None
@@ -472,6 +476,7 @@ def model_views(
                 crisis_threshold=crisis_thr,
                 ngram_evidence=ngram_evidence[i] if ngram_evidence else {},
                 crisis_support=None if crisis_support is None else float(crisis_support[i]),
+                token_risk=token_risk[i] if token_risk else None,
             )
         )
     return views
@@ -805,10 +810,12 @@ class HybridClassifier:
         """
         texts = list(texts)
         version = self.version
-        results = [fuse(r, m, self.fusion, version) for r, m in self.views(texts)]
+        views = self.views(texts)
+        results = [fuse(r, m, self.fusion, version) for r, m in views]
         if not self.explain:
             return results
-        return explain(texts, results, self.model_scores, self.window_words)
+        in_context = [m.token_risk for _, m in views]
+        return explain(texts, results, self.model_scores, self.window_words, in_context)
 
     @property
     def window_words(self) -> int | None:

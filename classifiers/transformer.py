@@ -32,6 +32,8 @@ SOURCE = "model"
 _CRISIS_INDEX = RISK_LEVELS.index(CRISIS_FROM)
 #: Optional fifth ONNX output (artifacts from 2026-11-26 on): the mean-pooled embedding.
 POOLED_OUTPUT = "pooled"
+#: Optional sixth output (artifacts from 2026-12-07 on): the risk head applied to each token.
+TOKEN_RISK_OUTPUT = "token_risk_logits"
 
 
 class ArtifactNotFoundError(FileNotFoundError):
@@ -60,6 +62,52 @@ class ModelScores:
     risk: np.ndarray
     crisis: np.ndarray
     pooled: np.ndarray | None = None
+    #: Per text, the risk head read token by token (:class:`TokenRisk`), where the graph
+    #: exports ``TOKEN_RISK_OUTPUT``; None otherwise.
+    token_risk: list[TokenRisk] | None = None
+
+
+@dataclass(frozen=True)
+class TokenRisk:
+    """The risk head's reading of one text's tokens, for the evidence of a crisis call.
+
+    The student mean-pools its last layer's token states and the risk head is affine, so the
+    risk logits are exactly the mean of the head applied to each token (up to int8 rounding;
+    the graph computes that per token, ``TOKEN_RISK_OUTPUT``). The head applied to one
+    sentence's tokens is what the model reads in that sentence, in the context of the whole
+    text, with no extra model pass.
+
+    Attributes:
+        text: The text as the model read it (offsets index it).
+        logits: (tokens, 5) the risk head applied to each token state, in ``RISK_LEVELS``
+            order; only the tokens the student read (truncation applies).
+        offsets: (tokens, 2) character span of each token; special tokens are (0, 0).
+        temperature: The calibrated risk temperature.
+    """
+
+    text: str
+    logits: np.ndarray
+    offsets: np.ndarray
+    temperature: float
+
+    def crisis(self, start: int | None = None, end: int | None = None) -> float | None:
+        """P(risk >= ideation) read from the tokens inside ``[start, end)`` (all tokens, special
+        ones included, when no span is given: the whole text's score); None when the student
+        read no token there (beyond its window)."""
+        found = self.read(start, end)
+        return None if found is None else found[0]
+
+    def read(self, start: int | None = None, end: int | None = None) -> tuple[float, int] | None:
+        """``(P(crisis), tokens read)`` for the tokens inside ``[start, end)`` (see :meth:`crisis`)."""
+        if start is None or end is None:
+            rows = self.logits
+        else:
+            s, e = self.offsets[:, 0], self.offsets[:, 1]
+            rows = self.logits[(e > s) & (s >= start) & (e <= end)]
+        if not len(rows):
+            return None
+        logits = rows.mean(axis=0) / self.temperature
+        return float(_softmax(logits[None, :])[0, _CRISIS_INDEX:].sum()), len(rows)
 
 
 def pad_batch(seqs: Sequence[Sequence[int]]) -> tuple[np.ndarray, np.ndarray]:
@@ -71,6 +119,34 @@ def pad_batch(seqs: Sequence[Sequence[int]]) -> tuple[np.ndarray, np.ndarray]:
         ids[row, : len(s)] = s
         mask[row, : len(s)] = 1
     return ids, mask
+
+
+#: A batch is cut before a text that would make its padded size exceed the tokens it holds by
+#: more than this factor (texts come sorted by length, so the newcomer sets the width).
+MAX_PADDING = 1.25
+
+
+def length_batches(lengths: Sequence[int], batch_size: int) -> list[range]:
+    """Consecutive batches over texts sorted by ``lengths`` (ascending): at most ``batch_size``
+    each, and cut where padding to the longest would waste more than ``MAX_PADDING`` allows.
+
+    A mixed set (the sentences of a few posts, 5 to 96 tokens) padded as one batch cost twice
+    the model time of the same texts in batches of similar length; scores do not depend on the
+    batch (fixed activation scales), only the time does.
+    """
+    batches: list[range] = []
+    start, tokens = 0, 0
+    for i, length in enumerate(lengths):
+        count = i - start
+        if count and (
+            count >= batch_size or (count + 1) * length > MAX_PADDING * (tokens + length)
+        ):
+            batches.append(range(start, i))
+            start, tokens = i, 0
+        tokens += length
+    if start < len(lengths):
+        batches.append(range(start, len(lengths)))
+    return batches
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
@@ -133,6 +209,7 @@ class TransformerClassifier:
         self._session: Any = None
         self._tokenizer: Any = None
         self._outputs: list[str] = []
+        self._token_risk = False
         self._lock = threading.Lock()
 
     # ---- loading ------------------------------------------------------------------------------
@@ -194,10 +271,11 @@ class TransformerClassifier:
             session = ort.InferenceSession(
                 str(self.model_file), sess_options=opts, providers=["CPUExecutionProvider"]
             )
-            # The heads by position (as every artifact so far wrote them), the embedding by name.
+            # The heads by position (as every artifact so far wrote them), the others by name.
             names = [o.name for o in session.get_outputs()]
-            heads = [n for n in names if n != POOLED_OUTPUT][:4]
+            heads = [n for n in names if n not in (POOLED_OUTPUT, TOKEN_RISK_OUTPUT)][:4]
             self._outputs = [*heads, POOLED_OUTPUT] if POOLED_OUTPUT in names else heads
+            self._token_risk = TOKEN_RISK_OUTPUT in names
             self._tokenizer = tok
             self._session = session
             logger.info("loaded student %s in %.2fs", self.version, time.perf_counter() - t0)
@@ -221,21 +299,41 @@ class TransformerClassifier:
         self._ensure_loaded()
         return POOLED_OUTPUT in self._outputs
 
-    def _logits(self, texts: list[str]) -> tuple[np.ndarray, ...]:
-        """The heads' logits and, where the graph has it, the pooled embedding, in input order."""
+    def _logits(self, texts: list[str]) -> tuple[tuple[np.ndarray, ...], list[TokenRisk] | None]:
+        """The heads' logits and, where the graph has it, the pooled embedding, in input order;
+        and each text's :class:`TokenRisk` where the graph exports the per-token risk."""
         self._ensure_loaded()
         encodings = self._tokenizer.encode_batch(texts)
         seqs = [e.ids for e in encodings]
         order = np.argsort([len(s) for s in seqs], kind="stable")
         parts: list[list[np.ndarray]] = [[] for _ in self._outputs]
-        for start in range(0, len(order), self.batch_size):
-            ids, mask = pad_batch([seqs[i] for i in order[start : start + self.batch_size]])
-            outs = self._session.run(self._outputs, {"input_ids": ids, "attention_mask": mask})
-            for k, out in enumerate(outs):
-                parts[k].append(np.asarray(out, dtype=np.float64))
+        head = self._token_risk
+        outputs = [*self._outputs, TOKEN_RISK_OUTPUT] if head else self._outputs
+        per_token: list[np.ndarray | None] = [None] * len(texts)
+        for batch in length_batches([len(seqs[i]) for i in order], self.batch_size):
+            rows = [int(order[i]) for i in batch]
+            ids, mask = pad_batch([seqs[r] for r in rows])
+            outs = self._session.run(outputs, {"input_ids": ids, "attention_mask": mask})
+            for k in range(len(self._outputs)):
+                parts[k].append(np.asarray(outs[k], dtype=np.float64))
+            if head:
+                tokens = np.asarray(outs[-1], dtype=np.float32)
+                for j, r in enumerate(rows):
+                    per_token[r] = tokens[j, : len(seqs[r])]
         inverse = np.empty_like(order)
         inverse[order] = np.arange(len(order))
-        return tuple(np.concatenate(p)[inverse] for p in parts)
+        logits = tuple(np.concatenate(p)[inverse] for p in parts)
+        if not head:
+            return logits, None
+        temperature = float(self.config.get("temperatures", {}).get("risk", 1.0))
+        token_risk = [
+            TokenRisk(
+                text, contrib, np.asarray(enc.offsets, dtype=np.int32).reshape(-1, 2), temperature
+            )
+            for text, enc, contrib in zip(texts, encodings, per_token, strict=True)
+            if contrib is not None
+        ]
+        return logits, token_risk
 
     def predict_proba(self, texts: Sequence[str]) -> ModelScores:
         """Calibrated probabilities of every head (temperature-scaled), rows in input order.
@@ -254,7 +352,7 @@ class TransformerClassifier:
                 np.zeros((0, len(RISK_LEVELS))),
                 np.zeros(0),
             )
-        cond, rel, sev, risk, *pooled = self._logits(clean)
+        (cond, rel, sev, risk, *pooled), token_risk = self._logits(clean)
         temps = self.config.get("temperatures", {})
         p_cond = _sigmoid(cond / float(temps.get("conditions", 1.0)))
         p_rel = _sigmoid(rel.reshape(n) / float(temps.get("relevance", 1.0)))
@@ -272,6 +370,7 @@ class TransformerClassifier:
             risk=p_risk,
             crisis=p_risk[:, _CRISIS_INDEX:].sum(axis=1),
             pooled=pooled[0] if pooled else None,
+            token_risk=token_risk,
         )
 
     def predict(self, texts: Sequence[str]) -> list[Classification]:

@@ -16,6 +16,8 @@ INPUT_NAMES = ["input_ids", "attention_mask"]
 HEAD_OUTPUTS = ["condition_logits", "relevance_logit", "severity_logits", "risk_logits"]
 #: The four heads, then the mean-pooled sentence embedding the stacked ensemble member reads.
 OUTPUT_NAMES = [*HEAD_OUTPUTS, "pooled"]
+#: Added after quantization (:func:`add_token_risk_output`): the risk head applied per token.
+TOKEN_RISK_OUTPUT = "token_risk_logits"
 
 
 def export_onnx(model: torch.nn.Module, path: Path, opset: int = 17) -> Path:
@@ -75,8 +77,73 @@ def quantize_int8(src: Path, dst: Path, calibration: Sequence[Sequence[int]] | N
     )
     if calibration:
         freeze_activation_scales(dst, activation_ranges(dst, calibration))
+    add_token_risk_output(dst)
     logger.info("quantized int8 ONNX (%d bytes)", dst.stat().st_size)
     return dst
+
+
+def add_token_risk_output(path: Path) -> bool:
+    """Add ``TOKEN_RISK_OUTPUT``: the risk head applied to each token state, in place.
+
+    The student mean-pools its last layer (``pooled = ReduceSum(states * mask) / count``) and
+    the risk head is affine, so the risk logits are the mean of the head applied to each token.
+    With this output the evidence of a crisis call reads each sentence's tokens in context with
+    no extra model pass (``classifiers.transformer.TokenRisk``). The other outputs are unchanged.
+    Returns False (and changes nothing) where the graph is not of that form.
+    """
+    import numpy as np
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    model = onnx.load(str(path))
+    graph = model.graph
+    if any(o.name == TOKEN_RISK_OUTPUT for o in graph.output):
+        return True
+    producer = {out: node for node in graph.node for out in node.output}
+    init = {t.name: t for t in graph.initializer}
+    try:
+        summed = producer[producer["pooled"].input[0]]
+        masked = producer[summed.input[0]]
+        if (producer["pooled"].op_type, summed.op_type, masked.op_type) != (
+            "Div",
+            "ReduceSum",
+            "Mul",
+        ):
+            return False
+        states = masked.input[0]
+        if "risk.weight_Transposed_quantized" in init:  # int8 head, per-channel scales
+            q = numpy_helper.to_array(init["risk.weight_Transposed_quantized"]).astype(np.float32)
+            zero = numpy_helper.to_array(init["risk.weight_Transposed_zero_point"])
+            scale = numpy_helper.to_array(init["risk.weight_Transposed_scale"])
+            weights = (q - zero.astype(np.float32)) * scale.astype(np.float32)
+        elif "risk.weight" in init:  # fp32 Gemm, weight (5, hidden)
+            weights = numpy_helper.to_array(init["risk.weight"]).astype(np.float32).T
+        else:
+            return False
+        bias = numpy_helper.to_array(init["risk.bias"]).astype(np.float32)
+    except KeyError:
+        return False
+    graph.initializer.extend(
+        [
+            numpy_helper.from_array(np.ascontiguousarray(weights), "token_risk.weight"),
+            numpy_helper.from_array(bias, "token_risk.bias"),
+        ]
+    )
+    graph.node.extend(
+        [
+            helper.make_node("MatMul", [states, "token_risk.weight"], ["token_risk_matmul"]),
+            helper.make_node("Add", ["token_risk_matmul", "token_risk.bias"], [TOKEN_RISK_OUTPUT]),
+        ]
+    )
+    graph.output.append(
+        helper.make_tensor_value_info(
+            TOKEN_RISK_OUTPUT, TensorProto.FLOAT, ["batch", "tokens", int(bias.shape[0])]
+        )
+    )
+    onnx.checker.check_model(model)
+    onnx.save(model, str(path))
+    logger.info("added the per-token risk output %s", TOKEN_RISK_OUTPUT)
+    return True
 
 
 def activation_ranges(

@@ -48,6 +48,9 @@ training split (the median over batches of 32 of the ranges dynamic quantization
 a text scores the same alone and in any batch; with dynamic scales 1.3% of test posts got another
 label set and 0.7% another crisis call depending on their batch. Temperatures and thresholds are
 fitted on the int8 model's own validation outputs, so the shipped model is the calibrated one.
+The graph also exports the risk head applied to each token state (`token_risk_logits`; the head
+is affine on the mean-pooled states, so these average back to the risk logits): the evidence of
+a model crisis call reads each sentence in context from it, with no extra pass.
 
 Learned n-gram lexicon (`ngram.npz`): TF-IDF word uni- and bigrams (40,000 most frequent seen in
 two or more training posts) with one class-balanced logistic regression per condition, trained on

@@ -103,3 +103,55 @@ def test_model_scores_read_as_the_fusion_reads(hybrid: Any) -> None:
     assert scores[RISK] == pytest.approx(result.risk.score)
     assert set(scores) >= {"depression", "anxiety", RISK}
     assert hybrid.model_scores([]) == []
+
+
+@pytest.mark.slow
+def test_the_risk_head_read_per_token_adds_up_to_the_models_score(hybrid: Any) -> None:
+    texts = [LETTERS, "I want to die. The weather is nice today.", "lol same " * 80]
+    scores = hybrid.model.predict_proba(texts)
+    assert scores.token_risk is not None
+    for text, tokens, p in zip(texts, scores.token_risk, scores.crisis, strict=True):
+        assert tokens.text == text
+        # The head is affine on the mean-pooled states: the per-token reading averages back to
+        # the model's own P(crisis) (up to the int8 rounding of the pooled vector).
+        assert tokens.crisis() == pytest.approx(float(p), abs=0.01)
+    die, weather = units(texts[1])
+    assert scores.token_risk[1].crisis(*die) > scores.token_risk[1].crisis(*weather)
+    # Beyond the student's window nothing was read.
+    assert scores.token_risk[2].crisis(len(texts[2]) - 8, len(texts[2])) is None
+
+
+@pytest.mark.slow
+def test_the_export_adds_the_per_token_risk_and_changes_no_output(tmp_path: Path) -> None:
+    import numpy as np
+    import onnx
+
+    from classifiers.training.export import TOKEN_RISK_OUTPUT, add_token_risk_output
+    from classifiers.transformer import TransformerClassifier
+
+    if not (ARTIFACT / "model.onnx").is_file():
+        pytest.skip(f"student artifact not built at {ARTIFACT} (run `mindsignal train`)")
+    # An artifact as exported before the output existed: the shipped graph without it.
+    model = onnx.load(str(ARTIFACT / "model.onnx"))
+    graph = model.graph
+    kept_nodes = [n for n in graph.node if not any(o.startswith("token_risk") for o in n.output)]
+    del graph.node[:]
+    graph.node.extend(kept_nodes)
+    outputs = [o for o in graph.output if o.name != TOKEN_RISK_OUTPUT]
+    del graph.output[:]
+    graph.output.extend(outputs)
+    kept = [t for t in graph.initializer if not t.name.startswith("token_risk.")]
+    del graph.initializer[:]
+    graph.initializer.extend(kept)
+    for name in ("config.json", "tokenizer.json"):
+        (tmp_path / name).write_bytes((ARTIFACT / name).read_bytes())
+    onnx.save(model, str(tmp_path / "model.onnx"))
+    texts = [LETTERS, "I have been anxious all week and cannot sleep."]
+    before = TransformerClassifier(tmp_path).predict_proba(texts)
+    assert before.token_risk is None
+    assert add_token_risk_output(tmp_path / "model.onnx")
+    assert add_token_risk_output(tmp_path / "model.onnx")  # idempotent
+    after = TransformerClassifier(tmp_path).predict_proba(texts)
+    assert np.array_equal(before.conditions, after.conditions)
+    assert np.array_equal(before.risk, after.risk)
+    assert after.token_risk is not None and len(after.token_risk) == 2
