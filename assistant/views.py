@@ -79,19 +79,24 @@ def highlighted_spans(draft: CareDraft | None) -> list[tuple[str, str | None]]:
     """The redacted post as ``(text, label)`` pieces, evidence spans labelled.
 
     Spans index the NFC form of the redacted text; overlapping spans keep the first one found
-    (conditions before risk cues), so every character is shown exactly once.
+    (rule cues and n-grams before the model's readings, then conditions before risk cues), so
+    every character is shown exactly once. A sentence the model's own call rests on
+    (``classifiers.attribution``) is labelled as the model's reading ("risk: ideation (model's
+    reading)"), so it is not taken for a cue the rules found.
     """
     if draft is None:
         return []
     text = unicodedata.normalize("NFC", draft.redacted_text)
     marks: list[tuple[int, int, str]] = []
-    for ev in evidence_spans(draft):
+    spans = sorted(evidence_spans(draft), key=_is_model_reading)  # stable: order kept within
+    for ev in spans:
         start, end = _locate(text, ev)
         if start < 0:
             continue
         if any(start < e and s < end for s, e, _ in marks):
             continue
-        marks.append((start, end, str(ev["label"])))
+        label = str(ev["label"]) + (MODEL_READING if _is_model_reading(ev) else "")
+        marks.append((start, end, label))
     marks.sort()
     pieces: list[tuple[str, str | None]] = []
     cursor = 0
@@ -103,6 +108,14 @@ def highlighted_spans(draft: CareDraft | None) -> list[tuple[str, str | None]]:
     if cursor < len(text):
         pieces.append((text[cursor:], None))
     return pieces
+
+
+#: Appended to the label of a span that is the model's reading, not a rule cue.
+MODEL_READING = " (model's reading)"
+
+
+def _is_model_reading(ev: dict[str, Any]) -> bool:
+    return str(ev.get("cue", "")).startswith("model:")
 
 
 def _locate(text: str, ev: dict[str, Any]) -> tuple[int, int]:

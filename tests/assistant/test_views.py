@@ -72,3 +72,21 @@ def test_a_crisis_on_a_text_not_in_english_shows_both_blocks_once(
     assert answer.count("## Safety first") == 1 and answer.count("988 Suicide") == 1
     status = views.status_markdown(crisis)
     assert status.index("Text not in English") < status.index("URGENT")
+
+
+@pytest.mark.slow
+def test_the_models_reading_is_labelled_and_never_hides_a_rule_cue(language_detector: Any) -> None:
+    pipeline = _pipeline(load_classifier(mode="hybrid"), language_detector)
+    # A crisis the student called alone: its sentence is shown as the model's reading.
+    letters = pipeline.recommend(
+        "I gave my cat to my sister and wrote everyone letters. Tomorrow it will finally be quiet."
+    )
+    labelled = dict((label, piece) for piece, label in views.highlighted_spans(letters) if label)
+    assert labelled == {
+        "risk: ideation" + views.MODEL_READING: "Tomorrow it will finally be quiet."
+    }
+    # One sentence that is both the model's whole reading of a label and a rule's risk cue:
+    # the rule's span is the one shown.
+    sleep = pipeline.recommend("I just want to sleep and never wake up")
+    pieces = [(piece, label) for piece, label in views.highlighted_spans(sleep) if label]
+    assert pieces == [("want to sleep and never wake up", "risk: ideation")]
