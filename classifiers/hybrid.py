@@ -129,6 +129,7 @@ from classifiers.labels import (
 )
 from classifiers.rules.context import FIRST_PERSON_WORD_RE, split_sentences
 from classifiers.stacking import blend, weights_from_config
+from classifiers.text_checks import validate_text
 
 _MAX_EVIDENCE = 6
 #: The second opinion's weight ``tune_fusion`` sets where the artifact has the stacked members
@@ -815,7 +816,10 @@ class HybridClassifier:
         if not self.explain:
             return results
         in_context = [m.token_risk for _, m in views]
-        return explain(texts, results, self.model_scores, self.window_words, in_context)
+        # The spans index the text as the rules read it (decoded, NFC), as rule spans do.
+        limit = int(getattr(self.rules, "max_chars", 0) or 10**9)
+        indexed = [validate_text(t, limit) for t in texts]
+        return explain(indexed, results, self.model_scores, self.window_words, in_context)
 
     @property
     def window_words(self) -> int | None:

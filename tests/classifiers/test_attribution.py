@@ -155,3 +155,26 @@ def test_the_export_adds_the_per_token_risk_and_changes_no_output(tmp_path: Path
     assert np.array_equal(before.conditions, after.conditions)
     assert np.array_equal(before.risk, after.risk)
     assert after.token_risk is not None and len(after.token_risk) == 2
+
+
+@pytest.mark.slow
+def test_a_filler_sentence_is_not_the_evidence_and_spans_index_the_nfc_text(hybrid: Any) -> None:
+    import unicodedata
+
+    # Found by QA: "Ok so." read 0.92 in context beside the crisis and was the only evidence.
+    filler = hybrid.predict([LETTERS + " Ok so."])[0].risk
+    assert filler.crisis and filler.evidence
+    assert "Ok so." not in {e.text for e in filler.evidence}
+    assert "this sentence alone" in filler.evidence[0].cue
+    # Decomposed accents: every span indexes the NFC text, as the rules' spans do.
+    raw = (
+        "Cafe\u0301 again. Please talk to somebody. Depression is really hard. But your life "
+        "really can get better."
+    )
+    nfc = unicodedata.normalize("NFC", raw)
+    result = hybrid.predict([raw])[0]
+    spans = list(result.risk.evidence) + [e for lab in result.labels for e in lab.evidence]
+    assert spans and all(nfc[e.start : e.end] == e.text for e in spans)
+    # UTF-8 bytes are accepted as text, with evidence too.
+    (as_bytes,) = hybrid.predict([LETTERS.encode("utf-8")])
+    assert as_bytes.risk.evidence == hybrid.predict([LETTERS])[0].risk.evidence
