@@ -81,9 +81,11 @@ def test_the_models_reading_is_labelled_and_never_hides_a_rule_cue(language_dete
     letters = pipeline.recommend(
         "I gave my cat to my sister and wrote everyone letters. Tomorrow it will finally be quiet."
     )
-    labelled = dict((label, piece) for piece, label in views.highlighted_spans(letters) if label)
-    assert labelled == {
-        "risk: ideation" + views.MODEL_READING: "Tomorrow it will finally be quiet."
+    labelled = [(piece, label) for piece, label in views.highlighted_spans(letters) if label]
+    assert {label for _, label in labelled} == {"risk: ideation" + views.MODEL_READING}
+    assert {piece for piece, _ in labelled} <= {
+        "I gave my cat to my sister and wrote everyone letters.",
+        "Tomorrow it will finally be quiet.",
     }
     # One sentence that is both the model's whole reading of a label and a rule's risk cue:
     # the rule's span is the one shown.
