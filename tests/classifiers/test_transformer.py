@@ -222,3 +222,17 @@ def test_pooled_output_comes_back_per_text_in_input_order(tmp_path: Path) -> Non
     # The heads are unchanged by the extra output.
     old = TransformerClassifier(write_tiny_artifact(tmp_path / "old", pooled=False), threads=1)
     np.testing.assert_allclose(old.predict_proba(texts).conditions, scores.conditions)
+
+
+def test_length_batches_cut_where_padding_would_waste_time() -> None:
+    from classifiers.transformer import length_batches
+
+    # Sorted lengths: similar ones share a batch, a much longer one starts a new batch, and no
+    # batch exceeds the batch size; together they cover every text once, in order.
+    lengths = [5, 5, 6, 6, 30, 31, 32, 96, 96, 96]
+    batches = length_batches(lengths, batch_size=2)
+    assert [list(b) for b in batches] == [[0, 1], [2, 3], [4, 5], [6], [7, 8], [9]]
+    wide = length_batches(lengths, batch_size=32)
+    assert [list(b) for b in wide] == [[0, 1, 2, 3], [4, 5, 6], [7, 8, 9]]
+    assert [i for b in wide for i in b] == list(range(len(lengths)))
+    assert length_batches([], batch_size=4) == []
