@@ -19,6 +19,7 @@ Nothing is read or loaded at import time; matplotlib is imported with the Agg ba
 from __future__ import annotations
 
 import ast
+import copy
 import json
 import logging
 import math
@@ -974,7 +975,7 @@ def tune_fusion(
     Returns:
         The tuned ``FusionConfig`` and a summary of validation metrics before and after.
     """
-    from classifiers.hybrid import CRISIS_SUPPORT_WEIGHT, fuse
+    from classifiers.hybrid import CRISIS_SUPPORT_TFIDF_WEIGHT, CRISIS_SUPPORT_WEIGHT, fuse
     from classifiers.training.data import Split, distant_label, load_reddit_corpus
 
     split_path = artifact_dir / "split.json"
@@ -986,6 +987,13 @@ def tune_fusion(
     texts = val["text"].tolist()
     subs = val["subreddit"].tolist()
     say(f"tuning fusion on {len(texts)} validation posts")
+    # The views carry the crisis score's second opinion as the fusion mixes it, so the mix the
+    # thresholds are fitted to is fixed before the views are computed.
+    if getattr(hybrid, "stacker", None) is not None:
+        hybrid = copy.copy(hybrid)
+        hybrid.fusion = hybrid.fusion.with_overrides(
+            crisis_support_tfidf_weight=CRISIS_SUPPORT_TFIDF_WEIGHT
+        )
     views = []
     for start in range(0, len(texts), 64):
         views.extend(hybrid.views(texts[start : start + 64]))

@@ -54,10 +54,12 @@ their subreddit labels, which reward matching a subreddit over reading the post)
     spans (counted hits below the rules' own threshold) if any.
 * **Risk** is ordinal and max-based. The model's crisis score is the risk head's
   ``P(risk >= ideation)``, and where the artifact has the stacked members, its weighted geometric
-  mean with a second opinion: the pooled-embedding member's probability that the post reads like
+  mean with a second opinion: the stacked members' probability that the post reads like
   one from r/SuicideWatch (``P ** (1 - w) * P_sw ** w``,
   ``w = FusionConfig.crisis_support_weight``: 0.5 as tuned; 0, the risk head alone, for settings
-  tuned before it). The risk head alone gave P(crisis) 0.2-0.7 to posts about quitting weed,
+  tuned before it; ``P_sw = P_pooled ** (1 - x) * P_tfidf ** x`` mixes the pooled-embedding
+  member's and the TF-IDF member's readings, ``x = FusionConfig.crisis_support_tfidf_weight``:
+  0.75 as tuned since 2026-12-07, 0 before). The risk head alone gave P(crisis) 0.2-0.7 to posts about quitting weed,
   growing pumpkins or a Reddit cake day; the source member, which learned r/SuicideWatch against
   the other 26 subreddits (r/depression included), gives such posts 0.05 or less, so fewer of them
   reach the bar (not all: the pumpkin and cake-day posts still do). Crisis when that score
@@ -135,6 +137,11 @@ _MAX_EVIDENCE = 6
 #: The second opinion's weight ``tune_fusion`` sets where the artifact has the stacked members
 #: (both opinions equal; 0.75 scored the same on validation, 2026-11-26).
 CRISIS_SUPPORT_WEIGHT = 0.5
+#: The TF-IDF member's share of that second opinion ``tune_fusion`` sets
+#: (``FusionConfig.crisis_support_tfidf_weight``; chosen on validation, 2026-12-07: 0, 0.25, 0.5,
+#: 0.75 and 1 gave crisis rates of 0.203, 0.194, 0.186, 0.160 and 0.165 on the other condition
+#: subreddits at the same suicidality recall).
+CRISIS_SUPPORT_TFIDF_WEIGHT = 0.75
 
 
 @dataclass(frozen=True)
@@ -171,6 +178,14 @@ class FusionConfig:
     crisis_support_weight: float = 0.0
     #: The source class of the stacked members that stands for suicide-risk writing.
     crisis_support_source: str = "suicidewatch"
+    #: How much of the second opinion comes from the stacked TF-IDF member rather than the
+    #: pooled-embedding one: ``P(source) = P_pooled ** (1 - x) * P_tfidf ** x`` (0: the pooled
+    #: member alone, as tuned before 2026-12-07). The two read the post differently (the
+    #: student's pooled embedding of its first 96 tokens against the n-grams of all of it), so
+    #: a post both read as r/SuicideWatch writing is a better bet than one either does: on the
+    #: validation split, 0.75 cut the crisis rate on the other condition subreddits from 0.203
+    #: to 0.160 at the same suicidality recall (0.167 to 0.122 at 37 of 39).
+    crisis_support_tfidf_weight: float = 0.0
     #: The bar for a model-only crisis call (no rule cue) on a SHORT text, under
     #: ``short_text_words`` words; None: the same as ``crisis_unsupported_threshold``. A short
     #: text gives the student little to read, and it was trained on Reddit posts of about 160
@@ -367,6 +382,12 @@ class StackerPart(Protocol):
     def predict_pooled(self, pooled: np.ndarray) -> np.ndarray: ...
 
     def predict_tfidf(self, tfidf: Any) -> np.ndarray: ...
+
+    def tfidf_class_proba(self, tfidf: Any) -> np.ndarray: ...
+
+    def conditions_from_classes(self, class_proba: np.ndarray) -> np.ndarray: ...
+
+    def source_column(self, class_proba: np.ndarray, source: str) -> np.ndarray | None: ...
 
     def pooled_source_proba(self, pooled: np.ndarray, source: str) -> np.ndarray | None: ...
 
@@ -751,11 +772,15 @@ class HybridClassifier:
     ) -> list[ModelView]:
         pooled = getattr(scores, "pooled", None)
         support = None
+        tfidf_support = None if stacked is None else stacked.pop("tfidf_source", None)
         if self.stacker is not None and pooled is not None:
             if stacked is not None:
                 stacked["pooled_mc"] = self.stacker.predict_pooled(pooled)
             # Always computed (one small matrix product), so tuning can weigh it in.
             support = self.stacker.pooled_source_proba(pooled, self.fusion.crisis_support_source)
+            x = float(self.fusion.crisis_support_tfidf_weight)
+            if support is not None and tfidf_support is not None and x > 0:
+                support = support ** (1.0 - x) * np.clip(tfidf_support, 0.0, 1.0) ** x
         return model_views(scores, self.model.config, ngram_probs, ngram_evidence, stacked, support)
 
     def model_scores(self, texts: Sequence[str]) -> list[dict[str, float]]:
@@ -788,7 +813,12 @@ class HybridClassifier:
         if self.stacker is not None and ensemble.get("stacked"):
             x = self.ngram.features(texts)
             probs = self.ngram.predict_proba_features(x)
-            stacked = {"tfidf_mc": self.stacker.predict_tfidf(x)}
+            classes = self.stacker.tfidf_class_proba(x)
+            stacked = {"tfidf_mc": self.stacker.conditions_from_classes(classes)}
+            source = self.stacker.source_column(classes, self.fusion.crisis_support_source)
+            if source is not None:
+                # Not a member of the condition blend: the crisis score's second opinion.
+                stacked["tfidf_source"] = source
         else:
             probs = self.ngram.predict_proba(texts)
         if not evidence:

@@ -248,15 +248,26 @@ class MulticlassStacker:
 
     def predict_tfidf(self, tfidf: Any) -> np.ndarray:
         """``(n, len(CONDITIONS))`` condition probabilities of the ``tfidf_mc`` member."""
-        return self.tfidf_class_proba(tfidf) @ self._loaded()["class_conditions"]
+        return self.conditions_from_classes(self.tfidf_class_proba(tfidf))
+
+    def conditions_from_classes(self, class_proba: np.ndarray) -> np.ndarray:
+        """Map ``(n, classes)`` source probabilities to ``(n, len(CONDITIONS))`` conditions."""
+        return np.asarray(class_proba @ self._loaded()["class_conditions"])
+
+    def source_column(self, class_proba: np.ndarray, source: str) -> np.ndarray | None:
+        """``(n,)`` column of ``source`` (a class, case-insensitive) in ``(n, classes)``
+        probabilities, or None when the stacker was not fitted with that class."""
+        names = [c.lower() for c in self.classes]
+        if source.lower() not in names:
+            return None
+        return np.asarray(class_proba[:, names.index(source.lower())])
 
     def pooled_source_proba(self, pooled: np.ndarray, source: str) -> np.ndarray | None:
         """``(n,)`` probability that each post came from ``source`` (a class, case-insensitive)
         by the ``pooled_mc`` member, or None when the stacker was not fitted with that class."""
-        names = [c.lower() for c in self.classes]
-        if source.lower() not in names:
+        if source.lower() not in [c.lower() for c in self.classes]:
             return None
-        return self.pooled_class_proba(pooled)[:, names.index(source.lower())]
+        return self.source_column(self.pooled_class_proba(pooled), source)
 
 
 # ---- the blend ------------------------------------------------------------------------------

@@ -238,13 +238,14 @@ def test_crisis_only_tuning_moves_only_the_crisis_numbers_and_meets_the_recall_g
 
     from classifiers.evaluation import tune_fusion
     from classifiers.factory import load_classifier
-    from classifiers.hybrid import CRISIS_SUPPORT_WEIGHT
+    from classifiers.hybrid import CRISIS_SUPPORT_TFIDF_WEIGHT, CRISIS_SUPPORT_WEIGHT
 
     hybrid = load_classifier(ARTIFACT, mode="hybrid")
     start = hybrid.fusion.with_overrides(
         crisis_threshold=0.5,
         crisis_unsupported_threshold=None,
         crisis_support_weight=0.0,
+        crisis_support_tfidf_weight=0.0,
         crisis_short_unsupported_threshold=None,
     )
     hybrid.fusion = start
@@ -258,6 +259,8 @@ def test_crisis_only_tuning_moves_only_the_crisis_numbers_and_meets_the_recall_g
     assert tuned.crisis_unsupported_threshold >= tuned.crisis_threshold
     # the shipped artifact has the stacked members: the thresholds fit the combined score
     assert tuned.crisis_support_weight == CRISIS_SUPPORT_WEIGHT
+    assert tuned.crisis_support_tfidf_weight == CRISIS_SUPPORT_TFIDF_WEIGHT
+    assert hybrid.fusion == start  # the caller's classifier is left as it was
     assert tuned.max_length == hybrid.model.max_length  # the length the numbers hold at
     assert tuned.crisis_short_unsupported_threshold is not None
     assert tuned.crisis_short_unsupported_threshold >= tuned.crisis_unsupported_threshold
@@ -266,6 +269,7 @@ def test_crisis_only_tuning_moves_only_the_crisis_numbers_and_meets_the_recall_g
         crisis_threshold=0.5,
         crisis_unsupported_threshold=None,
         crisis_support_weight=0.0,
+        crisis_support_tfidf_weight=0.0,
         crisis_short_unsupported_threshold=None,
         short_veto=start.short_veto,
     )

@@ -45,6 +45,10 @@ GENUINE = [
     ("behavior", "Walked to the train tracks tonight and sat there working out the timing."),
     ("behavior", "I put the noose up in the garage and tried it on to see if it would hold"),
     ("behavior", "i've hoarded about 90 of my quetiapine over the last few months"),
+    # researching a means with one's own medicine, named or not
+    ("behavior", "i looked up how many of my sertraline it would take"),
+    ("behavior", "Googled how much of my insulin it would take. I have enough."),
+    ("behavior", "I worked out how many of my tablets it would take to not wake up"),
     # actual attempts, lifetime and current
     ("attempt", "I've attempted twice before."),
     ("attempt", "I was hospitalized after trying to end my life."),
@@ -85,6 +89,20 @@ LOOK_ALIKES = [
     "I had the knife in my hand ready to carve the turkey.",
     "I drowned myself in work to forget her.",
     "I burned myself out at work this year",
+    "I checked how many of my vacation days it would take to cover the trip.",
+    "Worked out how many of my paychecks it will take to pay off the loan.",
+    "I looked up how many of my melatonin it would take to sleep through a flight.",
+]
+
+#: Passive ideation as rumination (C-SSRS "wish to be dead"), and days away that read alike.
+PASSIVE = [
+    "been thinking a lot lately about just not being around",
+    "I keep thinking about not being here anymore.",
+    "thought about not existing a lot today",
+]
+PASSIVE_LOOK_ALIKES = [
+    "I've been thinking about not being around for Christmas this year, going to his family's.",
+    "I'm thinking about not being around this weekend, we're camping.",
 ]
 
 
@@ -118,3 +136,13 @@ def test_interrupted_and_aborted_attempts_name_their_cue(
     clf: LexiconClassifier, text: str, cue: str
 ) -> None:
     assert cue in {e.cue for e in clf.predict([text])[0].risk.evidence}
+
+
+@pytest.mark.parametrize("text", PASSIVE)
+def test_ruminating_on_not_being_around_is_ideation(clf: LexiconClassifier, text: str) -> None:
+    assert risk_level(clf, text) == "ideation"
+
+
+@pytest.mark.parametrize("text", PASSIVE_LOOK_ALIKES)
+def test_a_day_away_is_not_ideation(clf: LexiconClassifier, text: str) -> None:
+    assert risk_rank(risk_level(clf, text)) < risk_rank("ideation")

@@ -305,6 +305,19 @@ def test_factory_wires_the_stacker_and_old_graphs_fall_back(tmp_path: Path, fitt
     # the crisis second opinion: the pooled member's P(r/SuicideWatch), none without the output
     assert v_new.crisis_support is not None and 0.0 <= v_new.crisis_support <= 1.0
     assert v_old.crisis_support is None
+    # with a TF-IDF share x, the second opinion is P_pooled ** (1 - x) * P_tfidf ** x, where
+    # P_tfidf is the TF-IDF member's P(r/SuicideWatch) of the same text
+    assert new.stacker is not None and new.ngram is not None
+    classes = new.stacker.tfidf_class_proba(new.ngram.features([HOPELESS]))
+    p_tfidf = new.stacker.source_column(classes, "suicidewatch")
+    assert p_tfidf is not None
+    new.fusion = new.fusion.with_overrides(crisis_support_tfidf_weight=0.75)
+    ((_, v_mixed),) = new.views([HOPELESS])
+    assert v_mixed.crisis_support == pytest.approx(
+        v_new.crisis_support**0.25 * float(p_tfidf[0]) ** 0.75
+    )
+    # the mix changes no condition score (the TF-IDF source column is not a blend member)
+    assert v_mixed.conditions == pytest.approx(v_new.conditions)
     assert len(old.predict([HOPELESS, "What ISA should I open?"])) == 2
     # a stack.npz from another n-gram fit is refused at load time, naming the fix
     other = _fit(tmp_path / "other", {k: TEMPLATES[k] for k in ("adhd", "personalfinance")})
