@@ -133,7 +133,7 @@ def check_clinic_protocols(settings: AppSettings) -> CheckResult:
         "clinic protocols",
         True,
         f"{len(missing)} of {len(configured)} configured path(s) do not exist: {names} "
-        "(`mindsignal kb ingest` skips them)",
+        "(`mindsignal kb ingest` skips them and removes the records they left)",
         "correct or remove them in knowledge_base.extra_paths "
         "(MINDSIGNAL_KNOWLEDGE_BASE__EXTRA_PATHS)",
         warning=True,

@@ -218,7 +218,9 @@ def collect_records(
         protocols = load_protocols(protocol_paths)
         clinic_files = set(protocols.files)
         errors.extend(protocols.errors)
-        keep_files |= {e.file for e in protocols.errors}
+        # A file that failed to read keeps its last good records; one that is gone loses them
+        # (a deleted protocol must not go on being recommended).
+        keep_files |= {e.file for e in protocols.errors if Path(e.file).exists()}
         seen = {r.id for r in records}
         for chunk in protocols.chunks:
             if chunk.id in seen:

@@ -119,7 +119,7 @@ def ingest(
     for path in missing:
         typer.secho(
             f"warning: clinic protocol path {path} (knowledge_base.extra_paths) does not exist; "
-            "skipped it, the rest was ingested",
+            "skipped it (records it left are removed), the rest was ingested",
             err=True,
             fg="yellow",
         )

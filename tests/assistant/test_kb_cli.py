@@ -134,7 +134,7 @@ def test_ingest_warns_about_each_configured_path_that_is_gone_and_ingests_the_re
     warnings = [line for line in result.stderr.splitlines() if line.startswith("warning: ")]
     assert warnings == [
         f"warning: clinic protocol path {path} (knowledge_base.extra_paths) does not exist; "
-        "skipped it, the rest was ingested"
+        "skipped it (records it left are removed), the rest was ingested"
         for path in gone
     ]
     assert "skipped " + str(gone[0]) not in result.stderr  # named once, as a warning

@@ -199,6 +199,27 @@ def test_a_configured_protocol_path_that_is_gone_is_named_and_the_rest_ingests(
     assert [m["title"] for m in clinic] == ["Crisis team"]
 
 
+def test_a_configured_protocol_deleted_since_the_last_ingest_loses_its_records(
+    tmp_path: Path, corpus: Path, embeddings
+) -> None:
+    kept = tmp_path / "crisis-team.md"
+    kept.write_text("# Crisis team\n\nPage the duty psychiatrist after 10 pm.\n", "utf-8")
+    leaflet = tmp_path / "old-leaflet.md"
+    leaflet.write_text("# Old leaflet\n\nCall the day centre on extension 12.\n", "utf-8")
+    settings = kb_settings(corpus, extra_paths=[kept, leaflet])
+    store = _store(tmp_path, embeddings)
+    ingest_knowledge_base(store, settings)
+    titles = {m["title"] for m in store.get_metadatas().values() if m.get("source") == "clinic"}
+    assert titles == {"Crisis team", "Old leaflet"}
+
+    leaflet.unlink()  # still configured, but deleted
+    report = ingest_knowledge_base(store, settings)
+    assert report.removed == 1
+    assert [e.file for e in report.errors] == [str(leaflet)]  # named, as before
+    titles = {m["title"] for m in store.get_metadatas().values() if m.get("source") == "clinic"}
+    assert titles == {"Crisis team"}
+
+
 def test_missing_passages_folder_is_a_clear_error(tmp_path: Path, embeddings) -> None:
     store = _store(tmp_path, embeddings)
     with pytest.raises(KnowledgeBaseError, match="does not exist"):
