@@ -146,3 +146,38 @@ def test_ruminating_on_not_being_around_is_ideation(clf: LexiconClassifier, text
 @pytest.mark.parametrize("text", PASSIVE_LOOK_ALIKES)
 def test_a_day_away_is_not_ideation(clf: LexiconClassifier, text: str) -> None:
     assert risk_rank(risk_level(clf, text)) < risk_rank("ideation")
+
+
+#: Hyperbole and everyday uses that the ideation cues used to read as suicidal (train and
+#: validation posts of the control and condition subreddits, 2026-12-07), and the genuine forms
+#: beside them that must still reach ideation.
+HYPERBOLE = [
+    "I'm so embarrassed I could die.",
+    "I could die any moment, my heart keeps skipping and I'm sure it's serious",
+    "my ED brain just wants me to starve myself and run off the water weight",
+    "I completely hate it when they call him dad and want it to stop.",
+    "hearing your opinions would help me pull the trigger on a new rifle",
+    "I was about to pull the trigger on a Black Aces shotgun until I handled it at the store.",
+    "I couldn't pull the trigger and get the dog.",
+    "The lifeless bodies in the cars still come back to me.",
+]
+STILL_IDEATION = [
+    "I keep wishing for a fatal accident so that I could die but it wouldn't be my fault.",
+    "I just wish I could die",
+    "I should just die",
+    "I'm going to starve myself to death",
+    "I just want it to stop.",
+    "I want it all to end.",
+    "I held the gun and wanted to pull the trigger",
+    "I want to pull the trigger and end it",
+]
+
+
+@pytest.mark.parametrize("text", HYPERBOLE)
+def test_hyperbole_and_everyday_uses_are_not_ideation(clf: LexiconClassifier, text: str) -> None:
+    assert risk_rank(risk_level(clf, text)) < risk_rank("ideation")
+
+
+@pytest.mark.parametrize("text", STILL_IDEATION)
+def test_the_genuine_forms_beside_them_still_are(clf: LexiconClassifier, text: str) -> None:
+    assert risk_level(clf, text) == "ideation"
