@@ -13,7 +13,7 @@ import hashlib
 import logging
 import math
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
@@ -34,9 +34,9 @@ from classifiers.rules.patterns import (
     CueSet,
     CueSpec,
     LexiconError,
+    TriggerScan,
     read_yaml,
     specs_from_entries,
-    word_prefixes,
 )
 from classifiers.rules.risk import (
     RiskHit,
@@ -296,6 +296,7 @@ class LexiconClassifier:
         self._labels = {label: CueSet(label, specs) for label, specs in label_specs.items()}
         self._risk = CueSet("risk", risk_specs)
         self._aux = {name: CueSet(name, specs) for name, specs in aux.items()}
+        self._scan = TriggerScan([*self._labels.values(), self._risk, *self._aux.values()])
         suffix = f"+{ct_tag}" if ct_tag else ""
         self._version = f"rules-{digest.hexdigest()[:12]}{suffix}"
         logger.debug(
@@ -336,15 +337,15 @@ class LexiconClassifier:
         text = validate_text(text, self.max_chars)
         ctx = TextContext(text)
         lowered = text.lower()
-        keys = word_prefixes(lowered)
+        found = self._scan.scan(lowered)
         labels = tuple(
-            self._analyze_label(label, cues, text, lowered, keys, ctx)
+            self._analyze_label(label, cues, text, lowered, found, ctx)
             for label, cues in self._labels.items()
         )
-        risk_hits = tuple(self._risk_hits(text, lowered, keys, ctx))
+        risk_hits = tuple(self._risk_hits(text, lowered, found, ctx))
         risk = score_risk(risk_hits)
-        relevance_hits = tuple(self._aux_hits("relevance", text, lowered, keys, ctx))
-        off_topic_hits = tuple(self._aux_hits("off_topic", text, lowered, keys, ctx))
+        relevance_hits = tuple(self._aux_hits("relevance", text, lowered, found, ctx))
+        off_topic_hits = tuple(self._aux_hits("off_topic", text, lowered, found, ctx))
         features = SeverityFeatures(
             symptom_criteria=len(
                 {
@@ -356,12 +357,12 @@ class LexiconClassifier:
             ),
             symptom_weight=_symptom_weight(labels),
             labels=sum(1 for la in labels if la.score >= self.threshold),
-            impairment=_distinct_counted(self._aux_hits("impairment", text, lowered, keys, ctx)),
+            impairment=_distinct_counted(self._aux_hits("impairment", text, lowered, found, ctx)),
             intensity=_distinct_counted(
-                self._aux_hits("intensity", text, lowered, keys, ctx), by_text=True
+                self._aux_hits("intensity", text, lowered, found, ctx), by_text=True
             ),
-            duration=_distinct_counted(self._aux_hits("duration", text, lowered, keys, ctx)),
-            mildness=_distinct_counted(self._aux_hits("mildness", text, lowered, keys, ctx)),
+            duration=_distinct_counted(self._aux_hits("duration", text, lowered, found, ctx)),
+            mildness=_distinct_counted(self._aux_hits("mildness", text, lowered, found, ctx)),
             risk_level=risk.level,
             words=len(text.split()),
         )
@@ -395,11 +396,17 @@ class LexiconClassifier:
         )
 
     def _analyze_label(
-        self, label: str, cues: CueSet, text: str, lowered: str, keys: set[str], ctx: TextContext
+        self,
+        label: str,
+        cues: CueSet,
+        text: str,
+        lowered: str,
+        found: Mapping[str, Sequence[int]],
+        ctx: TextContext,
     ) -> LabelAnalysis:
         hits = tuple(
             _make_hit(spec, start, end, text, ctx)
-            for spec, start, end in cues.find(text, lowered, ctx.sentences, keys)
+            for spec, start, end in cues.find(text, lowered, ctx.sentences, found)
         )
         strength = _evidence_strength(hits)
         score = 1.0 - math.exp(-LABEL_SCALE * strength)
@@ -408,10 +415,10 @@ class LexiconClassifier:
         )
 
     def _risk_hits(
-        self, text: str, lowered: str, keys: set[str], ctx: TextContext
+        self, text: str, lowered: str, found: Mapping[str, Sequence[int]], ctx: TextContext
     ) -> list[RiskHit]:
         out = []
-        for spec, start, end in self._risk.find(text, lowered, ctx.sentences, keys):
+        for spec, start, end in self._risk.find(text, lowered, ctx.sentences, found):
             span = text[start:end]
             own = _names_writer(span)
             flags = ctx.flags_for(start, end, first_person_cue=own)
@@ -436,14 +443,19 @@ class LexiconClassifier:
         return out
 
     def _aux_hits(
-        self, name: str, text: str, lowered: str, keys: set[str], ctx: TextContext
+        self,
+        name: str,
+        text: str,
+        lowered: str,
+        found: Mapping[str, Sequence[int]],
+        ctx: TextContext,
     ) -> list[Hit]:
         cues = self._aux.get(name)
         if cues is None:
             return []
         return [
             _make_hit(spec, start, end, text, ctx)
-            for spec, start, end in cues.find(text, lowered, ctx.sentences, keys)
+            for spec, start, end in cues.find(text, lowered, ctx.sentences, found)
         ]
 
 

@@ -66,7 +66,8 @@ class CueSet:
     Python's ``re`` tries every branch of an alternation at every word start, which is slow
     for hundreds of cues. Each cue therefore gets a literal "trigger" (a piece of text every
     match must contain, found from the parsed pattern); a text is only searched with the cues
-    whose trigger occurs in it, which is a fast substring test.
+    whose trigger occurs in it, and only in the sentences where it occurs. The triggers of every
+    lexicon are found in one pass over the text (:class:`TriggerScan`, an Aho-Corasick automaton).
 
     Args:
         name: Lexicon name (a condition label, ``risk``, ``relevance`` ...).
@@ -77,12 +78,10 @@ class CueSet:
         self.name = name
         self.specs: tuple[CueSpec, ...] = tuple(specs)
         self._regexes: list[re.Pattern[str]] = []
-        # trigger -> cues needing it, for lower-cased and case-sensitive matching; cues
-        # without a usable trigger are always tried.
-        self._lower_triggers: dict[str, list[int]] = {}
+        # lower-cased trigger -> (cue, whether every match starts a word with it); cues without
+        # a usable trigger are always tried; case-sensitive triggers are looked up in the text.
+        self._lower_index: dict[str, list[tuple[int, bool]]] = {}
         self._exact_triggers: dict[str, list[int]] = {}
-        # word-start triggers, keyed by their first three letters
-        self._prefix_triggers: dict[str, dict[str, list[int]]] = {}
         self._always: list[int] = []
         self._also_needed: dict[int, list[tuple[str, ...]]] = {}
         for i, spec in enumerate(self.specs):
@@ -93,30 +92,32 @@ class CueSet:
                 self._always.append(i)
                 continue
             (key, word_start), rest = groups[0], groups[1:]
-            if spec.case_sensitive:
-                for t in key:
+            for t in key:
+                if spec.case_sensitive:
                     self._exact_triggers.setdefault(t, []).append(i)
-            elif word_start and all(_WORD_START_RE.match(t) for t in key):
-                for t in key:
-                    prefix = _WORD_START_RE.match(t)
-                    assert prefix is not None
-                    self._prefix_triggers.setdefault(prefix.group(), {}).setdefault(t, []).append(i)
-            else:
-                for t in key:
-                    self._lower_triggers.setdefault(t, []).append(i)
+                else:
+                    self._lower_index.setdefault(t, []).append((i, word_start))
             if rest:
                 self._also_needed[i] = [g for g, _ in rest]
-        self._prefix_keys = frozenset(self._prefix_triggers)
+        self._own_scan: TriggerScan | None = None
 
     def __len__(self) -> int:
         return len(self.specs)
+
+    def literals(self) -> set[str]:
+        """Every lower-cased literal :meth:`find` looks up (for a shared :class:`TriggerScan`)."""
+        out = set(self._lower_index)
+        for i, groups in self._also_needed.items():
+            if not self.specs[i].case_sensitive:
+                out.update(t for group in groups for t in group)
+        return out
 
     def find(
         self,
         text: str,
         lowered: str | None = None,
         spans: Sequence[tuple[int, int]] | None = None,
-        word_keys: Iterable[str] | None = None,
+        found: Mapping[str, Sequence[int]] | None = None,
     ) -> Iterator[tuple[CueSpec, int, int]]:
         """Yield ``(spec, start, end)`` for non-overlapping matches, left to right.
 
@@ -126,62 +127,98 @@ class CueSet:
             spans: Sentence ``(start, end)`` offsets, sorted. A cue is then only run over the
                 sentences that contain its trigger, which is much faster on long texts; a
                 match never crosses a sentence end.
-            word_keys: ``word_prefixes(lowered)``, when the caller already has it.
+            found: ``TriggerScan.scan(lowered)`` of a scan that holds this set's
+                :meth:`literals`, when the caller already has it (shared by lexicons).
         """
         low = text.lower() if lowered is None else lowered
-        # cue index -> the triggers (and whether they were found case-sensitively) that fired
-        fired: dict[int, list[tuple[str, bool]]] = {i: [] for i in self._always}
-        for t, idxs in self._lower_triggers.items():
-            if t in low:
-                for i in idxs:
-                    fired.setdefault(i, []).append((t, False))
-        keys = word_prefixes(low) if word_keys is None else word_keys
-        for key in self._prefix_keys.intersection(keys):
-            for t, idxs in self._prefix_triggers[key].items():
-                if t in low:
-                    for i in idxs:
-                        fired.setdefault(i, []).append((t, False))
+        if found is None:
+            if self._own_scan is None:
+                self._own_scan = TriggerScan([self])
+            found = self._own_scan.scan(low)
+        # cue index -> start offsets of its triggers (None: search the whole text)
+        fired: dict[int, list[int] | None] = {i: None for i in self._always}
+        for t, positions in found.items():
+            for i, word_start in self._lower_index.get(t, ()):
+                # A trigger that starts a word in every match only counts where it does.
+                hits = (
+                    [p for p in positions if p == 0 or not low[p - 1].isalnum()]
+                    if word_start
+                    else positions
+                )
+                if hits:
+                    at = fired.setdefault(i, [])
+                    if at is not None:
+                        at.extend(hits)
         for t, idxs in self._exact_triggers.items():
-            if t in text:
+            pos = text.find(t)
+            while pos >= 0:
                 for i in idxs:
-                    fired.setdefault(i, []).append((t, True))
+                    at = fired.setdefault(i, [])
+                    if at is not None:
+                        at.append(pos)
+                pos = text.find(t, pos + 1)
         whole = {(0, len(text))}
         # Short texts are cheaper to scan whole than to split into windows.
         use_spans = bool(spans) and len(text) > _WINDOW_MIN_CHARS
         starts = [s for s, _ in spans] if spans and use_spans else []
         windows: dict[int, set[tuple[int, int]]] = {}
-        for i, triggers in fired.items():
+        for i, offsets in fired.items():
             needed = self._also_needed.get(i)
             if needed:
-                hay = text if self.specs[i].case_sensitive else low
-                if not all(any(t in hay for t in group) for group in needed):
+                if self.specs[i].case_sensitive:
+                    if not all(any(t in text for t in group) for group in needed):
+                        continue
+                elif not all(any(t in found for t in group) for group in needed):
                     continue
-            if not triggers or not use_spans or spans is None:
+            if not offsets or not use_spans or spans is None:
                 windows[i] = whole
                 continue
-            found_spans: set[tuple[int, int]] = set()
-            for t, exact in triggers:
-                hay = text if exact else low
-                pos = hay.find(t)
-                while pos >= 0:
-                    found_spans.add(spans[max(0, bisect.bisect_right(starts, pos) - 1)])
-                    pos = hay.find(t, pos + 1)
-            windows[i] = found_spans
-        found: list[tuple[int, int, int]] = []
+            windows[i] = {spans[max(0, bisect.bisect_right(starts, p) - 1)] for p in offsets}
+        matches: list[tuple[int, int, int]] = []
         for i, wins in windows.items():
             regex = self._regexes[i]
             for w_start, w_end in wins:
                 for m in regex.finditer(text, w_start, w_end):
                     if m.end() > m.start():
-                        found.append((m.start(), -m.end(), i))
+                        matches.append((m.start(), -m.end(), i))
         # Leftmost first; where two cues start at the same place the stronger one wins, then
-        # the longer ("my depression" as a diagnosis, not "my depression is" as small talk).
-        found.sort(key=lambda f: (f[0], -self.specs[f[2]].weight, f[1]))
+        # the longer ("my depression" as a diagnosis, not "my depression is" as small talk),
+        # then the one listed first.
+        matches.sort(key=lambda f: (f[0], -self.specs[f[2]].weight, f[1], f[2]))
         last_end = -1
-        for start, neg_end, i in found:
+        for start, neg_end, i in matches:
             if start >= last_end:
                 last_end = -neg_end
                 yield self.specs[i], start, -neg_end
+
+
+class TriggerScan:
+    """Finds the trigger literals of one or more :class:`CueSet` s in one pass over a text.
+
+    An Aho-Corasick automaton (pyahocorasick) over every lower-cased literal the cue sets look
+    up; picklable, so a classifier holding one can be shipped to worker processes.
+    """
+
+    def __init__(self, cuesets: Iterable[CueSet]) -> None:
+        import ahocorasick
+
+        words = set().union(*(cs.literals() for cs in cuesets))
+        self._automaton = ahocorasick.Automaton(ahocorasick.STORE_LENGTH)
+        for word in sorted(words):
+            self._automaton.add_word(word)
+        self._empty = not words
+        if words:
+            self._automaton.make_automaton()
+
+    def scan(self, lowered: str) -> dict[str, list[int]]:
+        """Literal -> the start offsets of its occurrences in ``lowered`` (overlaps included)."""
+        found: dict[str, list[int]] = {}
+        if self._empty:
+            return found
+        for end, length in self._automaton.iter(lowered):
+            start = end - length + 1
+            found.setdefault(lowered[start : end + 1], []).append(start)
+        return found
 
 
 _WINDOW_MIN_CHARS = 400
@@ -308,12 +345,6 @@ _COMMON_WORDS = frozenset(
         "years",
     ]
 )
-_WORD_START_RE = re.compile(r"(?<!\w)\w{1,3}")
-
-
-def word_prefixes(lowered: str) -> set[str]:
-    """The first (up to) three characters of every word: the keys of word-start triggers."""
-    return set(_WORD_START_RE.findall(lowered))
 
 
 def required_literals(pattern: str, case_sensitive: bool = False) -> tuple[str, ...] | None:

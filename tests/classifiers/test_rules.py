@@ -890,3 +890,30 @@ def test_more_ways_of_saying_it_is_over(clf: LexiconClassifier, text: str, resol
 def test_recovery_is_present_whenever_it_began(clf: LexiconClassifier) -> None:
     hits = clf.analyze("quit drinking two years ago and never looked back").label("substance_use")
     assert any(h.cue == "recovery" and h.flags.plain for h in hits.hits)
+
+
+def test_cue_sets_find_the_same_with_their_own_scan_or_a_shared_one() -> None:
+    from classifiers.rules.patterns import CueSet, CueSpec, TriggerScan
+
+    def spec(cue: str, pattern: str, weight: float = 0.5) -> CueSpec:
+        return CueSpec(lexicon="t", cue=cue, weight=weight, pattern=pattern)
+
+    risk = CueSet("risk", [spec("ideation", "want to die"), spec("plan", "(?:a|the) plan")])
+    # two cues matching the same span with the same weight: the one listed first wins
+    tie = CueSet("tie", [spec("first", "kill myself"), spec("second", "kill (?:myself|me)")])
+    shared = TriggerScan([risk, tie])
+    text = "I want to die. Skilled people plan; I have the plan. I could kill myself."
+    low = text.lower()
+    found = shared.scan(low)
+    # overlapping literals are all found, with every start offset
+    assert found["kill"] == [low.index("kill"), low.index("kill myself")]
+    for cues in (risk, tie):
+        own = list(cues.find(text, low))
+        assert own == list(cues.find(text, low, found=found))
+    assert [(s.cue, text[a:b]) for s, a, b in risk.find(text)] == [
+        ("ideation", "want to die"),
+        ("plan", "the plan"),
+    ]
+    # "Skilled" holds "kill" but not at a word start: no match there, one for "kill myself"
+    assert [(s.cue, text[a:b]) for s, a, b in tie.find(text)] == [("first", "kill myself")]
+    assert pickle.loads(pickle.dumps(shared)).scan(low) == found
