@@ -137,8 +137,10 @@ class CueSet:
             found = self._own_scan.scan(low)
         # cue index -> start offsets of its triggers (None: search the whole text)
         fired: dict[int, list[int] | None] = {i: None for i in self._always}
-        for t, positions in found.items():
-            for i, word_start in self._lower_index.get(t, ()):
+        # Only the literals of this set that occur (a C-level intersection of the two key sets).
+        for t in self._lower_index.keys() & found.keys():
+            positions = found[t]
+            for i, word_start in self._lower_index[t]:
                 # A trigger that starts a word in every match only counts where it does.
                 hits = (
                     [p for p in positions if p == 0 or not low[p - 1].isalnum()]
@@ -168,7 +170,7 @@ class CueSet:
                 if self.specs[i].case_sensitive:
                     if not all(any(t in text for t in group) for group in needed):
                         continue
-                elif not all(any(t in found for t in group) for group in needed):
+                elif any(found.keys().isdisjoint(group) for group in needed):
                     continue
             if not offsets or not use_spans or spans is None:
                 windows[i] = whole
