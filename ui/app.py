@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from typing import TYPE_CHECKING, Any
 
 import gradio as gr
@@ -52,14 +53,37 @@ CSS = """
 
 
 def _echo(message: Any) -> str:
-    """What the chat shows of the user's message: printable, and short for huge pastes."""
+    """What the chat shows of the user's message: as typed, printable, short for huge pastes.
+
+    The chat renders Markdown and HTML, so the post is escaped: a pasted ``<img src=...>`` or
+    ``![](https://...)`` would otherwise make the practitioner's browser fetch it (telling a
+    third party that the post is being read), and ``#`` or ``<b>`` would change how it reads.
+    """
     text = message if isinstance(message, str) else ""
     text = text.replace("\x00", "\N{REPLACEMENT CHARACTER}")
     if not text.strip():
         return "_(empty message)_"
     if len(text) > ECHO_CHARS:
-        return f"{text[:ECHO_CHARS]}… _({len(text):,} characters)_"
-    return text
+        return f"{_literal(text[:ECHO_CHARS])}… _({len(text):,} characters)_"
+    return _literal(text)
+
+
+#: Characters that can start Markdown, HTML or LaTeX markup; each is shown literally escaped.
+_MARKUP_CHARS = re.compile(r"([\\`*_{}\[\]()<>#+\-!|~&=$])")
+#: "1. " or "1) " at the start of a line (an ordered list).
+_LIST_NUMBER = re.compile(r"^(\s*\d+)([.)])", re.MULTILINE)
+
+
+#: Where the chat would turn a bare address into a link ("http://", "www."): the ":" or "."
+#: is escaped too, so every character shows as typed (no backslash inside a link).
+_AUTOLINK = re.compile(r"(?<=\w):(?=//)|(?<![\w.])www\.", re.IGNORECASE)
+
+
+def _literal(text: str) -> str:
+    """``text`` escaped so that Markdown shows it character for character (no markup, no HTML)."""
+    text = _MARKUP_CHARS.sub(r"\\\1", text)
+    text = _AUTOLINK.sub(lambda m: m.group()[:-1] + "\\" + m.group()[-1], text)
+    return _LIST_NUMBER.sub(r"\1\\\2", text)
 
 
 def _panel(draft: Any) -> list[Any]:
@@ -304,12 +328,21 @@ def build_ui(mind: MindSignalApp, workbench: Workbench | None = None) -> gr.Bloc
                 state.reset()
             return [[], state, *_panel(None), "", False, "", None, ""]
 
-        new_case.click(
-            on_new_case,
-            [session],
-            [chatbot, session, *panel, editor, reviewed, notes, export_files, export_message],
-            api_visibility="private",
-        )
+        case_outputs = [
+            chatbot,
+            session,
+            *panel,
+            editor,
+            reviewed,
+            notes,
+            export_files,
+            export_message,
+        ]
+        new_case.click(on_new_case, [session], case_outputs, api_visibility="private")
+        # The chat's own Clear button empties the conversation, so it also ends the case: else
+        # the next post (up to 160 characters) would be read as a follow-up on an unseen case,
+        # and the panel and export would still show the previous person's analysis.
+        chatbot.clear(on_new_case, [session], case_outputs, api_visibility="private")
 
         def on_upload(file: Any, history: list[dict[str, Any]] | None) -> Any:
             history = list(history or [])
@@ -434,14 +467,14 @@ def build_ui(mind: MindSignalApp, workbench: Workbench | None = None) -> gr.Bloc
 
         def batch_api(file: Any, column: str) -> Any:
             if not file:
-                raise gr.Error("Upload a CSV or JSONL file.")
+                raise _user_error("Upload a CSV or JSONL file.")
             try:
                 result = wb.run_batch(file, column or DEFAULT_TEXT_COL)
                 jsonl, _ = wb.write_batch_files(result)
             except BatchInputError as exc:
-                raise gr.Error(str(exc)) from None
+                raise _user_error(str(exc)) from None
             except Exception as exc:
-                raise gr.Error(failure_message("batch analysis", exc)) from None
+                raise _user_error(failure_message("batch analysis", exc)) from None
             return str(jsonl), result.summary.to_dict()
 
         api_trigger.click(
@@ -454,11 +487,21 @@ def _draft_json(wb: Workbench, what: str, text: Any, llm: bool) -> dict[str, Any
     try:
         draft = wb.recommend(text) if llm else wb.analyze(text)
     except InputError as exc:
-        raise gr.Error(str(exc)) from None
+        raise _user_error(str(exc)) from None
     except Exception as exc:
-        raise gr.Error(failure_message(what, exc)) from None
+        raise _user_error(failure_message(what, exc)) from None
     data: dict[str, Any] = json.loads(draft.to_json())
     return data
+
+
+def _user_error(message: str) -> gr.Error:
+    """An API error shown to the caller and not printed to the server log.
+
+    Gradio prints every raised error's traceback and message to stderr; these messages can quote
+    the uploaded file (a header-less CSV's first post is its "column names"), and unexpected
+    failures are already logged by :func:`failure_message` with a reference and no text.
+    """
+    return gr.Error(message, print_exception=False)
 
 
 def launch_ui(mind: MindSignalApp, **launch_overrides: Any) -> gr.Blocks:

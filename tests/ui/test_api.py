@@ -136,3 +136,17 @@ def test_batch_with_a_missing_column_says_which_columns_exist(
     posts.write_text("id,body\n1,hello there\n", encoding="utf-8")
     with pytest.raises(AppError, match=r"no column 'text'.*body"):
         client.predict(handle_file(str(posts)), "text", api_name="/batch")
+
+
+def test_batch_errors_quoting_the_file_stay_out_of_the_server_log(
+    client: Client, tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """A header-less CSV's first post is read as its column names: the caller sees them, the
+    server's log (stderr) does not."""
+    posts = tmp_path / "posts.csv"
+    posts.write_text("I will end it tonight, nobody will notice\nfine today\n", encoding="utf-8")
+    capfd.readouterr()
+    with pytest.raises(AppError, match="no column 'text'"):
+        client.predict(handle_file(str(posts)), "text", api_name="/batch")
+    logged = capfd.readouterr()
+    assert "end it tonight" not in logged.err + logged.out

@@ -109,6 +109,30 @@ def test_uploaded_post_file_with_bom_is_read(tmp_path: Path) -> None:
     assert workbench.read_post_file(post) == "Je me sens épuisée, Привет"
 
 
+# ---- the pasted post as the chat shows it -----------------------------------------------------
+MARKUP_POST = (
+    "<b>bold</b> I feel **hopeless** ![x](http://tracker.example/p.png) "
+    "<img src=http://tracker.example/q.png> [click](https://example.org) &amp; $$x$$\n"
+    "# Heading\n> quote\n1. one\n- item\n| a | b |\n|---|---|\nTitle\n=====\n`code` \\ end"
+)
+
+
+def test_pasted_post_is_echoed_literally_without_markup_or_remote_images() -> None:
+    """A post holding HTML or Markdown is shown as typed: no tag, heading, link or image."""
+    import html
+    import re
+
+    from markdown_it import MarkdownIt
+
+    from ui.app import _echo
+
+    rendered = MarkdownIt("commonmark", {"html": True}).enable("table").render(_echo(MARKUP_POST))
+    assert set(re.findall(r"<(\w+)", rendered)) == {"p"}, rendered
+    assert "tracker.example" not in re.sub(r"\s", "", "".join(re.findall(r"<[^>]+>", rendered)))
+    shown = html.unescape(re.sub(r"<[^>]+>", "", rendered))
+    assert shown.split() == MARKUP_POST.split(), "every character is shown as typed"
+
+
 # ---- the running UI ---------------------------------------------------------------------------
 
 
@@ -159,6 +183,25 @@ def test_follow_up_continues_the_case(client: Client) -> None:
     assert _text(history[-1]).strip()
     # Same case: the analysis of the post is kept for the follow-up.
     assert "depression" in [c["label"] for c in follow[SCORES]["confidences"]]
+
+
+@pytest.mark.integration
+def test_clearing_the_chat_ends_the_case(ui_mind: Any) -> None:
+    """The chat's Clear button resets the case as New case does, so the next short post is a
+    new case, not a follow-up on a conversation no longer on screen."""
+    from ui.app import build_ui
+
+    demo = build_ui(ui_mind)
+    chatbot = next(b for b in demo.blocks.values() if getattr(b, "elem_id", None) == "ms-chat")
+    handlers = [f for f in demo.fns.values() if (chatbot._id, "clear") in f.targets]
+    assert len(handlers) == 1, "the chat's Clear button has a handler"
+    session = Workbench(ui_mind).new_session()
+    session.start_case(Workbench(ui_mind).analyze(DEPRESSED_POST))
+    assert session.is_follow_up("I binge and then make myself sick after meals.")
+    outputs = handlers[0].fn(session)
+    assert not session.has_case
+    assert not session.is_follow_up("I binge and then make myself sick after meals.")
+    assert outputs[0] == [] and outputs[2] == "" and outputs[9] == "", "chat, status, draft"
 
 
 @pytest.mark.integration
