@@ -114,6 +114,10 @@ def read_records(
     if fmt is not None and fmt not in ("csv", "tsv", "jsonl"):
         raise BatchInputError(f"unknown input format {fmt!r}: use csv, tsv or jsonl")
     if str(path_or_stdin) == STDIN:
+        if stdin is None and sys.stdin is None:  # started with standard input closed (<&-)
+            raise BatchInputError(
+                "standard input is closed: give a file, or pipe the text in ('-' reads stdin)"
+            )
         stream = stdin if stdin is not None else sys.stdin.buffer
         if fmt is None:
             yield _stdin_record(stream.read(), encoding)

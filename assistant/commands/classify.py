@@ -81,6 +81,8 @@ def classify(
     size = batch_size or cs.batch_size
     if output is not None and input != "-" and _same_file(Path(input), output):
         raise _fail(f"--output {output} is the input file; write the results to another file")
+    if output is None and sys.stdout is None:  # started with standard output closed (>&-)
+        raise _fail("standard output is closed: write the results with --output FILE")
     records = read_records(input, text_col, id_col, encoding=encoding, fmt=fmt)
     try:
         # Read the first row before loading the model: a missing file or column fails fast.
@@ -107,12 +109,21 @@ def classify(
     total = failed = 0
     started = time.perf_counter()
     sink: IO[str]
+    # Rows go to OUT.partial, renamed to OUT only once every row is written: a run stopped
+    # part way (Ctrl-C, a crash, a full disk) never leaves a file that looks complete, and an
+    # earlier OUT stays as it was.
+    partial = output.with_name(output.name + PARTIAL_SUFFIX) if output else None
     try:
-        if output:
+        if output and partial:
             output.parent.mkdir(parents=True, exist_ok=True)
-        sink = output.open("w", encoding="utf-8") if output else sys.stdout
+            if output.is_dir():
+                raise IsADirectoryError(21, "Is a directory")
+            sink = partial.open("w", encoding="utf-8")
+        else:
+            sink = sys.stdout
     except OSError as exc:
         raise _fail(f"cannot write {output}: {exc.strerror or exc}") from None
+    finished = False
     try:
         for batch in batched(stream(), size):
             for row in classify_batch(classifier, batch, max_chars=cs.max_chars):
@@ -120,6 +131,7 @@ def classify(
                 failed += "error" in row
                 sink.write(json.dumps(row, ensure_ascii=False) + "\n")
             sink.flush()
+        finished = True
     except BatchInputError as exc:
         raise _fail(str(exc)) from None
     except BrokenPipeError:  # `mindsignal classify ... | head`: the reader left, stop quietly
@@ -127,9 +139,19 @@ def classify(
 
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         raise typer.Exit(0) from None
+    except KeyboardInterrupt:
+        typer.echo(f"interrupted after {total} rows", err=True)
+        raise typer.Exit(130) from None
     finally:
-        if output:
+        if output and partial:
             sink.close()
+            if finished:
+                partial.replace(output)
+            else:
+                typer.echo(
+                    f"{output} was not written; the {total} rows done so far are in {partial}",
+                    err=True,
+                )
     elapsed = time.perf_counter() - started
     if total == 0:
         raise _fail("the input has no rows", 1)
@@ -138,6 +160,10 @@ def classify(
         typer.echo(f"{summary} in {elapsed:.1f}s" + (f" -> {output}" if output else ""), err=True)
     if failed:
         raise typer.Exit(1)
+
+
+#: Suffix of the output file while rows are still being written.
+PARTIAL_SUFFIX = ".partial"
 
 
 def _same_file(a: Path, b: Path) -> bool:

@@ -64,6 +64,9 @@ def recommend(
     from assistant.pipeline import InputError, check_input
     from assistant.settings import load_settings
 
+    if sys.stdout is None:  # started with standard output closed (>&-): nowhere to print
+        typer.echo("error: standard output is closed; redirect it to a file", err=True)
+        raise typer.Exit(2)
     raw = _read_input(text, file)
     settings = load_settings()
     configure_logging(settings)
@@ -132,11 +135,17 @@ def _read_input(text: str | None, file: Path | None) -> str | bytes:
             raise typer.Exit(2)
         return data
     if text == "-":
+        if sys.stdin is None:  # started with standard input closed (<&-)
+            typer.echo(f"error: standard input is closed; {NO_TEXT_GIVEN}", err=True)
+            raise typer.Exit(2)
         return sys.stdin.buffer.read(MAX_FILE_BYTES + 1)
     if text is None:
         # No argument: read a pipe if one is attached. Nothing at all on it (a terminal, cron's
-        # /dev/null) means no text was given, which is a usage error, not an empty text.
-        data = b"" if sys.stdin.isatty() else sys.stdin.buffer.read(MAX_FILE_BYTES + 1)
+        # /dev/null, a closed stdin) means no text was given: a usage error, not an empty text.
+        if sys.stdin is None or sys.stdin.isatty():
+            data = b""
+        else:
+            data = sys.stdin.buffer.read(MAX_FILE_BYTES + 1)
         if not data:
             typer.echo(f"error: {NO_TEXT_GIVEN}", err=True)
             raise typer.Exit(2)

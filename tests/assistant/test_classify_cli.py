@@ -336,3 +336,74 @@ def test_eval_behaviour_cases_report_pass_rates_and_name_a_bad_file(tmp_path: Pa
     assert bad.exit_code == 2 and "cases.jsonl:1" in bad.stderr
     both = runner.invoke(app, ["eval", "--behaviour", str(cases), "--reddit-test"])
     assert both.exit_code == 2 and "one of --data, --behaviour and --reddit-test" in both.stderr
+
+
+def test_an_interrupted_run_leaves_no_output_that_looks_complete(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl-C part way: OUT keeps what it held, the rows done are in OUT.partial, and it says so."""
+    import assistant.batch_io
+
+    real = assistant.batch_io.classify_batch
+    calls = []
+
+    def interrupted_on_the_second_batch(*args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(assistant.batch_io, "classify_batch", interrupted_on_the_second_batch)
+    body = b"id,text\n" + b"".join(f'{i},"{POSTS[i % 3]}"\n'.encode() for i in range(5))
+    out = tmp_path / "out.jsonl"
+    out.write_text("results of an earlier run\n", encoding="utf-8")
+    args = ["classify", str(_csv(tmp_path, body)), "--mode", "rules", "--batch-size", "2"]
+    result = runner.invoke(app, [*args, "-o", str(out)])
+    assert result.exit_code == 130
+    assert "interrupted after 2 rows" in result.stderr
+    assert f"{out} was not written" in result.stderr and f"{out}.partial" in result.stderr
+    assert out.read_text(encoding="utf-8") == "results of an earlier run\n"
+    assert [r["id"] for r in _rows((tmp_path / "out.jsonl.partial").read_text("utf-8"))] == [
+        "0",
+        "1",
+    ]
+
+    monkeypatch.setattr(assistant.batch_io, "classify_batch", real)
+    result = runner.invoke(app, [*args, "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert len(_rows(out.read_text(encoding="utf-8"))) == 5
+    assert not (tmp_path / "out.jsonl.partial").exists()
+
+
+@pytest.mark.parametrize(
+    ("closed", "args", "message"),
+    [
+        (0, ["-"], "standard input is closed"),
+        (0, ["-", "--format", "csv"], "standard input is closed"),
+        (1, ["POSTS"], "standard output is closed: write the results with --output FILE"),
+    ],
+    ids=["stdin-one-text", "stdin-rows", "stdout"],
+)
+def test_a_closed_standard_stream_is_a_message_not_a_traceback(
+    tmp_path: Path, closed: int, args: list[str], message: str
+) -> None:
+    """Started from a service or script with stdin or stdout closed (<&-, >&-)."""
+    import os
+    import subprocess
+    import sys
+
+    posts = _csv(tmp_path, b"id,text\na," + POSTS[0].encode() + b"\n")
+    args = [str(posts) if a == "POSTS" else a for a in args]
+    result = subprocess.run(
+        [sys.executable, "-m", "assistant.cli", "classify", *args, "--mode", "rules"],
+        stdin=subprocess.PIPE if closed != 0 else None,
+        stdout=subprocess.PIPE if closed != 1 else None,
+        stderr=subprocess.PIPE,
+        preexec_fn=lambda: os.close(closed),
+        cwd=Path(__file__).resolve().parents[2],
+        timeout=120,
+        check=False,
+    )
+    err = result.stderr.decode()
+    assert result.returncode == 2, err
+    assert message in err and "Traceback" not in err

@@ -127,3 +127,36 @@ def test_cli_with_whitespace_piped_in_says_the_text_is_empty(offline_env: Path) 
     result = CliRunner().invoke(_cli_app(), ["recommend"], input="  \n")
     assert result.exit_code == 2
     assert result.stderr.startswith("error: Text is empty")
+
+
+@pytest.mark.parametrize(
+    ("closed", "args", "message"),
+    [
+        (0, ["-"], f"standard input is closed; {NO_TEXT_GIVEN}"),
+        (0, [], NO_TEXT_GIVEN),
+        (1, [SPANISH_POST], "standard output is closed"),
+    ],
+    ids=["stdin-dash", "stdin-no-argument", "stdout"],
+)
+def test_cli_with_a_closed_standard_stream_says_so(
+    offline_env: Path, closed: int, args: list[str], message: str
+) -> None:
+    """Started from a service or script with stdin or stdout closed (<&-, >&-): no traceback,
+    and no draft silently lost."""
+    import os
+    import subprocess
+    import sys
+
+    result = subprocess.run(
+        [sys.executable, "-m", "assistant.cli", "recommend", *args],
+        stdin=subprocess.PIPE if closed != 0 else None,
+        stdout=subprocess.PIPE if closed != 1 else None,
+        stderr=subprocess.PIPE,
+        preexec_fn=lambda: os.close(closed),
+        cwd=PROJECT_ROOT,
+        timeout=120,
+        check=False,
+    )
+    err = result.stderr.decode()
+    assert result.returncode == 2, err
+    assert f"error: {message}" in err and "Traceback" not in err
