@@ -19,8 +19,9 @@ keep this shape)::
 ``session`` is an :class:`assistant.session.CaseSession` (one per chat). Bad input (empty,
 whitespace, longer than ``settings.classifier.max_chars``, NUL bytes or binary-looking text)
 raises :class:`InputError` with a message fit to show the user. When the LLM is down, slower than
-``settings.llm.first_token_timeout_s`` to start, or answers nothing, the draft is assembled from
-the passages (``degraded=True`` and ``degraded_reason`` say why); the analysis is always returned.
+``settings.llm.first_token_timeout_s`` to start or ``settings.llm.request_timeout_s`` to finish,
+or answers nothing, the draft is assembled from the passages (``degraded=True`` and
+``degraded_reason`` say why); the analysis is always returned.
 
 Some texts get no draft at all: retrieval and the LLM are skipped, and the recommendation is the
 gate's block (if any) and a note saying why (``no_draft_reason``). That is the case for a text the
@@ -472,13 +473,23 @@ class CarePipeline:
         threading.Thread(target=worker, name="care-draft-llm", daemon=True).start()
         pieces: list[str] = []
         timeout = self.config.first_token_timeout_s
+        # The whole answer has request_timeout_s: a host that trickles tokens (each within the
+        # gap allowed) must not hold the practitioner, or an LLM slot, for ever.
+        deadline = t_start + self.config.request_timeout_s
         try:
             while True:
+                left = deadline - time.perf_counter()
                 try:
-                    kind, value = events.get(timeout=timeout)
+                    if left <= 0:
+                        raise queue.Empty
+                    kind, value = events.get(timeout=min(timeout, left))
                 except queue.Empty:
-                    waited = "first token" if not pieces else "next token"
-                    outcome.error = f"LLM too slow (no {waited} within {timeout:g} s)"
+                    if time.perf_counter() >= deadline:
+                        limit = self.config.request_timeout_s
+                        outcome.error = f"LLM too slow (answer not finished within {limit:g} s)"
+                    else:
+                        waited = "first token" if not pieces else "next token"
+                        outcome.error = f"LLM too slow (no {waited} within {timeout:g} s)"
                     break
                 if kind == "done":
                     break

@@ -274,6 +274,34 @@ def test_degraded_mode_keeps_the_analysis_and_drafts_from_passages(
     assert "Degraded mode" in final.to_markdown()
 
 
+def test_an_llm_that_trickles_tokens_for_ever_is_cut_off_at_the_request_timeout(
+    rules: Any, gate: SafetyGate, retriever: FakeRetriever
+) -> None:
+    """Each token comes within the allowed gap, but the answer never ends: the draft degrades
+    at request_timeout_s instead of holding the practitioner (and an LLM slot) for ever."""
+    import threading
+    import time
+
+    stop = threading.Event()
+
+    class Trickle(FakeChat):
+        def stream(self, messages: Any) -> Iterator[str]:
+            while not stop.wait(0.1):
+                yield " word"
+
+    started = time.perf_counter()
+    try:
+        final = _pipeline(
+            rules, gate, retriever, Trickle(), first_token_timeout_s=1.0, request_timeout_s=1.5
+        ).recommend(CRISIS_POST)
+    finally:
+        stop.set()
+    assert time.perf_counter() - started < 15
+    assert final.degraded and "not finished within 1.5 s" in (final.degraded_reason or "")
+    assert final.recommendation.startswith("## Safety first")
+    assert PERSON_HEADING in final.recommendation and "word word" not in final.recommendation
+
+
 def test_warm_up_never_raises_and_needs_a_chat_model_that_supports_it(
     rules: Any, gate: SafetyGate, retriever: FakeRetriever
 ) -> None:
