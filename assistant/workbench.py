@@ -17,6 +17,7 @@ without a browser:
 from __future__ import annotations
 
 import logging
+import re
 import tempfile
 import threading
 import traceback
@@ -26,7 +27,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from assistant.batch import BatchAnalyzer, BatchResult, ProgressCallback
+from assistant.batch import BatchAnalyzer, BatchInputError, BatchResult, ProgressCallback
 from assistant.draft import CareDraft
 from assistant.export import ExportFiles, apply_review, write_exports
 from assistant.pipeline import CarePipeline, InputError, check_input
@@ -324,7 +325,15 @@ class Workbench:
             batch_size=cs.batch_size,
             **({"max_rows": max_rows} if max_rows else {}),
         )
-        return analyzer.run(path, text_col or "text", progress=progress)
+        try:
+            result = analyzer.run(path, text_col or "text", progress=progress)
+        except BatchInputError as exc:
+            raise BatchInputError(upload_message(str(exc), path)) from None
+        rows = [
+            replace(row, error=upload_message(row.error, path)) if row.error else row
+            for row in result.rows
+        ]
+        return replace(result, rows=rows)
 
     def write_batch_files(self, result: BatchResult) -> tuple[Path, Path]:
         """Write the results as JSONL and CSV into a fresh private folder."""
@@ -348,6 +357,26 @@ class Workbench:
             root.mkdir(parents=True, exist_ok=True)
         # mkdtemp makes a folder only this user can read: exports hold sensitive text.
         return Path(tempfile.mkdtemp(prefix=f"mindsignal-{kind}-", dir=root))
+
+
+#: What the batch reader's command-line advice becomes in the UI, which has no such options.
+_UPLOAD_ADVICE = (
+    (
+        re.compile(r"re-run with --encoding[^;)]*|use --encoding for another encoding"),
+        "save it as UTF-8 (in Excel: Save As 'CSV UTF-8') and upload it again",
+    ),
+    (re.compile(r"use --text-col\b"), "choose it under 'Text column'"),
+    (re.compile(r"use --id-col\b"), "name the id column 'id'"),
+)
+
+
+def upload_message(message: str, path: str | Path) -> str:
+    """A batch reader's message as the UI should show it: the uploaded file by its own name
+    (not the server's temporary path) and advice the Batch tab can follow (no CLI options)."""
+    message = message.replace(str(path), Path(path).name)
+    for pattern, advice in _UPLOAD_ADVICE:
+        message = pattern.sub(advice, message)
+    return message
 
 
 def _first_words(message: str) -> str:

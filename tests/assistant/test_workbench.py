@@ -147,3 +147,27 @@ def test_degraded_crisis_answer_keeps_the_crisis_block_first(tmp_path: Path) -> 
     assert answer.startswith("## Safety first")
     assert answer.index("Degraded mode") > answer.index("Safety plan outline")
     assert status_markdown(draft).index("URGENT") < status_markdown(draft).index("Degraded")
+
+
+def test_batch_messages_name_the_upload_and_give_advice_the_batch_tab_can_follow(
+    tmp_path: Path,
+) -> None:
+    """The Batch tab has no --text-col or --encoding: its messages say what to do there, and
+    name the uploaded file rather than the server's temporary copy."""
+    from assistant.batch import BatchInputError
+
+    wb = _workbench(tmp_path, FakeChat(REPLY))
+    upload = tmp_path / "gradio" / "0f3a9c" / "clinic export.csv"
+    upload.parent.mkdir(parents=True)
+    upload.write_text("id,body\n1,I feel low\n", encoding="utf-8")
+    with pytest.raises(BatchInputError) as info:
+        wb.run_batch(upload, "text")
+    message = str(info.value)
+    assert message.startswith("clinic export.csv has no column 'text' (columns: id, body)")
+    assert "choose it under 'Text column'" in message
+    assert str(upload.parent) not in message and "--" not in message
+
+    upload.write_bytes(b"id,text\n1,tr\xe8s triste and I feel low\n2,I feel anxious all the time\n")
+    rows = wb.run_batch(upload, "text").rows
+    assert rows[0].error and "save it as UTF-8" in rows[0].error and "--" not in rows[0].error
+    assert rows[1].error is None and rows[1].labels
