@@ -284,6 +284,11 @@ def build_ui(mind: MindSignalApp, workbench: Workbench | None = None) -> gr.Bloc
         ) -> Any:
             history = list(history or [])
             state = state or wb.new_session()
+            if not history:
+                # An empty conversation is a new case. The page resets the case whenever it
+                # empties the chat; an API client that sends no history means the same, and
+                # its session's last case must not turn this post into a follow-up on it.
+                state.reset()
             options = wb.options(k, loc, mode)
             history.append({"role": "user", "content": _echo(text)})
             history.append({"role": "assistant", "content": "_Analysing..._"})

@@ -186,6 +186,19 @@ def test_follow_up_continues_the_case(client: Client) -> None:
 
 
 @pytest.mark.integration
+@pytest.mark.slow
+def test_a_chat_call_without_history_is_a_new_case(client: Client) -> None:
+    """A script that sends one post after another (each with no history) gets each post's own
+    analysis, not a follow-up on the session's previous case."""
+    _chat(client, DEPRESSED_POST)
+    final = _chat(client, "I binge and then make myself throw up after every meal.")[-1]
+    assert [m["role"] for m in final[CHAT]] == ["user", "assistant"]
+    labels = [c["label"] for c in final[SCORES]["confidences"]]
+    assert "eating_disorder" in labels and "depression" not in labels
+    assert "binge" in "".join(span["token"] for span in final[EVIDENCE])
+
+
+@pytest.mark.integration
 def test_clearing_the_chat_ends_the_case(ui_mind: Any) -> None:
     """The chat's Clear button resets the case as New case does, so the next short post is a
     new case, not a follow-up on a conversation no longer on screen."""
