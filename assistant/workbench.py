@@ -362,7 +362,10 @@ class Workbench:
 #: What the batch reader's command-line advice becomes in the UI, which has no such options.
 _UPLOAD_ADVICE = (
     (
-        re.compile(r"re-run with --encoding[^;)]*|use --encoding for another encoding"),
+        re.compile(
+            r"re-run with --encoding (?:\(e\.g\. [^)]*\) if the file uses another encoding|\S+)"
+            r"|use --encoding for another encoding"
+        ),
         "save it as UTF-8 (in Excel: Save As 'CSV UTF-8') and upload it again",
     ),
     (re.compile(r"use --text-col\b"), "choose it under 'Text column'"),

@@ -169,5 +169,8 @@ def test_batch_messages_name_the_upload_and_give_advice_the_batch_tab_can_follow
 
     upload.write_bytes(b"id,text\n1,tr\xe8s triste and I feel low\n2,I feel anxious all the time\n")
     rows = wb.run_batch(upload, "text").rows
-    assert rows[0].error and "save it as UTF-8" in rows[0].error and "--" not in rows[0].error
+    assert rows[0].error == (
+        "row at line 2 contains bytes that are not valid utf-8; save it as UTF-8 "
+        "(in Excel: Save As 'CSV UTF-8') and upload it again"
+    )
     assert rows[1].error is None and rows[1].labels
