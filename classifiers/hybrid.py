@@ -253,6 +253,8 @@ class FusionConfig:
             del out["crisis_short_model_alone"]
         if not out["addressed_reply"]:  # added later, the same way
             del out["addressed_reply"]
+        if not out["crisis_support_tfidf_weight"]:  # added later, the same way
+            del out["crisis_support_tfidf_weight"]
         if out["crisis_short_unsupported_threshold"] is None and not out["short_veto"]:
             # added later, the same way
             del out["crisis_short_unsupported_threshold"], out["short_text_words"]

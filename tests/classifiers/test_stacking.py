@@ -316,6 +316,9 @@ def test_factory_wires_the_stacker_and_old_graphs_fall_back(tmp_path: Path, fitt
     assert v_mixed.crisis_support == pytest.approx(
         v_new.crisis_support**0.25 * float(p_tfidf[0]) ** 0.75
     )
+    # older settings (no TF-IDF share) keep their digest
+    assert "crisis_support_tfidf_weight" not in FusionConfig().to_dict()
+    assert "crisis_support_tfidf_weight" in new.fusion.to_dict()
     # the mix changes no condition score (the TF-IDF source column is not a blend member)
     assert v_mixed.conditions == pytest.approx(v_new.conditions)
     assert len(old.predict([HOPELESS, "What ISA should I open?"])) == 2
