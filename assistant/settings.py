@@ -286,6 +286,14 @@ class UISettings(_Section):
         None,
         description="Comma-separated user:password pairs (set MINDSIGNAL_UI__AUTH or MINDSIGNAL_AUTH).",
     )
+    temp_file_max_age_s: int = Field(
+        3600,
+        ge=60,
+        description=(
+            "Uploaded posts and files offered for download stay in Gradio's temporary folder at "
+            "most this long (checked as often); all of them go when the server restarts."
+        ),
+    )
 
 
 class AppSettings(BaseSettings):

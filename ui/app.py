@@ -117,7 +117,10 @@ def build_ui(mind: MindSignalApp, workbench: Workbench | None = None) -> gr.Bloc
     locales = wb.locales() or [defaults.locale]
     backend_line = wb.backend_line()
 
-    with gr.Blocks(title="MindSignal") as demo:
+    # Gradio keeps every upload (a person's raw, unredacted post) and every download in its
+    # temporary folder; without an age limit they would stay there for as long as it runs.
+    age = int(settings.ui.temp_file_max_age_s)
+    with gr.Blocks(title="MindSignal", delete_cache=(age, age)) as demo:
         gr.Markdown(
             f"{views.DISCLAIMER_BANNER}\n\n{backend_line}  \n{auth_status_line(settings)}",
             elem_classes="ms-banner",

@@ -205,6 +205,9 @@ def test_clearing_the_chat_ends_the_case(ui_mind: Any) -> None:
     from ui.app import build_ui
 
     demo = build_ui(ui_mind)
+    # uploads and downloads do not outlive the configured age (nor a restart)
+    age = ui_mind.settings.ui.temp_file_max_age_s
+    assert demo.delete_cache == (age, age) and age <= 3600
     chatbot = next(b for b in demo.blocks.values() if getattr(b, "elem_id", None) == "ms-chat")
     handlers = [f for f in demo.fns.values() if (chatbot._id, "clear") in f.targets]
     assert len(handlers) == 1, "the chat's Clear button has a handler"
