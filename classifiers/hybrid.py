@@ -59,8 +59,8 @@ their subreddit labels, which reward matching a subreddit over reading the post)
   ``w = FusionConfig.crisis_support_weight``: 0.5 as tuned; 0, the risk head alone, for settings
   tuned before it; ``P_sw = P_pooled ** (1 - x) * P_tfidf ** x`` mixes the pooled-embedding
   member's and the TF-IDF member's readings, ``x = FusionConfig.crisis_support_tfidf_weight``:
-  0.75 as tuned since 2026-12-07, 0 before). The risk head alone gave P(crisis) 0.2-0.7 to posts about quitting weed,
-  growing pumpkins or a Reddit cake day; the source member, which learned r/SuicideWatch against
+  0.75 as tuned since 2026-12-07, 0 before). The risk head alone gave P(crisis) 0.2-0.7 to
+  posts about quitting weed, growing pumpkins or a Reddit cake day; the source member, which learned r/SuicideWatch against
   the other 26 subreddits (r/depression included), gives such posts 0.05 or less, so fewer of them
   reach the bar (not all: the pumpkin and cake-day posts still do). Crisis when that score
   ``>= crisis_threshold`` (``FusionConfig.crisis_threshold`` overrides the artifact's) and the
