@@ -1036,11 +1036,12 @@ def tune_fusion(
             return 1.0
         return sum(fuse(views[i][0], views[i][1], cfg, version).risk.crisis for i in sw) / len(sw)
 
-    # Not tuned: a product rule. On short texts the rules' veto of a label they saw negated or
+    # Not tuned: product rules. On short texts the rules' veto of a label they saw negated or
     # about someone else holds (development behaviour cases: 19 fewer wrong labels of 180;
     # validation macro-F1 0.35 points lower against the blind readings, 0.6 against the
-    # subreddit labels).
-    config = hybrid.fusion.with_overrides(short_veto=True)
+    # subreddit labels); two distinct criteria of one condition in the writer's own words make
+    # the text relevant (see FusionConfig.rules_criteria_relevant).
+    config = hybrid.fusion.with_overrides(short_veto=True, rules_criteria_relevant=2)
     before = {"macro_f1": macro(hybrid.fusion), "suicidality_recall": recall(hybrid.fusion)}
     # Fine at the low end: the crisis score with the stacked member's second opinion (a
     # geometric mean of two probabilities) sits lower than the risk head's P alone.

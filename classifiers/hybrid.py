@@ -186,6 +186,11 @@ class FusionConfig:
     #: validation split, 0.75 cut the crisis rate on the other condition subreddits from 0.203
     #: to 0.160 at the same suicidality recall (0.167 to 0.122 at 37 of 39).
     crisis_support_tfidf_weight: float = 0.0
+    #: Distinct criteria of one condition (rule cues, strong enough to add the label alone) that
+    #: make a text relevant whatever the relevance head says (None: off). A product rule, not
+    #: tuned: 2 changed nothing on validation or the held-out behavioural sets and passed one more
+    #: development case; one cue alone is not enough ("my brain is far too ADHD for it").
+    rules_criteria_relevant: int | None = None
     #: The bar for a model-only crisis call (no rule cue) on a SHORT text, under
     #: ``short_text_words`` words; None: the same as ``crisis_unsupported_threshold``. A short
     #: text gives the student little to read, and it was trained on Reddit posts of about 160
@@ -255,6 +260,8 @@ class FusionConfig:
             del out["addressed_reply"]
         if not out["crisis_support_tfidf_weight"]:  # added later, the same way
             del out["crisis_support_tfidf_weight"]
+        if out["rules_criteria_relevant"] is None:  # added later, the same way
+            del out["rules_criteria_relevant"]
         if out["crisis_short_unsupported_threshold"] is None and not out["short_veto"]:
             # added later, the same way
             del out["crisis_short_unsupported_threshold"], out["short_text_words"]
@@ -517,7 +524,7 @@ def fuse(rules: RulesView, model: ModelView, config: FusionConfig, version: str)
         else model.relevance_threshold
     )
     has_risk = risk_rank(risk.level) >= risk_rank("indicator")
-    relevant = relevance >= threshold or risk.crisis
+    relevant = relevance >= threshold or risk.crisis or rules_show_criteria(rules, config)
     if relevant or has_risk:
         labels = fuse_labels(rules, model, config)
         severity = fuse_severity(model, rules.risk, config)
@@ -536,6 +543,24 @@ def fuse(rules: RulesView, model: ModelView, config: FusionConfig, version: str)
         risk=risk,
         model_version=version,
         decided_by=tuple(decided),
+    )
+
+
+def rules_show_criteria(rules: RulesView, config: FusionConfig) -> bool:
+    """The rules see at least ``rules_criteria_relevant`` distinct criteria of one condition in
+    the writer's own plain words, strongly enough to add the label alone: the text is mental-health
+    related whatever the relevance head read in it ("haven't needed sleep in 5 nights!! ordered
+    40 rose bushes on the credit card ... I could run the country": three mania criteria, and a
+    relevance of 0.42)."""
+    need = config.rules_criteria_relevant
+    if need is None:
+        return False
+    return any(
+        hit.strong
+        and not hit.vetoed
+        and hit.score >= config.rules_add_min
+        and len({e.cue for e in hit.evidence}) >= need
+        for hit in rules.conditions.values()
     )
 
 

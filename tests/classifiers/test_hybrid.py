@@ -541,3 +541,32 @@ def test_a_short_text_about_a_resolved_past_gets_no_condition() -> None:
     sober = {"substance_use": RuleHit(0.6, (Evidence(0, 13, "quit drinking", "recovery"),), True)}
     kept = fuse(RulesView(sober, 0.8, False, no_risk, words=9, resolved=True), model, config, "v")
     assert [(lab.label, lab.sources) for lab in kept.labels] == [("substance_use", ("rules",))]
+
+
+@pytest.mark.parametrize(
+    ("cues", "strong", "vetoed", "relevant"),
+    [
+        (("decreased_sleep_need", "risky_behaviour", "grandiosity"), True, False, True),
+        (("decreased_sleep_need", "grandiosity"), True, False, True),
+        (("diagnosis",), True, False, False),  # one cue: "my brain is far too ADHD for it"
+        (("decreased_sleep_need", "decreased_sleep_need"), True, False, False),  # one criterion
+        (("decreased_sleep_need", "grandiosity"), False, False, False),  # not plain
+        (("decreased_sleep_need", "grandiosity"), True, True, False),  # negated / someone else
+    ],
+)
+def test_distinct_criteria_of_one_condition_make_a_text_relevant(
+    cues: tuple[str, ...], strong: bool, vetoed: bool, relevant: bool
+) -> None:
+    ev = tuple(Evidence(10 * i, 10 * i + 5, "x" * 5, cue) for i, cue in enumerate(cues))
+    hit = RuleHit(0.87, ev, strong=strong, vetoed=vetoed)
+    rules = RulesView({"bipolar": hit}, 0.3, False, RiskResult("none", 0.0, (), ("rules",)), 30)
+    model = dataclasses.replace(_crisis_view(0.0), relevance=0.1)
+    config = FusionConfig(rules_criteria_relevant=2, model_against=0.0)
+    result = fuse(rules, model, config, "v")
+    assert result.relevant is relevant
+    if relevant:
+        assert result.relevance_score == model.relevance_threshold
+        assert [(lab.label, lab.sources) for lab in result.labels] == [("bipolar", ("rules",))]
+    # off (older fusion.json files): the relevance head decides, and the digest is unchanged
+    assert not fuse(rules, model, config.with_overrides(rules_criteria_relevant=None), "v").relevant
+    assert "rules_criteria_relevant" not in FusionConfig().to_dict()
