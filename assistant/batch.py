@@ -27,8 +27,10 @@ from pathlib import Path
 from typing import Any
 
 from assistant.batch_io import (
+    CLI_ADVICE,
     DEFAULT_TEXT_COL,
     BatchInputError,
+    InputAdvice,
     Record,
     RowError,
     batched,
@@ -280,6 +282,7 @@ class BatchAnalyzer:
         text_col: str = DEFAULT_TEXT_COL,
         id_col: str | None = None,
         progress: ProgressCallback | None = None,
+        advice: InputAdvice = CLI_ADVICE,
     ) -> BatchResult:
         """Analyse the file's posts.
 
@@ -288,13 +291,15 @@ class BatchAnalyzer:
             text_col: Column holding the post.
             id_col: Column holding the id (``None``: ``id`` if present, else the row index).
             progress: Called as ``progress(done, total)`` after every batch.
+            advice: What the reader's messages tell the user to do, and how they name the file.
 
         Raises:
             BatchInputError: The file as a whole is unusable (missing, no such column, empty).
         """
         t0 = time.perf_counter()
         text_col = (text_col or DEFAULT_TEXT_COL).strip()
-        items = list(islice(read_records(path, text_col, id_col or None), self.max_rows + 1))
+        records = read_records(path, text_col, id_col or None, advice=advice)
+        items = list(islice(records, self.max_rows + 1))
         truncated = len(items) > self.max_rows
         items = items[: self.max_rows]
         if not items:

@@ -46,6 +46,32 @@ class BatchInputError(Exception):
 
 
 @dataclass(frozen=True)
+class InputAdvice:
+    """What the reader's messages tell the user to do, in the words of the front end they use.
+
+    Attributes:
+        encoding: For bytes that are not valid in the encoding read.
+        utf16: For a file that is UTF-16 text.
+        text_col: For a missing text column.
+        id_col: For a missing id column.
+        name: How the file is named in messages (None: its path).
+    """
+
+    encoding: str = "re-run with --encoding (e.g. latin-1) if the file uses another encoding"
+    utf16: str = "re-run with --encoding utf-16"
+    text_col: str = "use --text-col"
+    id_col: str = "use --id-col"
+    name: str | None = None
+
+    def where(self, path: Path) -> str:
+        return self.name if self.name is not None else str(path)
+
+
+#: The command line's advice (``mindsignal classify``).
+CLI_ADVICE = InputAdvice()
+
+
+@dataclass(frozen=True)
 class Record:
     """One readable input row.
 
@@ -84,6 +110,7 @@ def read_records(
     encoding: str = "utf-8",
     fmt: str | None = None,
     stdin: IO[bytes] | None = None,
+    advice: InputAdvice = CLI_ADVICE,
 ) -> Iterator[Record | RowError]:
     """Stream records from a CSV or JSONL file, or from stdin.
 
@@ -97,6 +124,8 @@ def read_records(
         fmt: ``csv``, ``tsv`` or ``jsonl``; ``None`` guesses from the suffix, then the content
             (and reads stdin as one text).
         stdin: Binary stream used for ``-`` (default: ``sys.stdin.buffer``).
+        advice: What messages tell the user to do, and how they name the file (default: the
+            command line's options and the path).
 
     Yields:
         A :class:`Record` or :class:`RowError` per input row, in input order.
@@ -120,34 +149,40 @@ def read_records(
             )
         stream = stdin if stdin is not None else sys.stdin.buffer
         if fmt is None:
-            yield _stdin_record(stream.read(), encoding)
+            yield _stdin_record(stream.read(), encoding, advice)
         else:
             # Rows streamed as from a file (not sniffed: stdin cannot be rewound).
-            yield from _read_rows(stream, fmt, text_col, id_col, encoding, Path("<stdin>"))
+            yield from _read_rows(stream, fmt, text_col, id_col, encoding, Path("<stdin>"), advice)
         return
     path = Path(path_or_stdin)
     if not path.is_file():
-        raise BatchInputError(f"input file not found: {path}")
+        raise BatchInputError(f"input file not found: {advice.where(path)}")
     try:
         handle = path.open("rb")
     except OSError as exc:
-        raise BatchInputError(f"cannot read {path}: {exc.strerror or exc}") from exc
+        raise BatchInputError(f"cannot read {advice.where(path)}: {exc.strerror or exc}") from exc
     with handle:
         head = handle.read(_SNIFF_BYTES)
-        _check_text(path, head, encoding)
+        _check_text(path, head, encoding, advice)
         handle.seek(0)
         yield from _read_rows(
-            handle, fmt or _guess_format(path, head), text_col, id_col, encoding, path
+            handle, fmt or _guess_format(path, head), text_col, id_col, encoding, path, advice
         )
 
 
 def _read_rows(
-    handle: IO[bytes], kind: str, text_col: str, id_col: str | None, encoding: str, path: Path
+    handle: IO[bytes],
+    kind: str,
+    text_col: str,
+    id_col: str | None,
+    encoding: str,
+    path: Path,
+    advice: InputAdvice,
 ) -> Iterator[Record | RowError]:
     if kind == "jsonl":
-        yield from _read_jsonl(handle, text_col, id_col, encoding, path)
+        yield from _read_jsonl(handle, text_col, id_col, encoding, path, advice)
     else:
-        yield from _read_csv(handle, text_col, id_col, encoding, path, kind == "tsv")
+        yield from _read_csv(handle, text_col, id_col, encoding, path, kind == "tsv", advice)
 
 
 #: How much of an input file is read to tell text from binary.
@@ -156,20 +191,21 @@ _SNIFF_BYTES = 8192
 _SHOWN_COLUMNS = 12
 
 
-def _check_text(path: Path, head: bytes, encoding: str) -> None:
+def _check_text(path: Path, head: bytes, encoding: str, advice: InputAdvice) -> None:
     """Refuse a file that is not text in ``encoding``, judged from its first bytes ``head``."""
     wide = encoding.lower().replace("-", "").replace("_", "").startswith(("utf16", "utf32"))
     if wide:
         return
     if head.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise BatchInputError(
-            f"{path} is UTF-16 text (it starts with a UTF-16 byte-order mark, as Excel's "
-            "'Unicode text' does); re-run with --encoding utf-16"
+            f"{advice.where(path)} is UTF-16 text (it starts with a UTF-16 byte-order mark, as "
+            f"Excel's 'Unicode text' does); {advice.utf16}"
         )
     # NUL bytes in the first line: binary, not text (a NUL further down is one bad row).
     if b"\x00" in head.split(b"\n", 1)[0]:
         raise BatchInputError(
-            f"{path} looks like a binary file (NUL bytes in its first line), not CSV or JSONL text"
+            f"{advice.where(path)} looks like a binary file (NUL bytes in its first line), not "
+            "CSV or JSONL text"
         )
 
 
@@ -184,11 +220,11 @@ def _guess_format(path: Path, head: bytes) -> str:
     return "jsonl" if head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"{") else "csv"
 
 
-def _stdin_record(data: bytes, encoding: str) -> Record | RowError:
+def _stdin_record(data: bytes, encoding: str, advice: InputAdvice) -> Record | RowError:
     try:
         text = _decode(data, encoding)
     except UnicodeDecodeError as exc:
-        return RowError(0, _encoding_message(exc, encoding), row=0, line=1)
+        return RowError(0, _encoding_message(exc, encoding, advice), row=0, line=1)
     return Record(id=0, text=text, row=0, line=1)
 
 
@@ -198,10 +234,9 @@ def _decode(data: bytes, encoding: str) -> str:
     return data.decode(encoding)
 
 
-def _encoding_message(exc: UnicodeDecodeError, encoding: str) -> str:
+def _encoding_message(exc: UnicodeDecodeError, encoding: str, advice: InputAdvice) -> str:
     return (
-        f"row contains bytes that are not valid {encoding} (at byte {exc.start}); "
-        "re-run with --encoding (e.g. latin-1) if the file uses another encoding"
+        f"row contains bytes that are not valid {encoding} (at byte {exc.start}); {advice.encoding}"
     )
 
 
@@ -218,6 +253,7 @@ def _read_csv(
     encoding: str,
     path: Path,
     tab: bool,
+    advice: InputAdvice,
 ) -> Iterator[Record | RowError]:
     enc = "utf-8-sig" if encoding.lower().replace("-", "").replace("_", "") == "utf8" else encoding
     text_stream = io.TextIOWrapper(handle, encoding=enc, errors="surrogateescape", newline="")
@@ -226,23 +262,26 @@ def _read_csv(
     try:
         header = next(reader)
     except StopIteration:
-        raise BatchInputError(f"{path} is empty: expected a header row with {text_col!r}") from None
+        raise BatchInputError(
+            f"{advice.where(path)} is empty: expected a header row with {text_col!r}"
+        ) from None
     except csv.Error as exc:
-        raise BatchInputError(f"{path}: cannot read the header row: {exc}") from exc
+        raise BatchInputError(f"{advice.where(path)}: cannot read the header row: {exc}") from exc
     header = [h.strip() for h in header]
     if text_col not in header:
         if any(_has_undecodable(h) for h in header):
             raise BatchInputError(
-                f"{path}: the header row is not valid {encoding} text; is it a CSV file? "
-                "(use --encoding for another encoding)"
+                f"{advice.where(path)}: the header row is not valid {encoding} text; is it a "
+                f"CSV file? ({advice.encoding})"
             )
         shown = [h if len(h) <= 40 else h[:37] + "..." for h in header[:_SHOWN_COLUMNS]]
         more = f", ... ({len(header)} in all)" if len(header) > _SHOWN_COLUMNS else ""
         raise BatchInputError(
-            f"{path} has no column {text_col!r} (columns: {', '.join(shown)}{more}); use --text-col"
+            f"{advice.where(path)} has no column {text_col!r} (columns: {', '.join(shown)}{more}); "
+            f"{advice.text_col}"
         )
     text_idx = header.index(text_col)
-    id_idx = _id_index(header, id_col, path)
+    id_idx = _id_index(header, id_col, advice.where(path), advice)
     row = 0
     while True:
         try:
@@ -277,7 +316,7 @@ def _read_csv(
             yield RowError(
                 rid,
                 f"row at line {line} contains bytes that are not valid {encoding}; "
-                "re-run with --encoding (e.g. latin-1) if the file uses another encoding",
+                f"{advice.encoding}",
                 row,
                 line,
             )
@@ -286,12 +325,14 @@ def _read_csv(
         row += 1
 
 
-def _id_index(header: Sequence[str], id_col: str | None, path: Path) -> int | None:
+def _id_index(
+    header: Sequence[str], id_col: str | None, where: str, advice: InputAdvice
+) -> int | None:
     if id_col is None:
         return header.index(DEFAULT_ID_COL) if DEFAULT_ID_COL in header else None
     if id_col not in header:
         raise BatchInputError(
-            f"{path} has no id column {id_col!r} (columns: {', '.join(header)}); use --id-col"
+            f"{where} has no id column {id_col!r} (columns: {', '.join(header)}); {advice.id_col}"
         )
     return header.index(id_col)
 
@@ -303,6 +344,7 @@ def _read_jsonl(
     id_col: str | None,
     encoding: str,
     path: Path,
+    advice: InputAdvice,
 ) -> Iterator[Record | RowError]:
     row = 0
     checked_columns = False
@@ -314,7 +356,9 @@ def _read_jsonl(
         try:
             line = raw.decode(encoding)
         except UnicodeDecodeError as exc:
-            yield RowError(row, f"line {line_no}: {_encoding_message(exc, encoding)}", row, line_no)
+            yield RowError(
+                row, f"line {line_no}: {_encoding_message(exc, encoding, advice)}", row, line_no
+            )
             row += 1
             continue
         try:
@@ -335,11 +379,13 @@ def _read_jsonl(
             checked_columns = True
             if text_col not in obj:
                 raise BatchInputError(
-                    f"{path} has no field {text_col!r} (fields: {', '.join(map(str, obj))}); use --text-col"
+                    f"{advice.where(path)} has no field {text_col!r} "
+                    f"(fields: {', '.join(map(str, obj))}); {advice.text_col}"
                 )
             if id_col is not None and id_col not in obj:
                 raise BatchInputError(
-                    f"{path} has no id field {id_col!r} (fields: {', '.join(map(str, obj))}); use --id-col"
+                    f"{advice.where(path)} has no id field {id_col!r} "
+                    f"(fields: {', '.join(map(str, obj))}); {advice.id_col}"
                 )
         key = id_col or DEFAULT_ID_COL
         rid = obj.get(key, row)

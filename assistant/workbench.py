@@ -17,7 +17,6 @@ without a browser:
 from __future__ import annotations
 
 import logging
-import re
 import tempfile
 import threading
 import traceback
@@ -27,7 +26,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from assistant.batch import BatchAnalyzer, BatchInputError, BatchResult, ProgressCallback
+from assistant.batch import BatchAnalyzer, BatchResult, ProgressCallback
+from assistant.batch_io import InputAdvice
 from assistant.draft import CareDraft
 from assistant.export import ExportFiles, apply_review, write_exports
 from assistant.pipeline import CarePipeline, InputError, check_input
@@ -325,15 +325,10 @@ class Workbench:
             batch_size=cs.batch_size,
             **({"max_rows": max_rows} if max_rows else {}),
         )
-        try:
-            result = analyzer.run(path, text_col or "text", progress=progress)
-        except BatchInputError as exc:
-            raise BatchInputError(upload_message(str(exc), path)) from None
-        rows = [
-            replace(row, error=upload_message(row.error, path)) if row.error else row
-            for row in result.rows
-        ]
-        return replace(result, rows=rows)
+        # The Batch tab has no --text-col or --encoding, and the file is a temporary copy:
+        # messages name the upload and say what to do in the tab.
+        advice = replace(UPLOAD_ADVICE, name=Path(path).name)
+        return analyzer.run(path, text_col or "text", progress=progress, advice=advice)
 
     def write_batch_files(self, result: BatchResult) -> tuple[Path, Path]:
         """Write the results as JSONL and CSV into a fresh private folder."""
@@ -359,27 +354,13 @@ class Workbench:
         return Path(tempfile.mkdtemp(prefix=f"mindsignal-{kind}-", dir=root))
 
 
-#: What the batch reader's command-line advice becomes in the UI, which has no such options.
-_UPLOAD_ADVICE = (
-    (
-        re.compile(
-            r"re-run with --encoding (?:\(e\.g\. [^)]*\) if the file uses another encoding|\S+)"
-            r"|use --encoding for another encoding"
-        ),
-        "save it as UTF-8 (in Excel: Save As 'CSV UTF-8') and upload it again",
-    ),
-    (re.compile(r"use --text-col\b"), "choose it under 'Text column'"),
-    (re.compile(r"use --id-col\b"), "name the id column 'id'"),
+#: What the batch reader's messages tell a Batch-tab user to do (it has no CLI options).
+UPLOAD_ADVICE = InputAdvice(
+    encoding="save it as UTF-8 (in Excel: Save As 'CSV UTF-8') and upload it again",
+    utf16="save it as UTF-8 (in Excel: Save As 'CSV UTF-8') and upload it again",
+    text_col="choose it under 'Text column'",
+    id_col="name the id column 'id'",
 )
-
-
-def upload_message(message: str, path: str | Path) -> str:
-    """A batch reader's message as the UI should show it: the uploaded file by its own name
-    (not the server's temporary path) and advice the Batch tab can follow (no CLI options)."""
-    message = message.replace(str(path), Path(path).name)
-    for pattern, advice in _UPLOAD_ADVICE:
-        message = pattern.sub(advice, message)
-    return message
 
 
 def _first_words(message: str) -> str:

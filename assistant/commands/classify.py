@@ -10,6 +10,9 @@ from typing import IO, Annotated, Any
 
 import typer
 
+#: Suffix of the output file while rows are still being written.
+PARTIAL_SUFFIX = ".partial"
+
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the CLI."""
@@ -160,10 +163,6 @@ def classify(
         typer.echo(f"{summary} in {elapsed:.1f}s" + (f" -> {output}" if output else ""), err=True)
     if failed:
         raise typer.Exit(1)
-
-
-#: Suffix of the output file while rows are still being written.
-PARTIAL_SUFFIX = ".partial"
 
 
 def _same_file(a: Path, b: Path) -> bool:
