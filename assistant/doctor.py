@@ -142,14 +142,25 @@ def check_clinic_protocols(settings: AppSettings) -> CheckResult:
 
 def check_llm(settings: AppSettings) -> CheckResult:
     """The LLM the app would use, without starting the embedded server."""
-    from assistant.llm.backend import probe_ollama
+    from assistant.llm.backend import probe_chat, probe_ollama
 
     llm = settings.llm
     why_not_ollama = ""
     if llm.provider in ("auto", "ollama"):
         probe = probe_ollama(llm.host, llm.probe_timeout_s)
         if probe.reachable and probe.has_model(llm.model):
-            return CheckResult("llm", True, f"Ollama at {llm.host} serves {llm.model}")
+            # Listing the model is not answering with it: the app would send every draft here.
+            problem = probe_chat(llm.host, llm.model, llm.first_token_timeout_s)
+            if problem is None:
+                return CheckResult("llm", True, f"Ollama at {llm.host} serves {llm.model}")
+            return CheckResult(
+                "llm",
+                False,
+                f"Ollama at {llm.host} lists {llm.model} but a one-token chat failed: {problem}",
+                "check `ollama ps` and the Ollama server log; a first load of a large model can "
+                "take longer: raise MINDSIGNAL_LLM__FIRST_TOKEN_TIMEOUT_S, or set "
+                "MINDSIGNAL_LLM__PROVIDER=embedded",
+            )
         if not probe.reachable and probe.answered:
             # Something answered, but not Ollama: starting Ollama there is not the fix.
             why_not_ollama = probe.problem

@@ -155,6 +155,32 @@ def probe_ollama(host: str, timeout_s: float) -> OllamaProbe:
     return OllamaProbe(host, True, models=names)
 
 
+def probe_chat(host: str, model: str, timeout_s: float) -> str | None:
+    """Ask ``model`` at ``host`` for one token; None when it answers, else why not (one line).
+
+    A server can list a model and still never answer a chat (a model that cannot load, a
+    wedged runner, a proxy that passes ``/api/tags`` only); only a real request shows it. The
+    prompt is fixed, never user text. Never raises.
+    """
+    try:
+        import ollama
+    except ImportError:  # pragma: no cover - dependency of the project
+        return "the ollama client is not installed (pip install ollama)"
+    try:
+        ollama.Client(host=host, timeout=timeout_s).chat(
+            model=model,
+            messages=[{"role": "user", "content": "Reply with OK."}],
+            options={"num_predict": 1},
+        )
+    except Exception as exc:  # timeouts, HTTP errors, a model that fails to load: all "no"
+        status = getattr(exc, "status_code", None)
+        if isinstance(status, int) and status > 0:
+            error = str(getattr(exc, "error", "") or exc)
+            return _one_line(f"HTTP {status}: {error}", _MAX_REASON)
+        return _describe_error(exc)[0]
+    return None
+
+
 @dataclass(frozen=True)
 class LLMBackend:
     """Where chat requests go.

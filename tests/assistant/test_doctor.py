@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import functools
 import io
+import json
 import socket
 import threading
+import time
 from collections.abc import Callable, Iterator
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler, SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -100,6 +102,84 @@ def test_a_web_server_that_is_not_ollama_gets_status_and_one_line(
         "not an Ollama server?"
     )
     assert "ollama serve" not in llm.fix and "OLLAMA_HOST" in llm.fix
+
+
+class _ListsButNeverAnswers(BaseHTTPRequestHandler):
+    """An "Ollama" that lists its model but whose chats hang (``/api/chat`` sleeps) or fail."""
+
+    hang_s = 5.0
+    chat_status = 0  # 0: hang; else answer the chat with this HTTP status and an error
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+    def _json(self, status: int, body: dict[str, object]) -> None:
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_GET(self) -> None:
+        self._json(200, {"models": [{"name": "llama3.1:8b", "model": "llama3.1:8b"}]})
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        if self.chat_status:
+            self._json(self.chat_status, {"error": "llama runner process has terminated"})
+        else:
+            time.sleep(self.hang_s)
+
+
+@pytest.fixture
+def listing_server() -> Iterator[tuple[str, type[_ListsButNeverAnswers]]]:
+    handler = type("Handler", (_ListsButNeverAnswers,), {})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", handler
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.mark.parametrize("provider", ["ollama", "auto"])
+def test_an_ollama_that_lists_the_model_but_never_answers_fails(
+    tmp_path: Path, listing_server: tuple[str, type[_ListsButNeverAnswers]], provider: str
+) -> None:
+    url, _ = listing_server
+    settings = load_settings(
+        data_dir=tmp_path / "var",
+        llm={
+            "provider": provider,
+            "host": url,
+            "model": "llama3.1:8b",
+            "first_token_timeout_s": 0.5,
+        },
+    )
+    [llm] = run_checks(settings, only=("llm",))
+    assert not llm.ok
+    assert llm.detail == (
+        f"Ollama at {url} lists llama3.1:8b but a one-token chat failed: timed out"
+    )
+    assert "FIRST_TOKEN_TIMEOUT_S" in llm.fix
+
+
+def test_an_ollama_whose_model_fails_to_load_says_what_it_answered(
+    tmp_path: Path, listing_server: tuple[str, type[_ListsButNeverAnswers]]
+) -> None:
+    url, handler = listing_server
+    handler.chat_status = 500
+    settings = load_settings(
+        data_dir=tmp_path / "var",
+        llm={"provider": "ollama", "host": url, "model": "llama3.1:8b"},
+    )
+    [llm] = run_checks(settings, only=("llm",))
+    assert not llm.ok
+    assert llm.detail.endswith("chat failed: HTTP 500: llama runner process has terminated")
 
 
 def test_a_locale_without_its_own_file_fails(tmp_path: Path) -> None:

@@ -570,3 +570,39 @@ def test_distinct_criteria_of_one_condition_make_a_text_relevant(
     # off (older fusion.json files): the relevance head decides, and the digest is unchanged
     assert not fuse(rules, model, config.with_overrides(rules_criteria_relevant=None), "v").relevant
     assert "rules_criteria_relevant" not in FusionConfig().to_dict()
+
+
+def _predict_dicts(clf: Any, texts: list[str]) -> list[dict[str, Any]]:
+    """Run in a worker process: what a batch job (Ray Data, multiprocessing) does with a
+    classifier it was shipped."""
+    return [r.to_dict() for r in clf.predict(texts)]
+
+
+@pytest.mark.slow
+def test_shipped_hybrid_runs_in_a_fresh_worker_process_and_agrees() -> None:
+    """Batch classification ships the classifier to worker processes: it must pickle without
+    its loaded sessions, load lazily from its path in a fresh interpreter (spawn, as Ray
+    workers start) and give the same results, evidence included."""
+    import multiprocessing
+    import pickle
+    from concurrent.futures import ProcessPoolExecutor
+
+    if not (ARTIFACT / "config.json").is_file():
+        pytest.skip(f"student artifact not built at {ARTIFACT} (run `mindsignal train`)")
+    from classifiers.factory import load_classifier
+
+    clf = load_classifier(ARTIFACT, mode="hybrid")
+    texts = [
+        "I haven't enjoyed anything in months and I sleep all day. I keep thinking everyone "
+        "would be better off without me.",
+        "Does anyone know a good tracker for index funds? Thinking of moving my ISA.",
+        "My brother has bipolar and I'm worried about him. I'm fine myself.",
+    ]
+    here = _predict_dicts(clf, texts)
+    blob = pickle.dumps(clf)
+    assert len(blob) < 5_000_000  # paths and the rules (about 1 MB), not the 23 MB ONNX graph
+    ctx = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=1, mp_context=ctx) as pool:
+        there = pool.submit(_predict_dicts, clf, texts).result(timeout=300)
+    assert there == here
+    assert here[0]["risk"]["crisis"] and not here[1]["relevant"]
