@@ -89,7 +89,9 @@ their subreddit labels, which reward matching a subreddit over reading the post)
   practitioners to ignore it.) The fused
   level is ``max(model level, rules level)``: the rules can only raise risk, never lower it below
   the model's crisis call, and explicit intent/plan/means cues put it at least at the rules'
-  level.
+  level. One exception (``denial_veto``): where the writer plainly denies suicidal thoughts
+  ("I don't want to die or anything, I just feel empty") with no "but" after it and no
+  ideation cue of theirs anywhere, the level is indicator, with the denial as evidence.
 * **Severity** is the model's calibrated ordinal score cut at the artifact's cut points, floored
   by the risk level the rules saw in the writer's own words (``severity_floor_by_risk``: ideation
   -> moderate, behavior and attempt -> severe). A crisis call of the model alone does not floor
@@ -130,6 +132,7 @@ from classifiers.labels import (
     severity_rank,
 )
 from classifiers.rules.context import FIRST_PERSON_WORD_RE, split_sentences
+from classifiers.rules.risk import denial_hits
 from classifiers.stacking import blend, weights_from_config
 from classifiers.text_checks import validate_text
 
@@ -227,6 +230,11 @@ class FusionConfig:
     #: by users rated supportive); no r/SuicideWatch post of validation or test is such a reply.
     #: A product rule, not tuned.
     addressed_reply: bool = False
+    #: Where the writer denies suicidal thoughts in their own words and no cue of theirs at
+    #: ideation or above counts (``RulesView.denied``), the model alone calls no crisis: the
+    #: risk head reads "want to die" in "I don't want to die or anything". The level is
+    #: indicator (suicide came up), with the denial as evidence. A product rule, not tuned.
+    denial_veto: bool = False
     #: On a short text the rules' veto holds whatever the model's score: when every mention of
     #: a label is negated or about someone else ("I'm not depressed, just tired"; "my brother
     #: has bipolar"), that mention is most of what the student read.
@@ -258,6 +266,8 @@ class FusionConfig:
             del out["crisis_short_model_alone"]
         if not out["addressed_reply"]:  # added later, the same way
             del out["addressed_reply"]
+        if not out["denial_veto"]:  # added later, the same way
+            del out["denial_veto"]
         if not out["crisis_support_tfidf_weight"]:  # added later, the same way
             del out["crisis_support_tfidf_weight"]
         if out["rules_criteria_relevant"] is None:  # added later, the same way
@@ -362,6 +372,12 @@ class RulesView:
     #: are not alone, your life matters"), and no risk cue in it is the writer's own (a cue
     #: said to the reader, "if you're thinking about suicide", is not).
     addressed: bool = False
+    #: The writer denies suicidal thoughts in their own words ("I don't want to die or
+    #: anything", "I am NOT suicidal"): a suicide-risk cue of ideation or above, first person,
+    #: present and negated, and no cue of theirs at ideation or above that counts. The spans
+    #: of the denials (``denials``) show the practitioner what was read.
+    denied: bool = False
+    denials: tuple[Evidence, ...] = ()
 
 
 class RulesPart(Protocol):
@@ -441,6 +457,7 @@ def rules_view(analysis: Any, words: int = 0, text: str = "") -> RulesView:
             ),
         )
     off_topic = bool(analysis.off_topic_hits) and not analysis.relevant
+    denials = _denials(text, getattr(analysis, "risk_hits", ())) if text else ()
     return RulesView(
         conditions=conditions,
         relevance=float(analysis.relevance_score),
@@ -452,7 +469,17 @@ def rules_view(analysis: Any, words: int = 0, text: str = "") -> RulesView:
         # a risk cue of the writer's own (not quoted, not said to the reader) keeps it theirs
         addressed=bool(getattr(analysis, "addressed", False))
         and not any(h.counted and not h.flags.quoted for h in getattr(analysis, "risk_hits", ())),
+        denied=bool(denials),
+        denials=denials,
     )
+
+
+def _denials(text: str, risk_hits: Sequence[Any]) -> tuple[Evidence, ...]:
+    """Spans where the writer denies suicidal thoughts (``RulesView.denied``)."""
+    return tuple(
+        Evidence(start=h.start, end=h.end, text=h.text, cue=f"denied: {h.cue}")
+        for h in denial_hits(text, risk_hits)
+    )[:_MAX_EVIDENCE]
 
 
 def model_views(
@@ -631,6 +658,7 @@ def model_risk(
     words: int = 0,
     reported: bool = False,
     addressed: bool = False,
+    denied: bool = False,
 ) -> tuple[str, float]:
     """The model's risk level and P(crisis), decided as the artifact decides it.
 
@@ -640,7 +668,8 @@ def model_risk(
     without a cue, ``crisis_short_model_alone`` lets the risk head's P call one alone; on a
     ``short`` text in a ``reported`` frame (fiction, homework, a hypothetical) whose rules saw
     no ideation, it calls none; on a text ``addressed`` to someone else (``RulesView.addressed``:
-    no risk cue of the writer's own) it calls none. The
+    no risk cue of the writer's own) it calls none; where the writer ``denied`` suicidal
+    thoughts (``RulesView.denied``) it calls indicator at most. The
     thresholds apply to :meth:`ModelView.crisis_score` (the risk head and, where configured,
     the stacked member's second opinion); the score returned is the risk head's calibrated
     P(crisis).
@@ -675,6 +704,9 @@ def model_risk(
     if crisis and addressed:
         # "Please talk to someone, you are not alone": the crisis is the reader's.
         crisis = False
+    if denied:
+        # "I don't want to die or anything, I just feel empty": suicide came up and was denied.
+        return "indicator", model.crisis
     first = risk_rank(CRISIS_FROM)
     side = RISK_LEVELS[first:] if crisis else RISK_LEVELS[:first]
     level = max(side, key=lambda lv: model.risk.get(lv, 0.0))
@@ -696,7 +728,11 @@ def fuse_risk(rules: RulesView, model: ModelView, config: FusionConfig) -> RiskR
         words=rules.words,
         reported=reported,
         addressed=config.addressed_reply and rules.addressed,
+        denied=config.denial_veto and rules.denied,
     )
+    if config.denial_veto and rules.denied and risk_rank(r.level) <= risk_rank(m_level):
+        # The rules decided the level: show the denial beside whatever else they saw.
+        return RiskResult(m_level, m_score, (*r.evidence, *rules.denials), ("model", "rules"))
     if risk_rank(r.level) > risk_rank(m_level):
         return RiskResult(r.level, max(float(r.score), m_score), r.evidence, ("rules",))
     if r.level == m_level and r.level != "none":

@@ -54,6 +54,67 @@ class RiskHit:
         return self.effective_level != "none"
 
 
+# The writer denying suicidal thoughts in so many words. "I don't have the guts to kill
+# myself" and "so that I wouldn't have to kill myself" are negated too, but they are not
+# denials: only these forms are.
+_SELF_HARM_ACT = (
+    r"(?:die|be dead|kill myself|end (?:it all|it|my life)|take my (?:own )?life|commit suicide"
+    r"|hurt myself|harm myself|do anything(?: stupid)?)"
+)
+_DENIAL_RE = re.compile(
+    r"\bi\s*(?:'m|’m|am)\s+(?:not|n[o']t)\s+(?:\w+\s+){0,2}?suicidal\b"
+    r"|\b(?:definitely|absolutely|really|honestly)?\s*not\s+suicidal\b"
+    r"|\bi\s+(?:do\s+not|don'?t|don’t|dont)\s+(?:really\s+|actually\s+|even\s+)?"
+    r"(?:want|wanna|plan|intend)\s+(?:to\s+)?"
+    + _SELF_HARM_ACT
+    + r"|\bi\s*(?:'m|’m|am)\s+not\s+(?:going|gonna|planning|about)\s+(?:to\s+)?"
+    + _SELF_HARM_ACT
+    + r"|\bi\s*(?:would|will|'d|’d)\s*(?:n't|n’t|not|never)\s+(?:ever\s+)?"
+    + _SELF_HARM_ACT
+    + r"|\bi\s+(?:won'?t|won’t|will never|would never)\s+(?:ever\s+)?"
+    + _SELF_HARM_ACT
+    + r"|\b(?:no|not\s+having\s+any|(?:do\s+not|don'?t|don’t)\s+have\s+any)\s+"
+    r"(?:suicidal\s+)?(?:thoughts?|intentions?|plans?|urges?)\b(?:\s+(?:of|to|about)\s+"
+    r"(?:suicide|killing myself|ending (?:it|my life)|dying|self[- ]harm))?",
+    re.IGNORECASE,
+)
+# "I'm not suicidal, but ..." is often how ambivalence or passive ideation is put ("I don't
+# want to die, but the pain of living gets stronger"; "I will never kill myself. But it's
+# killing me"): a contrast after the denial, in its sentence or opening the next, voids it.
+_CONTRAST_AFTER_RE = re.compile(
+    r"[^.!?\n]*?\b(?:but|though|although|however|yet|except)\b"
+    r"|[^.!?\n]*[.!?\n]+[\s\"'“”]*(?:but|though|although|however|yet|except)\b",
+    re.IGNORECASE,
+)
+_DENIAL_SUBJECT_RE = re.compile(
+    r"suicid|kill|die\b|dead|end (?:it|my)|life|hurt|harm|do anything", re.IGNORECASE
+)
+
+
+def denial_hits(text: str, hits: Sequence[RiskHit]) -> tuple[RiskHit, ...]:
+    """The hits where the writer denies suicidal thoughts ("I don't want to die or anything",
+    "I am NOT suicidal", "I'm not going to kill myself"): a cue of ideation or above, first
+    person, present, negated and inside one of the plain denial forms, with no "but" after it
+    ("I'm not planning to kill myself, but it would be no great loss"). Empty when any cue of
+    the writer's at ideation or above counts ("I'm not suicidal; I wish I wouldn't wake up"),
+    so a denial never hides ideation the rules see."""
+    crisis = risk_rank("ideation")
+    if any(risk_rank(h.effective_level) >= crisis for h in hits):
+        return ()
+    candidates = [
+        h for h in hits if h.flags.reasons == ("negated",) and risk_rank(h.level) >= crisis
+    ]
+    if not candidates:
+        return ()
+    spans = [
+        (m.start(), m.end())
+        for m in _DENIAL_RE.finditer(text)
+        if _DENIAL_SUBJECT_RE.search(m.group(0))
+        and not _CONTRAST_AFTER_RE.match(text, m.end(), m.end() + 400)
+    ]
+    return tuple(h for h in candidates if any(a < h.end and h.start < b for a, b in spans))
+
+
 def effective_level(level: str, flags: ContextFlags) -> str:
     """The level a hit supports once its context is taken into account.
 

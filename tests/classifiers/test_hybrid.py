@@ -22,6 +22,7 @@ from classifiers.hybrid import (
     RuleHit,
     RulesView,
     fuse,
+    rules_view,
 )
 from classifiers.labels import CONDITIONS, RISK_LEVELS, SEVERITY_LEVELS
 
@@ -606,3 +607,45 @@ def test_shipped_hybrid_runs_in_a_fresh_worker_process_and_agrees() -> None:
         there = pool.submit(_predict_dicts, clf, texts).result(timeout=300)
     assert there == here
     assert here[0]["risk"]["crisis"] and not here[1]["relevant"]
+
+
+def test_a_denial_keeps_the_model_alone_from_calling_a_crisis() -> None:
+    """The risk head reads "want to die" in "I don't want to die or anything": with
+    ``denial_veto`` the writer's own denial, and no ideation cue of theirs, make it indicator
+    with the denial as evidence, decided by the rules."""
+    text = "I don't want to die or anything, I just feel empty and tired all the time."
+    from classifiers.rules import LexiconClassifier
+
+    analysis = LexiconClassifier().analyze(text)
+    rules = rules_view(analysis, words=len(text.split()), text=text)
+    assert rules.denied and rules.denials[0].cue.startswith("denied: ")
+    model = _crisis_view(0.95)
+    base = FusionConfig(crisis_threshold=0.3)
+    assert fuse(rules, model, base, "v").risk.crisis  # without the rule: the model's crisis
+    risk = fuse(rules, model, base.with_overrides(denial_veto=True), "v").risk
+    assert (risk.level, risk.crisis, risk.sources) == ("indicator", False, ("model", "rules"))
+    assert [text[e.start : e.end] for e in risk.evidence] == ["want to die"]
+    assert "denial_veto" not in FusionConfig().to_dict()  # older digests are kept
+    on = base.with_overrides(denial_veto=True)
+    assert FusionConfig.from_dict(on.to_dict()) == on
+
+
+@pytest.mark.slow
+def test_shipped_hybrid_reads_denials_and_keeps_ambivalence_a_crisis() -> None:
+    if not (ARTIFACT / "config.json").is_file():
+        pytest.skip(f"student artifact not built at {ARTIFACT} (run `mindsignal train`)")
+    from classifiers.factory import load_classifier
+
+    clf = load_classifier(ARTIFACT, mode="hybrid")
+    assert clf.fusion.denial_veto
+    denied, passive, ambivalent = clf.predict(
+        [
+            "I've been feeling really low for about two months. I can't get out of bed some "
+            "days and I barely see my friends. I don't want to die or anything, I just feel "
+            "empty and tired all the time.",
+            "I'm not suicidal but sometimes I wish I wouldn't wake up.",
+            "I don't want to die, but the pain of living gets stronger every day.",
+        ]
+    )
+    assert denied.risk.level == "indicator" and "depression" in denied.label_names()
+    assert passive.risk.crisis and ambivalent.risk.crisis

@@ -173,3 +173,45 @@ def test_ideation_forms_and_their_everyday_look_alikes(
 ) -> None:
     level = risk_level(clf, text)
     assert (level == "ideation") if ideation else (risk_rank(level) < risk_rank("ideation"))
+
+
+DENIALS = [
+    "I don't want to die or anything, I just feel empty and tired all the time.",
+    "For the record I am NOT suicidal, I said 'I'm done' about the fantasy football league.",
+    "I'm not going to kill myself, don't worry.",
+    "I would never kill myself, my kids need me.",
+    "I am not suicidal, just feeling blank.",
+]
+NOT_DENIALS = [
+    # ideation beside the denial: the rules see it, so the denial must not hide it
+    "I'm not suicidal but sometimes I wish I wouldn't wake up.",
+    "I don't want to die, I just don't want to live like this anymore.",
+    # negated, but saying the opposite of a denial
+    "Sometimes I wish I'd get into a fatal car accident so that I wouldn't have to kill myself.",
+    "I don't have the balls to kill myself.",
+    "I haven't got the guts to kill myself.",
+    "I can't even kill myself properly.",
+    # a "but" after the denial: ambivalence, often how passive ideation is put
+    "I'm not planning to kill myself, but I feel like it would be no great loss.",
+    "I love my kids so much that I will never kill myself. But it's almost like that is killing me.",
+    # someone else's
+    "My brother said he's not suicidal.",
+]
+
+
+@pytest.mark.parametrize("text", DENIALS)
+def test_a_plain_denial_of_suicidal_thoughts_is_found(clf: LexiconClassifier, text: str) -> None:
+    from classifiers.rules.risk import denial_hits
+
+    found = denial_hits(text, clf.analyze(text).risk_hits)
+    assert found and all(risk_rank(h.level) >= risk_rank("ideation") for h in found)
+    assert risk_level(clf, text) in ("none", "indicator")
+
+
+@pytest.mark.parametrize("text", NOT_DENIALS)
+def test_negations_that_are_not_denials_are_not_read_as_one(
+    clf: LexiconClassifier, text: str
+) -> None:
+    from classifiers.rules.risk import denial_hits
+
+    assert denial_hits(text, clf.analyze(text).risk_hits) == ()
