@@ -18,7 +18,9 @@ their subreddit labels, which reward matching a subreddit over reading the post)
   unless the model is very sure (``>= off_topic_model_override``). Text below the artifact's relevance threshold gets no
   condition labels and minimal severity, **but its risk is still computed and shown**: the
   relevance filter never hides risk. Any risk from ``indicator`` up keeps the labels, and a
-  crisis level (ideation and up) marks the text relevant.
+  crisis level (ideation and up) marks the text relevant, as do two distinct criteria of one
+  condition in the rules (``rules_criteria_relevant``) and a label the model passes and the
+  rules see strongly too (``agreement_relevant``).
 * **Conditions.** For each label, ``p = p_model(label)``: the student's calibrated probability,
   blended with the learned n-gram lexicon's when the artifact has one
   (``(1 - w) * p_student + w * p_ngram``, ``w`` and thresholds from validation; the lexicon's
@@ -235,6 +237,12 @@ class FusionConfig:
     #: risk head reads "want to die" in "I don't want to die or anything". The level is
     #: indicator (suicide came up), with the denial as evidence. A product rule, not tuned.
     denial_veto: bool = False
+    #: The model's blended probability passes a label's threshold and the rules see that same
+    #: label strongly in the writer's own words (``rules_add_min``): the text is relevant
+    #: whatever the relevance head read. It was trained on subreddits, and r/conspiracy is a
+    #: control: "the voices have been telling me my neighbours are watching me through the
+    #: TV" had psychosis at 0.91 and relevance 0.34. A product rule, not tuned.
+    agreement_relevant: bool = False
     #: On a short text the rules' veto holds whatever the model's score: when every mention of
     #: a label is negated or about someone else ("I'm not depressed, just tired"; "my brother
     #: has bipolar"), that mention is most of what the student read.
@@ -268,6 +276,8 @@ class FusionConfig:
             del out["addressed_reply"]
         if not out["denial_veto"]:  # added later, the same way
             del out["denial_veto"]
+        if not out["agreement_relevant"]:  # added later, the same way
+            del out["agreement_relevant"]
         if not out["crisis_support_tfidf_weight"]:  # added later, the same way
             del out["crisis_support_tfidf_weight"]
         if out["rules_criteria_relevant"] is None:  # added later, the same way
@@ -551,7 +561,12 @@ def fuse(rules: RulesView, model: ModelView, config: FusionConfig, version: str)
         else model.relevance_threshold
     )
     has_risk = risk_rank(risk.level) >= risk_rank("indicator")
-    relevant = relevance >= threshold or risk.crisis or rules_show_criteria(rules, config)
+    relevant = (
+        relevance >= threshold
+        or risk.crisis
+        or rules_show_criteria(rules, config)
+        or model_and_rules_agree(rules, model, config)
+    )
     if relevant or has_risk:
         labels = fuse_labels(rules, model, config)
         severity = fuse_severity(model, rules.risk, config)
@@ -589,6 +604,20 @@ def rules_show_criteria(rules: RulesView, config: FusionConfig) -> bool:
         and len({e.cue for e in hit.evidence}) >= need
         for hit in rules.conditions.values()
     )
+
+
+def model_and_rules_agree(rules: RulesView, model: ModelView, config: FusionConfig) -> bool:
+    """Some label passes the model side's threshold and the rules see it strongly in the
+    writer's own plain words (``FusionConfig.agreement_relevant``)."""
+    if not config.agreement_relevant:
+        return False
+    for label, hit in rules.conditions.items():
+        if not hit.strong or hit.vetoed or hit.score < config.rules_add_min:
+            continue
+        thr = float(model.thresholds.get(label, 0.5)) + config.threshold_shift
+        if float(model.conditions.get(label, 0.0)) >= thr:
+            return True
+    return False
 
 
 def fuse_relevance(rules: RulesView, model: ModelView, config: FusionConfig) -> float:

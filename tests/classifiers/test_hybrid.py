@@ -649,3 +649,47 @@ def test_shipped_hybrid_reads_denials_and_keeps_ambivalence_a_crisis() -> None:
     )
     assert denied.risk.level == "indicator" and "depression" in denied.label_names()
     assert passive.risk.crisis and ambivalent.risk.crisis
+
+
+def test_model_and_rules_agreeing_on_a_label_make_the_text_relevant() -> None:
+    """The relevance head learned r/conspiracy as off-topic: a paranoid post can read low there
+    while the student's label and the rules agree on psychosis."""
+    strong = RuleHit(0.64, (Evidence(0, 5, "my neighbours are watching me", "paranoia"),), True)
+    rules = RulesView({"psychosis": strong}, 0.7, False, RiskResult("none", 0.0), words=20)
+    model = _model_view({"psychosis": 0.91}, relevance=0.2)
+    base = FusionConfig(relevance_threshold=0.5, rules_relevance_weight=0.6)
+    assert not fuse(rules, model, base, "v").relevant
+    on = base.with_overrides(agreement_relevant=True)
+    result = fuse(rules, model, on, "v")
+    assert result.relevant and result.label_names() == ["psychosis"]
+    # either side alone is not enough: the model below its threshold, or the rules weak
+    assert not fuse(rules, _model_view({"psychosis": 0.3}, relevance=0.2), on, "v").relevant
+    weak = RulesView(
+        {"psychosis": RuleHit(0.4, strong.evidence, True)},
+        0.7,
+        False,
+        RiskResult("none", 0.0),
+        words=20,
+    )
+    assert not fuse(weak, model, on, "v").relevant
+    assert "agreement_relevant" not in FusionConfig().to_dict()
+    assert FusionConfig.from_dict(on.to_dict()) == on
+
+
+@pytest.mark.slow
+def test_shipped_hybrid_reads_a_paranoid_post_as_relevant_but_not_a_conspiracy_one() -> None:
+    if not (ARTIFACT / "config.json").is_file():
+        pytest.skip(f"student artifact not built at {ARTIFACT} (run `mindsignal train`)")
+    from classifiers.factory import load_classifier
+
+    clf = load_classifier(ARTIFACT, mode="hybrid")
+    voices, theirs = clf.predict(
+        [
+            "The voices have been telling me my neighbours are watching me through the TV. "
+            "I covered all the cameras in my apartment.",
+            "Wake up people. The government is watching us all through our smart TVs and "
+            "phones. Cover your cameras.",
+        ]
+    )
+    assert voices.relevant and voices.label_names() == ["psychosis"]
+    assert not theirs.relevant
