@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from knowledge_base.loader import PassageError, load_passages
+from knowledge_base.loader import PassageError, iter_passage_files, load_passages
 from knowledge_base.protocols import chunk_metadata, load_protocols
 from knowledge_base.schema import Passage
 from retrieval.chroma_store import record_metadata
@@ -206,6 +206,13 @@ def collect_records(
     if not passages_dir.is_dir():
         raise KnowledgeBaseError(
             f"knowledge-base folder {passages_dir} does not exist; set knowledge_base.passages_dir"
+        )
+    if not iter_passage_files(passages_dir):
+        # An empty folder (a share not mounted, a wrong path) would otherwise remove every
+        # curated passage from the store.
+        raise KnowledgeBaseError(
+            f"knowledge-base folder {passages_dir} holds no passage files (*.md); nothing was "
+            "ingested and the store was left as it is; check knowledge_base.passages_dir"
         )
     loaded = load_passages([passages_dir], base=passages_dir)
     records = [passage_record(p, loaded.files[p.id], embedding_model) for p in loaded.passages]

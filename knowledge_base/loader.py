@@ -21,6 +21,10 @@ logger = logging.getLogger(__name__)
 
 #: Files larger than this are not passages (a passage is at most 200 words).
 MAX_FILE_BYTES = 256 * 1024
+#: Byte-order marks of UTF-16 and UTF-32 text (what some editors save as "Unicode"); such text
+#: is full of NUL bytes, but it is text in the wrong encoding, not a binary file.
+WIDE_UNICODE_BOMS = (b"\xff\xfe", b"\xfe\xff", b"\x00\x00\xfe\xff")
+WIDE_UNICODE_MESSAGE = "UTF-16 or UTF-32 text (it opens with a byte-order mark); save as UTF-8"
 
 
 @dataclass(frozen=True)
@@ -50,6 +54,22 @@ class LoadResult:
     @property
     def failed_files(self) -> set[str]:
         return {e.file for e in self.errors}
+
+
+def yaml_problem(exc: yaml.YAMLError, first_line: int = 1) -> str:
+    """Where and what a YAML error is, on one line: `` at line 3, column 8: expected ...``.
+
+    Args:
+        exc: The error from ``yaml.safe_load``.
+        first_line: Line of the file on which the parsed YAML starts (front matter: 2).
+    """
+    mark = getattr(exc, "problem_mark", None)
+    where = f" at line {mark.line + first_line}, column {mark.column + 1}" if mark else ""
+    problem = getattr(exc, "problem", None) or str(exc)
+    context = getattr(exc, "context", None)
+    # PyYAML's own text quotes the offending lines under a caret: many lines, and file content.
+    what = " ".join(f"{problem} ({context})".split()) if context else " ".join(problem.split())
+    return f"{where}: {what}"
 
 
 def split_front_matter(raw: str) -> tuple[dict[str, Any], str]:
@@ -82,6 +102,8 @@ def parse_passage_file(path: Path, display: str | None = None) -> Passage | list
         return [PassageError(name, "file", f"cannot read: {exc.strerror or exc}")]
     if len(data) > MAX_FILE_BYTES:
         return [PassageError(name, "file", f"{len(data)} bytes is too large for a passage")]
+    if data.startswith(WIDE_UNICODE_BOMS):
+        return [PassageError(name, "encoding", WIDE_UNICODE_MESSAGE)]
     if b"\x00" in data:
         return [PassageError(name, "encoding", "binary file (contains NUL bytes), not Markdown")]
     try:
@@ -93,9 +115,7 @@ def parse_passage_file(path: Path, display: str | None = None) -> Passage | list
     try:
         meta, body = split_front_matter(raw)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 2}" if mark is not None else ""
-        return [PassageError(name, "front_matter", f"invalid YAML{where}: {exc}")]
+        return [PassageError(name, "front_matter", f"invalid YAML{yaml_problem(exc, 2)}")]
     except ValueError as exc:
         return [PassageError(name, "front_matter", str(exc))]
     if "text" in meta:

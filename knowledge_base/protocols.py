@@ -29,7 +29,13 @@ from typing import Any
 import yaml
 
 from classifiers.labels import RISK_LEVELS, SEVERITY_LEVELS
-from knowledge_base.loader import PassageError, split_front_matter
+from knowledge_base.loader import (
+    WIDE_UNICODE_BOMS,
+    WIDE_UNICODE_MESSAGE,
+    PassageError,
+    split_front_matter,
+    yaml_problem,
+)
 from knowledge_base.schema import vocabulary_error
 
 logger = logging.getLogger(__name__)
@@ -146,6 +152,10 @@ def extract_pdf_text(path: Path) -> str:
     from pypdf import PdfReader
 
     reader = PdfReader(str(path))
+    if reader.is_encrypted and not reader.decrypt(""):  # pypdf opens empty-password ones itself
+        raise ProtocolFieldError(
+            "file", "password-protected PDF; save a copy without the password and ingest that"
+        )
     pages = [(page.extract_text() or "").strip() for page in reader.pages]
     return "\n\n".join(p for p in pages if p)
 
@@ -155,6 +165,8 @@ def _read_protocol(path: Path) -> tuple[str, ProtocolFrontMatter, list[tuple[str
     if path.suffix.lower() == ".pdf":
         return extract_pdf_text(path), ProtocolFrontMatter(), []
     data = path.read_bytes()
+    if data.startswith(WIDE_UNICODE_BOMS):
+        raise ProtocolFieldError("encoding", WIDE_UNICODE_MESSAGE)
     if b"\x00" in data:
         raise ValueError("binary file (contains NUL bytes), not Markdown or text")
     raw = data.decode("utf-8")
@@ -257,7 +269,9 @@ def load_protocols(paths: Iterable[Path | str]) -> ProtocolLoadResult:
             )
             continue
         except yaml.YAMLError as exc:
-            result.errors.append(PassageError(name, "front_matter", f"invalid YAML: {exc}"))
+            result.errors.append(
+                PassageError(name, "front_matter", f"invalid YAML{yaml_problem(exc, 2)}")
+            )
             continue
         except ProtocolFieldError as exc:
             result.errors.append(PassageError(name, exc.field, exc.message))

@@ -30,6 +30,8 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, ValidationError
 
+from knowledge_base.loader import yaml_problem
+
 #: Locale files are small; anything bigger is not a resources file and is refused unread.
 MAX_FILE_BYTES = 256 * 1024
 
@@ -41,7 +43,7 @@ class CrisisResourcesError(ValueError):
 class CrisisResource(BaseModel):
     """One place a person in crisis can reach (a line, a text service, a directory)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
 
     name: str = Field(min_length=1, description="Service name, e.g. 'Samaritans'.")
     contact: str = Field(min_length=1, description="How to reach it, e.g. 'call 116 123'.")
@@ -58,7 +60,7 @@ class CrisisResource(BaseModel):
 class CrisisResources(BaseModel):
     """The crisis resources shown for one locale, clinic resources first."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
 
     locale: str = Field(min_length=2, description="Locale code, e.g. 'en-GB', or 'intl'.")
     name: str = Field(min_length=1, description="Region name shown to people.")
@@ -167,7 +169,7 @@ def _load_file(path: Path) -> CrisisResources:
     try:
         data: Any = yaml.safe_load(raw)
     except yaml.YAMLError as exc:
-        raise CrisisResourcesError(f"{path}: not valid YAML: {exc}") from exc
+        raise CrisisResourcesError(f"{path}: not valid YAML{yaml_problem(exc)}") from exc
     if not isinstance(data, dict):
         raise CrisisResourcesError(
             f"{path}: expected a mapping with locale, name, emergency_number, resources, "

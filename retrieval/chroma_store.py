@@ -43,12 +43,42 @@ STAMP_KEY = "mindsignal_stamp"
 #: Suffix of the collection a `kb ingest --rebuild` fills before it is swapped in.
 STAGING_SUFFIX = "__rebuild"
 INGEST_HINT = "run `mindsignal kb ingest`"
+REBUILD_HINT = "run `mindsignal kb ingest --rebuild`"
+SERVER_HINT = "start the Chroma server or fix retrieval.store_url"
 #: Chroma's rule for collection names (leaving room for the staging suffix).
 COLLECTION_NAME_PATTERN = r"^[A-Za-z0-9](?:[A-Za-z0-9._-]{1,400}[A-Za-z0-9])$"
 
 
+#: Seconds a Chroma server may take to answer one request before the store gives up on it.
+SERVER_TIMEOUT_S = 30.0
+#: Longest piece of an underlying error quoted in a StoreError (a web page can be the "error").
+MAX_CAUSE_CHARS = 200
+#: What SQLite (through Chroma) says when the store may be read but not written.
+_NOT_WRITABLE_SIGNS = (
+    "readonly database",
+    "read-only file system",
+    "permission denied",
+    "unable to open database file",
+)
+
+
 class StoreError(RuntimeError):
     """The vector store is missing, empty, corrupt or unreachable; the message says what to do."""
+
+
+class StoreNotWritableError(StoreError):
+    """The on-disk store is there but may not be written (permissions, a read-only mount).
+
+    Not a corrupt store: it must be left where it is, not moved aside or deleted.
+    """
+
+
+def brief_cause(exc: BaseException) -> str:
+    """``Type: message`` of an underlying error on one short line, for a StoreError."""
+    text = " ".join(str(exc).split())
+    if len(text) > MAX_CAUSE_CHARS:
+        text = text[: MAX_CAUSE_CHARS - 3].rstrip() + "..."
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
 def flag_key(field_name: str, value: str) -> str:
@@ -133,6 +163,17 @@ class StoreHealth:
     message: str
 
 
+def _limit_server_wait(client: Any, timeout_s: float) -> None:
+    """Give a Chroma ``HttpClient`` a time limit (Chroma builds its HTTP session with none)."""
+    import httpx
+
+    session = getattr(getattr(client, "_server", None), "_session", None)
+    if isinstance(session, httpx.Client):
+        session.timeout = httpx.Timeout(timeout_s, connect=min(timeout_s, 10.0))
+    else:  # a Chroma release that keeps its session elsewhere: the probe still ran
+        logger.debug("could not set a time limit on the Chroma client")
+
+
 class ChromaStore:
     """The intervention corpus in Chroma, embedded with the injected local model.
 
@@ -141,6 +182,7 @@ class ChromaStore:
         url: Chroma server URL, e.g. ``http://chroma:8000``; takes precedence over ``path``.
         collection: Collection name.
         embeddings: Local embedding model; Chroma's default embedding function is never used.
+        timeout_s: Longest wait for one answer from a Chroma server.
     """
 
     def __init__(
@@ -149,6 +191,7 @@ class ChromaStore:
         url: str | None = None,
         collection: str = "interventions",
         embeddings: EmbeddingModel | None = None,
+        timeout_s: float = SERVER_TIMEOUT_S,
     ) -> None:
         if not url and path is None:
             raise ValueError("ChromaStore needs a path or a url")
@@ -162,10 +205,13 @@ class ChromaStore:
         self.url = url or None
         self.collection_name = collection
         self.embeddings = embeddings
+        self.timeout_s = timeout_s
         self._client: ClientAPI | None = None
         self._collection: Collection | None = None
         self._lock = threading.RLock()
         self._local_writes = 0
+        #: Width of the stored vectors, seen by the last :meth:`get_all` that read them.
+        self._stored_dimension: int | None = None
 
     # ---- connection -------------------------------------------------------------------------
     @property
@@ -191,14 +237,22 @@ class ChromaStore:
         try:
             if self.url:
                 parsed = urlparse(self.url if "://" in self.url else f"http://{self.url}")
-                self._client = chromadb.HttpClient(
-                    host=parsed.hostname or "localhost",
-                    port=parsed.port or (443 if parsed.scheme == "https" else 8000),
-                    ssl=parsed.scheme == "https",
-                    settings=settings,
-                )
+                host = parsed.hostname or "localhost"
+                port = parsed.port or (443 if parsed.scheme == "https" else 8000)
+                ssl = parsed.scheme == "https"
+                # Chroma's client waits for ever on a server that accepts and never answers, and
+                # quotes a whole web page when the URL is not a Chroma server: ask first.
+                self._probe_server(f"{'https' if ssl else 'http'}://{host}:{port}")
+                client = chromadb.HttpClient(host=host, port=port, ssl=ssl, settings=settings)
+                _limit_server_wait(client, self.timeout_s)
+                self._client = client
             else:
                 assert self.path is not None
+                if self.path.exists() and not self.path.is_dir():
+                    raise StoreError(
+                        f"vector store path {self.location} is a file, not a folder: move it "
+                        "away or set retrieval.store_path to a folder"
+                    )
                 if not create and not (self.path / "chroma.sqlite3").is_file():
                     raise self._missing()
                 self.path.mkdir(parents=True, exist_ok=True)
@@ -206,12 +260,54 @@ class ChromaStore:
         except StoreError:
             raise
         except Exception as exc:
-            what = "is unreachable" if self.url else "is corrupt or unreadable"
-            raise StoreError(
-                f"vector store at {self.location} {what} ({type(exc).__name__}: {exc}); "
-                + (INGEST_HINT if self.url else f"delete it and {INGEST_HINT}")
-            ) from exc
+            raise self._open_failure(exc) from exc
         return self._client
+
+    def _probe_server(self, base: str) -> None:
+        """Fail fast, with a short message, unless a Chroma server answers at ``base``."""
+        import httpx
+
+        url = f"{base}/api/v2/heartbeat"
+        try:
+            response = httpx.get(url, timeout=min(self.timeout_s, 10.0))
+        except httpx.TimeoutException as exc:
+            raise StoreError(
+                f"vector store at {self.location} did not answer within "
+                f"{min(self.timeout_s, 10.0):g} s: {SERVER_HINT}"
+            ) from exc
+        except httpx.HTTPError as exc:
+            raise StoreError(
+                f"vector store at {self.location} is unreachable ({brief_cause(exc)}): "
+                f"{SERVER_HINT}"
+            ) from exc
+        try:
+            ok = response.status_code == 200 and "nanosecond heartbeat" in response.json()
+        except ValueError:  # not JSON: some other web server
+            ok = False
+        if not ok:
+            raise StoreError(
+                f"{self.location} is not a Chroma server (GET /api/v2/heartbeat answered "
+                f"HTTP {response.status_code}): check retrieval.store_url"
+            )
+
+    def _open_failure(self, exc: BaseException) -> StoreError:
+        """The StoreError for a store that could not be opened, saying what to do about it."""
+        cause = brief_cause(exc)
+        if self.url:
+            return StoreError(
+                f"vector store at {self.location} is unreachable ({cause}): {SERVER_HINT}"
+            )
+        if isinstance(exc, PermissionError) or any(
+            sign in cause.lower() for sign in _NOT_WRITABLE_SIGNS
+        ):
+            return StoreNotWritableError(
+                f"vector store at {self.location} cannot be written ({cause}): give MindSignal "
+                "write access to it (Chroma writes even to read); the store was left as it is"
+            )
+        return StoreError(
+            f"vector store at {self.location} is corrupt or unreadable ({cause}); "
+            f"{REBUILD_HINT} (it moves the damaged store aside)"
+        )
 
     def _get_collection(self, create: bool = False) -> Collection:
         with self._lock:
@@ -238,10 +334,7 @@ class ChromaStore:
                         self._collection = adopted
                         return adopted
                     raise self._missing(f"has no collection {self.collection_name!r}") from exc
-                raise StoreError(
-                    f"vector store at {self.location} is corrupt or unreadable "
-                    f"({type(exc).__name__}: {exc}); delete it and {INGEST_HINT}"
-                ) from exc
+                raise self._open_failure(exc) from exc
             return self._collection
 
     def _adopt_staged(self, client: ClientAPI) -> Collection | None:
@@ -270,14 +363,17 @@ class ChromaStore:
             if isinstance(exc, NotFoundError):
                 self._collection = None
                 raise self._missing(f"has no collection {self.collection_name!r}") from exc
-            if isinstance(exc, ValueError) and "dimension" in str(exc).lower():
-                raise StoreError(
-                    f"vector store at {self.location} was built with another embedding model: "
-                    f"{INGEST_HINT} --rebuild"
-                ) from exc
+            if "dimension" in str(exc).lower():  # Chroma's InvalidArgumentError, not a ValueError
+                raise self._other_model() from exc
             raise StoreError(
-                f"vector store at {self.location} failed to {what} ({type(exc).__name__}: {exc})"
+                f"vector store at {self.location} failed to {what} ({brief_cause(exc)})"
             ) from exc
+
+    def _other_model(self) -> StoreError:
+        return StoreError(
+            f"vector store at {self.location} was built with another embedding model: "
+            f"{REBUILD_HINT}"
+        )
 
     def _embed(self, texts: Sequence[str]) -> list[list[float]]:
         if self.embeddings is None:
@@ -343,6 +439,8 @@ class ChromaStore:
         matrix = (
             np.asarray(vectors, dtype=np.float32) if vectors else np.zeros((0, 0), dtype=np.float32)
         )
+        if len(vectors):
+            self._stored_dimension = int(matrix.shape[1])
         return StoreSnapshot(fingerprint=fingerprint, documents=docs, embeddings=matrix)
 
     def _paged_get(self, col: Collection, include: list[str], page: int = 2000) -> Iterable[Any]:
@@ -365,7 +463,12 @@ class ChromaStore:
         """The query embedding, from the same model as the documents."""
         if self.embeddings is None:
             raise StoreError("ChromaStore was built without an embedding model")
-        return self.embeddings.embed_query(text)
+        vector = self.embeddings.embed_query(text)
+        if self._stored_dimension is not None and len(vector) != self._stored_dimension:
+            # Compared here, as Chroma's own search would: the snapshot's vectors are compared
+            # with this one in numpy, which would only fail on a shape mismatch deep inside.
+            raise self._other_model()
+        return vector
 
     def query(
         self,

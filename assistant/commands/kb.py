@@ -35,6 +35,10 @@ def _app() -> MindSignalApp:
     return build_app(settings)
 
 
+#: Longest query text: far above any post (the dense query reads its key sentences only).
+MAX_QUERY_CHARS = 1_000_000
+
+
 def _fail(message: str, code: int = 1) -> typer.Exit:
     typer.secho(f"error: {message}", err=True, fg=typer.colors.RED)
     return typer.Exit(code)
@@ -71,7 +75,7 @@ def ingest(
         stored_clinic_files,
     )
     from knowledge_base.protocols import protocol_path_problems
-    from retrieval.chroma_store import StoreError
+    from retrieval.chroma_store import StoreError, StoreNotWritableError
 
     extra = list(paths or [])
     problems = protocol_path_problems(extra)
@@ -84,12 +88,17 @@ def ingest(
         # The clinic's protocols live only in the store's records: read their files again.
         try:
             present, gone = stored_clinic_files(mind.store)
+        except StoreNotWritableError as exc:
+            raise _fail(str(exc)) from exc
         except StoreError:
             present = []  # no store yet, or an unreadable one that _staging_store moves aside
         extra += present
         # A rebuild embeds everything into a staging collection and swaps it in at the end, so
         # an interrupted rebuild leaves the previous store as it was.
-        target = _staging_store(mind)
+        try:
+            target = _staging_store(mind)
+        except StoreError as exc:
+            raise _fail(str(exc)) from exc
     last = [0.0]
 
     def progress(done: int, total: int) -> None:
@@ -133,17 +142,26 @@ def ingest(
 
 
 def _staging_store(mind: MindSignalApp) -> Any:
-    from retrieval.chroma_store import StoreError
+    from retrieval.chroma_store import StoreError, StoreNotWritableError
 
     try:
         return mind.store.staging()
-    except StoreError:
+    except StoreNotWritableError:
+        raise  # intact, only not writable: moving it aside would not help and is not ours to do
+    except StoreError as exc:
         # A corrupt on-disk store cannot even be opened: move it aside (never delete data).
         path = mind.settings.store_path
         if mind.settings.retrieval.store_url or not path.exists():
             raise
         aside = path.with_name(f"{path.name}.corrupt-{time.strftime('%Y%m%d-%H%M%S')}")
-        path.rename(aside)
+        try:
+            path.rename(aside)
+        except OSError as err:  # a read-only folder, a mount point
+            reason = (err.strerror or type(err).__name__).lower()
+            raise StoreError(
+                f"{exc}; could not move it aside to {aside.name} ({reason}): move or delete "
+                f"{path} yourself, then run `mindsignal kb ingest`"
+            ) from err
         typer.echo(f"moved the unreadable store aside to {aside}", err=True)
         del mind.store  # rebuilt on next use
         mind.store.ensure_collection()
@@ -233,6 +251,18 @@ def query(
         raise _fail("mode must be hybrid, dense or lexical", 2)
     if not text.strip() and not conditions:
         raise _fail("empty query: give a text or at least one --condition", 2)
+    if text.strip():
+        # The assistant's own checks on a post: undecodable bytes or binary data are refused
+        # (the tokenizer would crash on them, or they would "find" passages for garbage).
+        from classifiers.base import InvalidTextError
+        from classifiers.text_checks import validate_text
+
+        if any("\ud800" <= ch <= "\udfff" for ch in text):  # how Python passes on bad argv bytes
+            raise _fail("query text is not valid UTF-8; pass the text in UTF-8", 2)
+        try:
+            text = validate_text(text, max_chars=MAX_QUERY_CHARS)
+        except InvalidTextError as exc:
+            raise _fail(f"query {exc}", 2) from exc
 
     mind = _app()
     if mode == "hybrid":

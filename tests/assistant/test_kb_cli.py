@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
+import socket
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from assistant.cli import app
-from tests.retrieval.kb_fixtures import PASSAGES, write_corpus
+from retrieval.chroma_store import StoreError
+from tests.retrieval.kb_fixtures import PASSAGES, read_only_store, write_corpus
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -181,3 +183,47 @@ def test_query_errors_say_error_and_labels_ignore_case(kb_env: Path) -> None:
     upper = runner.invoke(app, [*args, "-c", "Substance-Use", "--severity", "Mild"])
     assert upper.exit_code == 0, upper.output
     assert json.loads(upper.stdout)[0]["id"] == "sub-alcohol-reduction"
+
+
+def test_rebuild_against_a_server_that_is_not_there_is_one_error_line(
+    kb_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    monkeypatch.setenv("MINDSIGNAL_RETRIEVAL__STORE_URL", f"http://127.0.0.1:{port}")
+    result = CliRunner().invoke(app, ["kb", "ingest", "--rebuild"])
+    assert result.exit_code == 1, result.output
+    assert not isinstance(result.exception, StoreError)  # handled, not a traceback
+    assert result.stderr.startswith(
+        f"error: vector store at http://127.0.0.1:{port} is unreachable"
+    )
+    assert len(result.stderr.splitlines()) == 1
+
+
+def test_rebuild_leaves_a_read_only_store_where_it_is(kb_env: Path) -> None:
+    runner = CliRunner()
+    assert runner.invoke(app, ["kb", "ingest"]).exit_code == 0
+    store = kb_env / "var" / "chroma"
+    with read_only_store(store):
+        result = runner.invoke(app, ["kb", "ingest", "--rebuild"])
+    assert result.exit_code == 1, result.output
+    assert result.stderr.startswith(f"error: vector store at {store} cannot be written")
+    assert "moved the unreadable store aside" not in result.output
+    assert sorted(p.name for p in store.parent.iterdir()) == ["chroma"]
+    stats = json.loads(runner.invoke(app, ["kb", "stats", "--json"]).stdout)
+    assert stats["passages"] == len(PASSAGES)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("caf\udce9 and panic", "error: query text is not valid UTF-8"),  # undecodable argv bytes
+        ("\x7fELF\x02\x01\x01\x00\x00", "error: query text contains NUL characters"),
+        ("abc\x01\x02\x7f", "error: query text has 3 control characters"),
+    ],
+)
+def test_query_text_that_is_not_text_is_refused(kb_env: Path, text: str, expected: str) -> None:
+    result = CliRunner().invoke(app, ["kb", "query", text])
+    assert result.exit_code == 2, result.output
+    assert result.stderr.startswith(expected)

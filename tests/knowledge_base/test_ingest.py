@@ -350,3 +350,15 @@ def test_stored_clinic_files_lists_the_files_still_there_and_those_gone(
     present, missing = stored_clinic_files(store)
     assert present == [kept.resolve()]
     assert missing == {str(gone.resolve()): 1}
+
+
+def test_an_empty_passages_folder_leaves_the_store_as_it_was(
+    tmp_path: Path, corpus: Path, embeddings
+) -> None:
+    store = _store(tmp_path, embeddings)
+    ingest_knowledge_base(store, kb_settings(corpus))
+    empty = tmp_path / "unmounted-share"  # an existing folder with nothing in it
+    empty.mkdir()
+    with pytest.raises(KnowledgeBaseError, match="holds no passage files"):
+        ingest_knowledge_base(store, kb_settings(empty))
+    assert store.count() == len(PASSAGES)

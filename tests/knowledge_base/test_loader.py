@@ -51,6 +51,7 @@ def test_bad_files_are_named_with_their_field_and_the_rest_still_load(tmp_path: 
         passage_markdown(fixture, id="x-latin").encode() + "café".encode("latin-1")
     )
     (bad / "binary.md").write_bytes(b"\x00\x01\x02 not text")
+    (bad / "utf16.md").write_text(passage_markdown(fixture, id="x-utf16"), encoding="utf-16")
     (bad / "no-front-matter.md").write_text("Just a body, no metadata.\n", encoding="utf-8")
     copies = root / "zz-copies"  # sorts after the original, so the copy is the duplicate
     copies.mkdir()
@@ -67,12 +68,18 @@ def test_bad_files_are_named_with_their_field_and_the_rest_still_load(tmp_path: 
         "broken/short.md": {"text"},
         "broken/latin1.md": {"encoding"},
         "broken/binary.md": {"encoding"},
+        "broken/utf16.md": {"encoding"},
         "broken/no-front-matter.md": {"front_matter"},
         "zz-copies/duplicate.md": {"id"},
     }
     messages = {e.file: e.message for e in result.errors}
     assert "sadness" in messages["broken/condition.md"]
     assert "words" in messages["broken/short.md"]
+    # One line, at the line of the file (not of the front matter), without PyYAML's quote.
+    assert messages["broken/yaml.md"].startswith("invalid YAML at line 3, column 17: expected")
+    assert "\n" not in messages["broken/yaml.md"]
+    assert messages["broken/binary.md"].startswith("binary file")
+    assert messages["broken/utf16.md"].startswith("UTF-16 or UTF-32 text")
     # The duplicate's message points at the file that already holds the id.
     assert (
         passage_file(root, fixture.id).relative_to(root).as_posix()

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from classifiers.labels import RISK_LEVELS, SEVERITY_LEVELS
 from knowledge_base.protocols import load_protocols, protocol_path_problems
+from tests.retrieval.kb_fixtures import make_pdf
 
 BODY = (
     "Our clinic calls every patient with severe depression within 48 hours of referral; "
@@ -120,3 +121,35 @@ def test_path_problems_name_each_path_that_cannot_be_ingested(tmp_path: Path) ->
     assert str(missing) in problems[0] and "does not exist" in problems[0]
     assert str(word) in problems[1] and ".pdf" in problems[1]
     assert str(empty_dir) in problems[2] and "no protocol files" in problems[2]
+
+
+def test_broken_yaml_front_matter_is_one_line_with_the_file_line(tmp_path: Path) -> None:
+    path = _protocol(tmp_path / "p.md", "title: [Call-backs\nconditions: depression\n")
+    [error] = load_protocols([path]).errors
+    assert error.field == "front_matter"
+    # Line 3 of the file (the front matter starts on line 2); no quote of the file under a caret.
+    assert error.message.startswith("invalid YAML at line 3, column 11: expected ',' or ']'")
+    assert "\n" not in error.message
+
+
+def test_a_utf16_protocol_is_named_an_encoding_problem_not_a_binary_file(tmp_path: Path) -> None:
+    path = tmp_path / "callbacks.md"
+    path.write_text(BODY, encoding="utf-16")  # what some editors save as "Unicode"
+    [error] = load_protocols([path]).errors
+    assert error.field == "encoding"
+    assert "UTF-16" in error.message and "save as UTF-8" in error.message
+
+
+def test_a_password_protected_pdf_says_so(tmp_path: Path) -> None:
+    from pypdf import PdfWriter
+
+    plain = make_pdf(tmp_path / "plain.pdf", ["The duty nurse calls every referral."])
+    writer = PdfWriter(clone_from=str(plain))
+    writer.encrypt(user_password="secret", owner_password="owner")
+    locked = tmp_path / "locked.pdf"
+    writer.write(str(locked))
+
+    result = load_protocols([locked, plain])
+    assert [(Path(e.file).name, e.field) for e in result.errors] == [("locked.pdf", "file")]
+    assert "password-protected PDF" in result.errors[0].message
+    assert [Path(c.file).name for c in result.chunks] == ["plain.pdf"]

@@ -143,6 +143,30 @@ def test_unreadable_files_get_a_clear_error(tmp_path: Path, content: bytes, expe
         load_crisis_resources(tmp_path, "zz")
 
     assert str(path) in str(info.value)
+    assert "\n" not in str(info.value)  # one line, without PyYAML's quote of the file
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "field"),
+    [
+        ("name: Riverside duty clinician", "name: '   '", "resources.0.name"),
+        (
+            "contact: call the clinic switchboard and ask for the duty clinician",
+            'contact: " "',
+            "resources.0.contact",
+        ),
+        ('emergency_number: "999"', 'emergency_number: "  "', "emergency_number"),
+    ],
+)
+def test_a_blank_name_contact_or_emergency_number_is_refused(
+    tmp_path: Path, old: str, new: str, field: str
+) -> None:
+    clinic = tmp_path / "clinic.yaml"
+    clinic.write_text(CLINIC_YAML.replace(old, new), encoding="utf-8")
+
+    # A crisis block with an empty line where a number should be helps nobody.
+    with pytest.raises(CrisisResourcesError, match=f"field '{field}'"):
+        load_crisis_resources(RESOURCES_DIR, "en-GB", extra_file=clinic)
 
 
 def test_a_directory_in_place_of_the_clinic_file_is_named(tmp_path: Path) -> None:

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import shutil
+import subprocess
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -352,3 +357,32 @@ def make_pdf(path: Path, lines: list[str]) -> Path:
         pdf.savefig(fig)
         plt.close(fig)
     return path
+
+
+@contextlib.contextmanager
+def read_only_store(store_dir: Path) -> Iterator[None]:
+    """Make an on-disk Chroma store read-only for the block (as a read-only mount would).
+
+    Root ignores file modes, so as root the database file is made immutable (``chattr +i``);
+    the test is skipped where neither works.
+    """
+    import pytest
+    from chromadb.api.shared_system_client import SharedSystemClient
+
+    db = store_dir / "chroma.sqlite3"
+    modes = {p: p.stat().st_mode for p in [store_dir, *store_dir.rglob("*")]}
+    if os.geteuid() != 0:
+        for p, mode in modes.items():
+            p.chmod(mode & ~0o222)
+    elif shutil.which("chattr") is None or subprocess.run(["chattr", "+i", str(db)]).returncode:
+        pytest.skip("cannot make the store read-only here (root without chattr)")
+    # Chroma keeps one open client per path and process; a new process opens the file anew.
+    SharedSystemClient.clear_system_cache()
+    try:
+        yield
+    finally:
+        if os.geteuid() == 0:
+            subprocess.run(["chattr", "-i", str(db)], check=True)
+        for p, mode in modes.items():
+            p.chmod(mode)
+        SharedSystemClient.clear_system_cache()
