@@ -9,6 +9,7 @@ tokens found too generic on control posts are listed there and skipped.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import math
@@ -93,9 +94,10 @@ _DENIAL_SUBJECT_RE = re.compile(
 
 def denial_hits(text: str, hits: Sequence[RiskHit]) -> tuple[RiskHit, ...]:
     """The hits where the writer denies suicidal thoughts ("I don't want to die or anything",
-    "I am NOT suicidal", "I'm not going to kill myself"): a cue of ideation or above, first
-    person, present, negated and inside one of the plain denial forms, with no "but" after it
-    ("I'm not planning to kill myself, but it would be no great loss"). Empty when any cue of
+    "I am NOT suicidal", "I'm not going to kill myself"), each spanning the whole denial: a
+    cue of ideation or above, first person, present, negated and inside one of the plain
+    denial forms, with no "but" after it ("I'm not planning to kill myself, but it would be
+    no great loss"). Empty when any cue of
     the writer's at ideation or above counts ("I'm not suicidal; I wish I wouldn't wake up"),
     so a denial never hides ideation the rules see."""
     crisis = risk_rank("ideation")
@@ -112,7 +114,15 @@ def denial_hits(text: str, hits: Sequence[RiskHit]) -> tuple[RiskHit, ...]:
         if _DENIAL_SUBJECT_RE.search(m.group(0))
         and not _CONTRAST_AFTER_RE.match(text, m.end(), m.end() + 400)
     ]
-    return tuple(h for h in candidates if any(a < h.end and h.start < b for a, b in spans))
+    out = []
+    for h in candidates:
+        for a, b in spans:
+            if a < h.end and h.start < b:
+                # The whole denial is the evidence: "I don't want to die", not "want to die".
+                start, end = min(a, h.start), max(b, h.end)
+                out.append(dataclasses.replace(h, start=start, end=end, text=text[start:end]))
+                break
+    return tuple(out)
 
 
 def effective_level(level: str, flags: ContextFlags) -> str:

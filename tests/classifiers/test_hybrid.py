@@ -624,7 +624,7 @@ def test_a_denial_keeps_the_model_alone_from_calling_a_crisis() -> None:
     assert fuse(rules, model, base, "v").risk.crisis  # without the rule: the model's crisis
     risk = fuse(rules, model, base.with_overrides(denial_veto=True), "v").risk
     assert (risk.level, risk.crisis, risk.sources) == ("indicator", False, ("model", "rules"))
-    assert [text[e.start : e.end] for e in risk.evidence] == ["want to die"]
+    assert [text[e.start : e.end] for e in risk.evidence] == ["I don't want to die"]
     assert "denial_veto" not in FusionConfig().to_dict()  # older digests are kept
     on = base.with_overrides(denial_veto=True)
     assert FusionConfig.from_dict(on.to_dict()) == on
