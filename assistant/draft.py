@@ -51,7 +51,9 @@ def classification_evidence(
     risk = classification.get("risk", {})
     for ev in risk.get("evidence", []) if isinstance(risk, dict) else []:
         if isinstance(ev, dict) and ev.get("text"):
-            risk_spans.append({**ev, "label": f"risk: {risk.get('level', '')}"})
+            # A denial ("I don't want to die") is evidence of the level, not a cue for it.
+            denied = " (denied)" if str(ev.get("cue", "")).startswith("denied:") else ""
+            risk_spans.append({**ev, "label": f"risk: {risk.get('level', '')}{denied}"})
     return risk_spans + label_spans if risk_first else label_spans + risk_spans
 
 

@@ -236,3 +236,23 @@ def test_a_whole_post_span_is_quoted_by_its_opening() -> None:
     assert quoted.endswith(" …") and len(quoted) <= QUOTE_CHARS + 1
     assert post.startswith(quoted[:-2])
     assert line.endswith("(risk: ideation, model: whole)")
+
+
+def test_a_denial_is_labelled_as_one_not_as_a_risk_cue() -> None:
+    from assistant.draft import classification_evidence, evidence_lines
+
+    text = "I don't want to die or anything, I just feel empty."
+    classification = {
+        "labels": [],
+        "risk": {
+            "level": "indicator",
+            "evidence": [
+                {"start": 0, "end": 19, "text": text[:19], "cue": "denied: active_ideation"}
+            ],
+        },
+    }
+    (span,) = classification_evidence(classification)
+    assert span["label"] == "risk: indicator (denied)"
+    assert evidence_lines(classification) == [
+        '"I don\'t want to die" (risk: indicator (denied), denied: active_ideation)'
+    ]
