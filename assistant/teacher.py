@@ -13,6 +13,7 @@ import csv
 import hashlib
 import json
 import logging
+import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -141,7 +142,8 @@ def _row(
         report(f"{where}: binary content, skipped")
         return None
     missing_id = raw_id is None or (isinstance(raw_id, float) and raw_id != raw_id) or raw_id == ""
-    return CorpusRow(id=fallback_id if missing_id else str(raw_id), text=text)
+    # Stripped as `mindsignal train` strips its texts: the labels join the posts by text hash.
+    return CorpusRow(id=fallback_id if missing_id else str(raw_id), text=text.strip())
 
 
 def _read_jsonl(
@@ -187,6 +189,9 @@ def _read_csv(
             encoding_errors="replace",
             on_bad_lines=bad_line,
             engine="python",
+            # Without it a row with one field too many (as the second row) silently makes the
+            # first column the index: every row shifts and its text comes from the wrong field.
+            index_col=False,
         )
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeError, csv.Error) as exc:
         raise CorpusError(f"cannot read {path.name} as CSV: {exc}") from exc
@@ -301,6 +306,17 @@ def label_corpus(
     tmp = output_path.with_name(output_path.name + ".partial")
     bar = _progress(len(rows), progress)
     pool = ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="teacher")
+    cache_lock = threading.Lock()
+
+    def ask_and_cache(row: CorpusRow, sha: str) -> dict[str, Any]:
+        entry = _ask(chat, row, sha, retries)
+        # Cached as soon as it arrives, not when its turn in the output comes: a run stopped by
+        # Ctrl-C or a lost LLM keeps every answer already paid for.
+        with cache_lock:
+            cache.put(entry)
+        return entry
+
+    finished = False
     try:
         # Submit every uncached text up front (once per distinct text), then write results in
         # input order as they complete; with concurrency > 1 the LLM's parallel slots stay busy.
@@ -309,7 +325,7 @@ def label_corpus(
             sha = text_sha256(row.text)
             cached = cache.get(sha, chat.model)
             if (cached is None or cached.get("missing")) and sha not in pending:
-                pending[sha] = pool.submit(_ask, chat, row, sha, retries)
+                pending[sha] = pool.submit(ask_and_cache, row, sha)
         asked: set[str] = set()
         with tmp.open("w", encoding="utf-8") as out:
             for row in rows:
@@ -317,7 +333,6 @@ def label_corpus(
                 if sha in pending and sha not in asked:
                     entry = pending[sha].result()
                     asked.add(sha)
-                    cache.put(entry)
                     if entry.get("missing"):
                         report.missing += 1
                     else:
@@ -327,9 +342,12 @@ def label_corpus(
                     report.cached += 1
                 out.write(json.dumps({"id": row.id, **entry}, ensure_ascii=False) + "\n")
                 bar.update(1)
+        finished = True
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
         bar.close()
+        if not finished:  # the cache holds the answers; a half-written output would mislead
+            tmp.unlink(missing_ok=True)
     tmp.replace(output_path)
     logger.info("teacher labelling: %s", report.summary())
     return report

@@ -430,7 +430,7 @@ def _fmt(value: Any) -> str:
 def render_markdown(report: Mapping[str, Any]) -> str:
     """A readable Markdown version of a report produced by :func:`write_report`."""
     lines = [f"# {report.get('title', 'Classifier evaluation')}", ""]
-    for key in ("created", "data", "model_versions", "notes"):
+    for key in ("created", "data", "rows", "skipped_rows", "model_versions", "notes"):
         if report.get(key):
             value = report[key]
             if isinstance(value, (list, dict)):
@@ -573,16 +573,52 @@ def user_risk(posts: Sequence[Classification | None]) -> Classification | None:
 
 
 # ---- entry points of `mindsignal eval` --------------------------------------------------------
-def _read_table(path: Path) -> Any:
+def _read_table(path: Path) -> tuple[Any, int]:
+    """The rows of a CSV or JSONL file and how many malformed rows were skipped.
+
+    A malformed row (a CSV line with too many fields, a JSONL line that is not a JSON object)
+    is skipped and counted rather than failing the whole evaluation.
+    """
+    import csv
+
     import pandas as pd
 
     if not path.is_file():
         raise EvaluationError(f"data file not found: {path}")
+    skipped = 0
+
+    def bad_line(fields: list[str]) -> None:
+        nonlocal skipped
+        skipped += 1
+        return None
+
     try:
         if path.suffix.lower() in (".jsonl", ".ndjson", ".json"):
-            return pd.read_json(path, lines=True)
-        return pd.read_csv(path, encoding_errors="replace")
-    except (OSError, ValueError) as exc:
+            rows = []
+            with path.open(encoding="utf-8", errors="replace") as handle:
+                for line in handle:
+                    if not line.strip():
+                        continue
+                    try:
+                        row = json.loads(line)
+                    except json.JSONDecodeError:
+                        row = None
+                    if isinstance(row, dict):
+                        rows.append(row)
+                    else:
+                        skipped += 1
+            return pd.DataFrame(rows), skipped
+        # Posts can exceed the csv module's default 128 KiB field limit.
+        csv.field_size_limit(1 << 30)
+        frame = pd.read_csv(
+            path,
+            encoding_errors="replace",
+            on_bad_lines=bad_line,
+            engine="python",
+            index_col=False,  # a long row must not turn the first column into the index
+        )
+        return frame, skipped
+    except (OSError, ValueError, csv.Error) as exc:
         raise EvaluationError(f"cannot read {path}: {exc}") from exc
 
 
@@ -619,12 +655,18 @@ def evaluate_file(
     """
     if task not in TASKS:
         raise EvaluationError(f"unknown task {task!r}: use one of {', '.join(TASKS)}")
-    df = _read_table(Path(path))
+    df, skipped = _read_table(Path(path))
     missing = [c for c in (text_col, label_col) if c not in df.columns]
     if missing:
         raise EvaluationError(f"{path} has no column(s) {missing}; it has {list(df.columns)}")
     if limit:
         df = df.head(limit)
+    if df.empty:
+        # Metrics over no rows would read as a real score of 0.
+        raise EvaluationError(
+            f"{path} has no rows to evaluate"
+            + (f" ({skipped} malformed row(s) skipped)" if skipped else "")
+        )
     texts = df[text_col].fillna("").astype(str).tolist()
     gold = normalise_gold(task, df[label_col].tolist(), parse_label_map(label_map))
     sections, summary, versions = [], {}, {}
@@ -641,6 +683,8 @@ def evaluate_file(
         "title": f"Classifier evaluation: {Path(path).name} ({task})",
         "created": _now(),
         "data": str(path),
+        "rows": len(df),
+        "skipped_rows": skipped,
         "model_versions": versions,
         "summary": summary,
         "sections": sections,

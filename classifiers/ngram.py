@@ -78,7 +78,11 @@ def fit_ngram_model(
     from sklearn.linear_model import LogisticRegression
 
     vec = _vectorizer(min_df=2, max_features=max_features)
-    x = vec.fit_transform(list(texts))
+    try:
+        x = vec.fit_transform(list(texts))
+    except ValueError:  # a tiny corpus where no n-gram is in two posts: keep them all
+        vec = _vectorizer(min_df=1, max_features=max_features)
+        x = vec.fit_transform(list(texts))
     vocab = vec.get_feature_names_out()
     coef = np.zeros((len(CONDITIONS), len(vocab)), dtype=np.float32)
     intercept = np.full(len(CONDITIONS), -10.0, dtype=np.float32)  # never fires without data

@@ -342,6 +342,16 @@ def evaluate(
             )
     except (EvaluationError, ClassifierLoadError) as exc:
         raise _fail(str(exc)) from None
+    if report.get("skipped_rows"):
+        typer.echo(f"{report['skipped_rows']} malformed row(s) of {data} skipped", err=True)
+    for section in report.get("sections", []):
+        if section.get("failed"):  # left out of the metrics: say so, not only in report.md
+            typer.echo(
+                f"{section['name']} ({section['mode']}): {section['failed']} of "
+                f"{section['failed'] + section['metrics']['n']} row(s) could not be "
+                "classified (empty, binary or over the length limit) and are left out",
+                err=True,
+            )
     summary = report.get("summary", {})
     for key, value in summary.items():
         typer.echo(f"{key}: {value:.3f}" if isinstance(value, float) else f"{key}: {value}")
@@ -471,6 +481,8 @@ def train(
     for path, what in ((teacher_labels, "--teacher-labels"), (data, "--data")):
         if path is not None and not path.is_file():
             raise _fail(f"{what} file not found: {path}")
+    if out_dir.exists() and not out_dir.is_dir():
+        raise _fail(f"--output {out_dir} is a file; give an artifact directory")
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )

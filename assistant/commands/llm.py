@@ -73,6 +73,7 @@ def label(
     """Label a corpus with the LLM teacher (resumable; cached by text hash)."""
     from rich.console import Console
 
+    from assistant.commands.classify import _same_file
     from assistant.llm.backend import resolve_llm_backend
     from assistant.llm.base import LLMUnavailableError
     from assistant.llm.ollama_chat import OllamaChat
@@ -80,10 +81,26 @@ def label(
     from assistant.settings import load_settings
     from assistant.teacher import CorpusError, label_corpus
 
+    def fail(message: str, code: int = 2) -> typer.Exit:
+        typer.echo(f"error: {message}", err=True)  # one line: a Console would wrap it
+        return typer.Exit(code)
+
     console = Console(stderr=True)
-    if not input.is_file():  # fail before starting an LLM
-        console.print(f"[red]cannot read corpus:[/red] {input} not found")
-        raise typer.Exit(2)
+    # Everything that can be checked is checked before an LLM starts or a post is sent.
+    if not input.is_file():
+        raise fail(f"cannot read corpus: {input} not found")
+    cache_path = cache or output.with_name(output.name + ".cache.jsonl")
+    for path, what in ((output, "--output"), (cache_path, "--cache")):
+        if _same_file(input, path):
+            raise fail(f"{what} {path} is the corpus itself; write to another file")
+        if path.is_dir():
+            raise fail(f"{what} {path} is a directory; give a file name")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except FileExistsError:
+            raise fail(f"cannot write {what} {path}: {path.parent} is a file") from None
+        except OSError as exc:
+            raise fail(f"cannot write {what} {path}: {exc.strerror or exc}") from None
     settings = load_settings()
     configure_logging(settings)
     llm_settings = settings.llm
@@ -92,8 +109,7 @@ def label(
     try:
         backend = resolve_llm_backend(llm_settings)
     except LLMUnavailableError as exc:
-        console.print(f"[red]LLM unavailable:[/red] {exc}")
-        raise typer.Exit(2) from exc
+        raise fail(f"LLM unavailable: {exc}") from None
     console.print(f"teacher: {backend.description}")
     try:
         chat = OllamaChat.from_backend(backend, llm_settings)
@@ -104,18 +120,26 @@ def label(
             text_col=text_col,
             id_col=id_col,
             limit=limit,
-            cache_path=cache,
+            cache_path=cache_path,
             concurrency=concurrency,
             on_bad_row=lambda msg: console.print(f"[yellow]bad row[/yellow] {msg}"),
         )
     except CorpusError as exc:
-        console.print(f"[red]cannot read corpus:[/red] {exc}")
-        raise typer.Exit(2) from exc
+        raise fail(f"cannot read corpus: {exc}") from None
     except LLMUnavailableError as exc:
-        console.print(
-            f"[red]LLM went away:[/red] {exc} (finished rows are cached; re-run to resume)"
-        )
-        raise typer.Exit(3) from exc
+        raise fail(
+            f"LLM went away: {exc} (answers so far are cached; re-run to resume)", 3
+        ) from None
+    except OSError as exc:
+        raise fail(
+            f"cannot use {exc.filename or output}: {exc.strerror or exc} "
+            "(answers so far are cached; re-run to resume)",
+            1,
+        ) from None
+    except KeyboardInterrupt:
+        raise fail(
+            f"interrupted; answers so far are cached in {cache_path}: re-run to resume", 130
+        ) from None
     finally:
         backend.close()
     console.print(f"{report.summary()} -> {output}")

@@ -375,6 +375,9 @@ def split_by_author(
 
     Uses ``StratifiedGroupKFold`` with ``sum(fractions)`` folds and assigns whole folds to train,
     validation and test. Small frames (fewer posts than folds) fall back to a grouped shuffle.
+
+    Raises:
+        CorpusError: Too few posts (or authors) to give each of the three parts a post.
     """
     from sklearn.model_selection import GroupShuffleSplit, StratifiedGroupKFold
 
@@ -382,7 +385,11 @@ def split_by_author(
     ids = df["id"].astype(str).to_numpy()
     n_folds = sum(fractions)
     labels = df["subreddit"].astype(str).to_numpy()
-    if len(df) >= n_folds * 2 and pd.Series(labels).value_counts().min() >= n_folds:
+    if (
+        len(df) >= n_folds * 2
+        and len(set(groups)) >= n_folds
+        and pd.Series(labels).value_counts().min() >= n_folds
+    ):
         sgkf = StratifiedGroupKFold(n_splits=n_folds, shuffle=True, random_state=seed)
         fold_of = np.zeros(len(df), dtype=int)
         for fold, (_, test_idx) in enumerate(sgkf.split(ids, labels, groups)):
@@ -392,13 +399,22 @@ def split_by_author(
         test = fold_of >= fractions[0] + fractions[1]
     else:
         frac_train = fractions[0] / n_folds
-        gss = GroupShuffleSplit(n_splits=1, train_size=frac_train, random_state=seed)
-        train_idx, rest_idx = next(gss.split(ids, groups=groups))
-        gss2 = GroupShuffleSplit(n_splits=1, train_size=0.5, random_state=seed)
-        v, t = next(gss2.split(rest_idx, groups=groups[rest_idx]))
+        try:
+            gss = GroupShuffleSplit(n_splits=1, train_size=frac_train, random_state=seed)
+            train_idx, rest_idx = next(gss.split(ids, groups=groups))
+            gss2 = GroupShuffleSplit(n_splits=1, train_size=0.5, random_state=seed)
+            v, t = next(gss2.split(rest_idx, groups=groups[rest_idx]))
+        except ValueError:  # sklearn: a part would be empty
+            train_idx, rest_idx, v, t = (np.array([], dtype=int),) * 4
         train = np.isin(np.arange(len(df)), train_idx)
         val = np.isin(np.arange(len(df)), rest_idx[v])
         test = np.isin(np.arange(len(df)), rest_idx[t])
+    if not (train.any() and val.any() and test.any()):
+        raise CorpusError(
+            f"{len(df)} posts by {len(set(groups))} author(s) are too few to split into "
+            "train, validation and test (each author's posts stay in one part); "
+            "use more posts"
+        )
     return Split(
         train=tuple(ids[train]), validation=tuple(ids[val]), test=tuple(ids[test]), seed=seed
     )

@@ -30,6 +30,7 @@ from classifiers.training.data import (
     CURATED_TRAPS_PATH,
     DISTANT_WEIGHT,
     SUBREDDIT_MAP,
+    CorpusError,
     Targets,
     build_targets,
     load_labeled_csv,
@@ -411,12 +412,15 @@ def train_student(
     rng = np.random.default_rng(config.seed)
     base = config.base_model or base_model_path()
     out_dir = Path(config.output_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
     ckpt_dir = Path(config.checkpoint_dir or out_dir / ".checkpoints")
-    ckpt_dir.mkdir(parents=True, exist_ok=True)
 
     df = _select_corpus(config)
+    if df.empty:
+        raise CorpusError(f"no posts with text in {config.data_csv or 'the corpus'}")
     split = split_by_author(df, seed=config.seed)
+    # Only now: unusable training data leaves no empty artifact or checkpoint folder behind.
+    out_dir.mkdir(parents=True, exist_ok=True)
+    ckpt_dir.mkdir(parents=True, exist_ok=True)
     if config.extra_reddit and not config.data_csv and not config.max_posts:
         n_main = len(df)
         df, split = with_extra_reddit(df, split)

@@ -295,6 +295,39 @@ def test_eval_unknown_labels_exit_2(tmp_path: Path) -> None:
     assert result.exit_code == 2 and "--map" in result.stderr
 
 
+def test_eval_goes_past_a_malformed_row_and_says_what_it_left_out(tmp_path: Path) -> None:
+    data = tmp_path / "labeled.csv"
+    data.write_text(
+        "text,label\n"
+        f'"{POSTS[0]}",depression\n'
+        '"a","b","c","d"\n'  # fields too many
+        ",anxiety\n"  # no text: cannot be classified
+        f'"{POSTS[2]}",none\n',
+        encoding="utf-8",
+    )
+    out = tmp_path / "report"
+    result = runner.invoke(
+        app, ["eval", "--data", str(data), "--mode", "rules", "--output", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    assert "1 malformed row(s) of" in result.stderr
+    assert "labeled (rules): 1 of 3 row(s) could not be classified" in result.stderr
+    assert "rules/macro_f1" in result.stdout
+    report = json.loads((out / "report.json").read_text(encoding="utf-8"))
+    assert (report["rows"], report["skipped_rows"]) == (3, 1)
+    assert report["sections"][0]["metrics"]["per_label"]["depression"]["support"] == 1
+
+
+def test_eval_of_a_file_without_rows_exits_2(tmp_path: Path) -> None:
+    data = tmp_path / "labeled.csv"
+    data.write_text("text,label\n", encoding="utf-8")
+    result = runner.invoke(
+        app, ["eval", "--data", str(data), "--mode", "rules", "--output", str(tmp_path / "r")]
+    )
+    assert result.exit_code == 2
+    assert result.stderr.strip() == f"error: {data} has no rows to evaluate"
+
+
 def test_eval_tuning_options_need_tuning(tmp_path: Path) -> None:
     judged = tmp_path / "judged.jsonl"
     judged.write_text('{"id": "x", "conditions": []}\n', encoding="utf-8")

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from assistant.llm.base import LLMOutputError, Message, ModelT
+from assistant.llm.base import LLMOutputError, LLMUnavailableError, Message, ModelT
 from assistant.llm.embedded_server import EmbeddedLlamaServer
 from assistant.llm.ollama_chat import OllamaChat
 from assistant.teacher import (
@@ -139,6 +139,22 @@ def test_jsonl_with_broken_lines_and_missing_ids(tmp_path: Path) -> None:
     assert [m.split(":")[0] for m in bad] == ["line 2", "line 3"]
 
 
+def test_a_long_row_early_on_does_not_shift_the_others(tmp_path: Path) -> None:
+    # pandas' python parser took such a second row as a sign that the first column is an
+    # index: every row shifted one column and took its text from the wrong field.
+    path = tmp_path / "corpus.csv"
+    body = 'id,text\n1,"first post"\n2,"a","b","c"\n3,"third post"\n4,"fourth post"\n'
+    path.write_text(body, encoding="utf-8")
+    bad: list[str] = []
+    rows = list(read_corpus(path, on_bad_row=bad.append))
+    assert [(r.id, r.text) for r in rows] == [
+        ("1", "first post"),
+        ("3", "third post"),
+        ("4", "fourth post"),
+    ]
+    assert bad == ["malformed CSV row with 4 fields, skipped"]
+
+
 def test_unreadable_corpora_fail_with_a_clear_message(tmp_path: Path) -> None:
     with pytest.raises(CorpusError, match="not found"):
         list(read_corpus(tmp_path / "missing.csv"))
@@ -215,6 +231,63 @@ def test_cache_is_keyed_by_text_and_teacher_model(tmp_path: Path) -> None:
         progress=False,
     )
     assert report3.cached == 0 and report3.labelled == 3
+
+
+def test_labels_join_the_training_posts_when_texts_have_surrounding_whitespace(
+    tmp_path: Path,
+) -> None:
+    """`mindsignal train --data X --teacher-labels L` matches labels to posts by text hash."""
+    import pandas as pd
+
+    from classifiers.training.data import load_labeled_csv, load_teacher_labels
+
+    corpus = tmp_path / "posts.csv"
+    texts = ["  I can't get out of bed anymore.\n", "Best pizza place downtown? ", "plain"]
+    pd.DataFrame(
+        {"id": ["a", "b", "c"], "text": texts, "label": ["depression", "none", "none"]}
+    ).to_csv(corpus, index=False)
+    label_corpus(ScriptedChat([]), corpus, tmp_path / "labels.jsonl", progress=False)
+    teacher = load_teacher_labels(tmp_path / "labels.jsonl")
+    posts = load_labeled_csv(corpus)
+    assert len(teacher) == 3
+    assert set(teacher) == set(posts["text_sha256"])
+
+
+class StopsWhileALaterAnswerIsIn(ScriptedChat):
+    """The first post's call fails (LLM gone, Ctrl-C) once the second post has been answered."""
+
+    def __init__(self, stop: BaseException) -> None:
+        super().__init__([])
+        self.stop = stop
+        self.second_answered = threading.Event()
+
+    def structured(self, messages: Sequence[Message], schema: type[ModelT]) -> ModelT:
+        if POSTS[0][1] in messages[-1][1]:
+            self.second_answered.wait(10)
+            raise self.stop
+        answer = schema.model_validate(GOOD)
+        self.second_answered.set()
+        return answer
+
+
+@pytest.mark.parametrize(
+    "stop",
+    [LLMUnavailableError("connection reset"), KeyboardInterrupt()],
+    ids=["llm-gone", "ctrl-c"],
+)
+def test_answers_already_in_are_cached_when_the_run_stops(
+    tmp_path: Path, stop: BaseException
+) -> None:
+    corpus = write_csv(tmp_path / "c.csv", POSTS[:2])
+    out = tmp_path / "labels.jsonl"
+    with pytest.raises(type(stop)):
+        label_corpus(StopsWhileALaterAnswerIsIn(stop), corpus, out, concurrency=2, progress=False)
+    assert not out.exists() and not (tmp_path / "labels.jsonl.partial").exists()
+    # The second post's answer arrived before the run stopped: the re-run does not ask again.
+    chat = ScriptedChat([])
+    report = label_corpus(chat, corpus, out, progress=False)
+    assert (report.cached, report.labelled) == (1, 1)
+    assert len(chat.seen) == 1 and POSTS[0][1] in chat.seen[0]
 
 
 class EchoChat(ScriptedChat):
@@ -322,5 +395,39 @@ def test_label_command_reports_an_unreachable_llm(
     corpus = write_csv(tmp_path / "c.csv", POSTS[:1])
     result = CliRunner().invoke(app, ["label", str(corpus), "-o", str(tmp_path / "o.jsonl")])
     assert result.exit_code == 2
-    assert "LLM unavailable" in result.output and url in result.output.replace("\n", "")
+    # One line, however long: the terminal wraps it, not the program.
+    assert result.stderr.startswith(f"error: LLM unavailable: no Ollama at {url}")
+    assert result.stderr.count("\n") == 1
     assert not (tmp_path / "o.jsonl").exists()
+
+
+@pytest.mark.parametrize(
+    ("where", "message"),
+    [
+        ("corpus", "--output {out} is the corpus itself; write to another file"),
+        ("cache-is-corpus", "--cache {corpus} is the corpus itself; write to another file"),
+        ("folder", "--output {out} is a directory; give a file name"),
+        ("under-a-file", "cannot write --output {out}: {corpus} is a file"),
+    ],
+)
+def test_label_command_refuses_an_output_it_cannot_or_must_not_write(
+    tmp_path: Path, where: str, message: str
+) -> None:
+    """Checked before any LLM starts: no post is sent, and the corpus is never overwritten."""
+    from typer.testing import CliRunner
+
+    from assistant.cli import app
+
+    corpus = write_csv(tmp_path / "c.csv", POSTS[:1])
+    before = corpus.read_bytes()
+    out = {
+        "corpus": corpus,
+        "cache-is-corpus": tmp_path / "o.jsonl",
+        "folder": tmp_path,
+        "under-a-file": corpus / "o.jsonl",
+    }[where]
+    extra = ["--cache", str(corpus)] if where == "cache-is-corpus" else []
+    result = CliRunner().invoke(app, ["label", str(corpus), "-o", str(out), *extra])
+    assert result.exit_code == 2
+    assert result.stderr == f"error: {message.format(out=out, corpus=corpus)}\n"
+    assert corpus.read_bytes() == before

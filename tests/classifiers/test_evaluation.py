@@ -177,6 +177,47 @@ def test_evaluate_file_names_missing_columns(tmp_path: Path) -> None:
         evaluate_file(data, out_dir=tmp_path / "o", classifiers={"hybrid": KeywordClassifier()})
 
 
+@pytest.mark.parametrize(
+    ("name", "body"),
+    [
+        # Fields too many in the second row: pandas' C parser fails the whole file, its
+        # python parser without index_col=False shifts every row by a column.
+        (
+            "x.csv",
+            'text,label\ndepression here,depression\n"a","b","c","d"\nanxiety here,anxiety\n',
+        ),
+        (
+            "x.jsonl",
+            '{"text": "depression here", "label": "depression"}\n{broken\n[1, 2]\n'
+            '{"text": "anxiety here", "label": "anxiety"}\n',
+        ),
+    ],
+    ids=["csv", "jsonl"],
+)
+def test_evaluate_file_skips_malformed_rows_and_counts_them(
+    tmp_path: Path, name: str, body: str
+) -> None:
+    data = tmp_path / name
+    data.write_text(body, encoding="utf-8")
+    report = evaluate_file(
+        data, out_dir=tmp_path / "o", classifiers={"hybrid": KeywordClassifier()}
+    )
+    assert report["rows"] == 2
+    assert report["skipped_rows"] == (1 if name.endswith(".csv") else 2)
+    per_label = report["sections"][0]["metrics"]["per_label"]
+    assert per_label["depression"]["support"] == per_label["anxiety"]["support"] == 1
+    assert report["summary"]["hybrid/macro_f1"] == pytest.approx(1.0)
+    assert "skipped_rows" in (tmp_path / "o" / "report.md").read_text(encoding="utf-8")
+
+
+def test_evaluate_file_without_rows_is_an_error_not_a_score_of_zero(tmp_path: Path) -> None:
+    data = tmp_path / "x.csv"
+    data.write_text("text,label\n", encoding="utf-8")
+    with pytest.raises(EvaluationError, match="no rows to evaluate"):
+        evaluate_file(data, out_dir=tmp_path / "o", classifiers={"hybrid": KeywordClassifier()})
+    assert not (tmp_path / "o" / "report.json").exists()
+
+
 ARTIFACT = Path(__file__).resolve().parents[2] / "classifiers" / "artifacts" / "minilm-mh"
 
 

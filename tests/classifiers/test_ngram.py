@@ -75,6 +75,17 @@ def test_pickles_by_path_for_worker_processes(model_path: Path) -> None:
     assert np.allclose(clone.predict_proba(texts), model.predict_proba(texts))
 
 
+def test_a_tiny_corpus_without_shared_ngrams_still_fits(tmp_path: Path) -> None:
+    """`mindsignal train` on a handful of posts: no n-gram is in two of them."""
+    texts = ["I feel empty and hopeless", "cannot focus, losing keys"]
+    y = np.zeros((2, len(CONDITIONS)), dtype=int)
+    y[0, DEP], y[1, ADHD] = 1, 1
+    report = fit_ngram_model(texts, y, np.ones_like(y, dtype=bool), tmp_path / "ngram.npz")
+    assert report.vocabulary > 0 and set(report.labels) == {"depression", "adhd"}
+    scores = NgramModel(tmp_path / "ngram.npz").predict_proba(["hopeless again", "my keys"])
+    assert scores[0][DEP] > scores[0][ADHD] and scores[1][ADHD] > scores[1][DEP]
+
+
 def test_corrupt_or_missing_file_is_a_clear_error(tmp_path: Path) -> None:
     bad = tmp_path / "ngram.npz"
     bad.write_bytes(b"not a zip file")

@@ -163,6 +163,18 @@ def test_deleted_authors_do_not_pull_posts_together() -> None:
     assert len(amy_parts) == 1
 
 
+def test_too_few_posts_or_authors_to_split_is_a_corpus_error() -> None:
+    three = _frame([("depression", "[deleted]", f"post {i}") for i in range(3)])
+    with pytest.raises(CorpusError, match=r"3 posts by 3 author.* too few"):
+        split_by_author(three)
+    one_author = _frame([("depression", "amy", f"post {i}") for i in range(50)])
+    with pytest.raises(CorpusError, match=r"50 posts by 1 author.* too few"):
+        split_by_author(one_author)
+    four = _frame([("depression", "[deleted]", f"post {i}") for i in range(4)])
+    split = split_by_author(four)  # the smallest that works: one post in each part at least
+    assert split.train and split.validation and split.test
+
+
 def test_split_round_trips_through_json(tmp_path: Path, corpus: pd.DataFrame) -> None:
     split = split_by_author(corpus.head(200), seed=3)
     split.save(tmp_path / "split.json")
@@ -400,3 +412,47 @@ def test_train_command_rejects_a_missing_teacher_file(tmp_path: Path) -> None:
     )
     assert result.exit_code == 2
     assert "not found" in result.output
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ("text,label\n", "no posts with text in"),
+        (
+            "text,label\nI feel empty,depression\nI worry,anxiety\nTax question,none\n",
+            "3 posts by 3 author(s) are too few to split",
+        ),
+    ],
+    ids=["no-rows", "three-posts"],
+)
+def test_train_command_with_too_few_posts_exits_2_and_writes_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, body: str, message: str
+) -> None:
+    from typer.testing import CliRunner
+
+    from assistant.cli import app
+
+    monkeypatch.setenv("MINDSIGNAL_DATA_DIR", str(tmp_path / "var"))
+    data = tmp_path / "posts.csv"
+    data.write_text(body, encoding="utf-8")
+    out = tmp_path / "artifact"
+    result = CliRunner().invoke(app, ["train", "--data", str(data), "--output", str(out)])
+    assert result.exit_code == 2, result.output
+    assert isinstance(result.exception, SystemExit)  # a message, not a traceback
+    assert message in result.stderr and result.stderr.startswith("error: ")
+    assert not out.exists() and not (tmp_path / "var" / "checkpoints").exists()
+
+
+def test_train_command_refuses_a_file_as_the_artifact_directory(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from assistant.cli import app
+
+    data = tmp_path / "posts.csv"
+    data.write_text("text,label\nI feel empty,depression\n", encoding="utf-8")
+    taken = tmp_path / "notes.txt"
+    taken.write_text("keep me\n", encoding="utf-8")
+    result = CliRunner().invoke(app, ["train", "--data", str(data), "--output", str(taken)])
+    assert result.exit_code == 2
+    assert f"error: --output {taken} is a file" in result.stderr
+    assert taken.read_text(encoding="utf-8") == "keep me\n"
