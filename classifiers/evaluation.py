@@ -61,6 +61,8 @@ def parse_label_map(value: str | Path | Mapping[str, str] | None) -> dict[str, s
     if isinstance(value, Mapping):
         return {str(k): str(v) for k, v in value.items()}
     text = str(value).strip()
+    if text.startswith(("[", '"')) or text in ("null", "true", "false"):
+        raise EvaluationError("--map must be a JSON object mapping dataset labels to ours")
     if not text.startswith("{"):
         path = Path(text)
         if not path.is_file():

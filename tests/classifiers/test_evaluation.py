@@ -75,6 +75,10 @@ def test_label_parsing_and_mapping(tmp_path: Path) -> None:
         normalise_gold("risk", ["Suicidal-ish"], {})
     with pytest.raises(EvaluationError, match="neither inline JSON nor"):
         parse_label_map("no-such-file.json")
+    # valid JSON that is not an object says so, not "neither JSON nor a file"
+    for not_an_object in ("[1, 2]", '"depression"', "null"):
+        with pytest.raises(EvaluationError, match="must be a JSON object"):
+            parse_label_map(not_an_object)
 
 
 def test_post_list_parsing_falls_back_without_losing_posts() -> None:
