@@ -98,12 +98,20 @@ def check_crisis_resources(settings: AppSettings) -> CheckResult:
     found = check(kb.resources_dir, kb.locale, kb.extra_resources_file)
     if found.resources is not None:
         clinic = f", clinic file {kb.extra_resources_file} first" if kb.extra_resources_file else ""
-        return CheckResult(
-            "crisis resources",
-            True,
+        detail = (
             f"{found.resources.locale}: {len(found.resources.resources)} resources{clinic}; "
-            f"reviewed {found.resources.reviewed}",
+            f"reviewed {found.resources.reviewed}"
         )
+        if found.warning:
+            return CheckResult(
+                "crisis resources",
+                True,
+                f"{detail}; {found.warning}",
+                "set MINDSIGNAL_KNOWLEDGE_BASE__LOCALE to the clinic's locale, or correct the "
+                "locale in the clinic file",
+                warning=True,
+            )
+        return CheckResult("crisis resources", True, detail)
     details, fixes = [], []
     if found.locale_error:
         dropped = ", without the clinic's lines" if kb.extra_resources_file else ""

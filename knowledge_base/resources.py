@@ -23,6 +23,7 @@ Example file ``knowledge_base/resources/en-GB.yaml``::
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -31,6 +32,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, ValidationError
 
 from knowledge_base.loader import yaml_problem
+
+logger = logging.getLogger(__name__)
 
 #: Locale files are small; anything bigger is not a resources file and is refused unread.
 MAX_FILE_BYTES = 256 * 1024
@@ -114,6 +117,13 @@ def load_crisis_resources(
     if extra_file is None:
         return base
     extra = _load_file(extra_file)
+    if extra.locale.casefold() != locale.casefold():
+        logger.warning(
+            "clinic crisis resources %s are for locale %s, shown with %s's emergency number",
+            extra_file,
+            extra.locale,
+            locale,
+        )
     seen = {(r.name.casefold(), r.contact.casefold()) for r in extra.resources}
     merged = list(extra.resources) + [
         r for r in base.resources if (r.name.casefold(), r.contact.casefold()) not in seen
@@ -130,6 +140,9 @@ class CrisisResourcesCheck:
     locale_error: str = ""
     extra_error: str = ""
     resources: CrisisResources | None = None
+    #: Usable, but off: the clinic file names another locale than the configured one, so its
+    #: lines are shown beside that locale's emergency number (a file meant for another site).
+    warning: str = ""
 
     @property
     def ok(self) -> bool:
@@ -160,7 +173,17 @@ def check_crisis_resources(
             extra_error = str(exc)
     if locale_error or extra_error:
         return CrisisResourcesCheck(locale_error, extra_error)
-    return CrisisResourcesCheck(resources=load_crisis_resources(resources_dir, locale, extra_file))
+    warning = ""
+    if extra_file is not None:
+        theirs = _load_file(extra_file).locale
+        if theirs.casefold() != locale.casefold():
+            warning = (
+                f"clinic file {extra_file} is for locale {theirs!r}, but the configured locale "
+                f"is {locale!r}: its lines are shown with {locale}'s emergency number"
+            )
+    return CrisisResourcesCheck(
+        resources=load_crisis_resources(resources_dir, locale, extra_file), warning=warning
+    )
 
 
 def _load_file(path: Path) -> CrisisResources:

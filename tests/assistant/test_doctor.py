@@ -296,3 +296,23 @@ def test_full_doctor_with_a_healthy_llm(tmp_path: Path, embedded_llm: EmbeddedLl
     # An empty/missing store says how to fill it.
     if not by_name["vector store"].ok:
         assert "mindsignal kb ingest" in by_name["vector store"].fix
+
+
+@pytest.mark.parametrize(("clinic_locale", "warns"), [("fr-FR", True), ("en-us", False)])
+def test_a_clinic_resources_file_for_another_locale_is_a_warning(
+    tmp_path: Path, clinic_locale: str, warns: bool
+) -> None:
+    clinic = tmp_path / "clinic.yaml"
+    clinic.write_text(
+        f"locale: {clinic_locale}\nname: Clinic\nemergency_number: '112'\nreviewed: 2026-12-01\n"
+        "resources:\n  - name: Clinic duty line\n    contact: call 01 23 45 67 89\n"
+        "    kind: phone\n    hours: 24/7\n",
+        encoding="utf-8",
+    )
+    settings = load_settings(
+        data_dir=tmp_path / "var", knowledge_base={"extra_resources_file": str(clinic)}
+    )
+    [row] = run_checks(settings, only=("crisis resources",))
+    assert row.ok and row.warning == warns
+    if warns:
+        assert "'fr-FR'" in row.detail and "'en-US'" in row.detail and "LOCALE" in row.fix
