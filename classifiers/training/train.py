@@ -402,7 +402,11 @@ def _version(config: TrainConfig) -> str:
 def train_student(
     config: TrainConfig, progress: Callable[[str], None] | None = None
 ) -> TrainResult:
-    """Run the full recipe and write the artifact into ``config.output_dir``."""
+    """Run the full recipe and write the artifact into ``config.output_dir``.
+
+    The artifact is built in a staging folder beside it (:func:`staging_dir`) and swapped in
+    when complete (:func:`publish_artifact`), so a stopped run leaves the previous one whole.
+    """
     import torch
 
     say = progress or logger.info
@@ -411,7 +415,10 @@ def train_student(
     torch.manual_seed(config.seed)
     rng = np.random.default_rng(config.seed)
     base = config.base_model or base_model_path()
-    out_dir = Path(config.output_dir)
+    final_dir = Path(config.output_dir)
+    # Everything is written to a staging folder beside the artifact and swapped in at the end:
+    # a run stopped part way leaves the previous artifact (by default the shipped one) whole.
+    out_dir = staging_dir(final_dir)
     ckpt_dir = Path(config.checkpoint_dir or out_dir / ".checkpoints")
 
     df = _select_corpus(config)
@@ -419,6 +426,7 @@ def train_student(
         raise CorpusError(f"no posts with text in {config.data_csv or 'the corpus'}")
     split = split_by_author(df, seed=config.seed)
     # Only now: unusable training data leaves no empty artifact or checkpoint folder behind.
+    clear_stage(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     ckpt_dir.mkdir(parents=True, exist_ok=True)
     if config.extra_reddit and not config.data_csv and not config.max_posts:
@@ -674,8 +682,54 @@ def train_student(
     from classifiers.training.model_card import write_model_card
 
     write_model_card(out_dir, cfg, metrics)
-    say(f"artifact {version} written to {out_dir} in {time.time() - t_start:.0f}s")
-    return TrainResult(artifact_dir=out_dir, version=version, metrics=metrics)
+    publish_artifact(out_dir, final_dir)
+    say(f"artifact {version} written to {final_dir} in {time.time() - t_start:.0f}s")
+    return TrainResult(artifact_dir=final_dir, version=version, metrics=metrics)
+
+
+def staging_dir(final_dir: Path) -> Path:
+    """Where a run builds the artifact for ``final_dir`` (kept after a stopped run, with its
+    checkpoints, so the next run resumes there)."""
+    return final_dir.with_name(final_dir.name + ".partial")
+
+
+def clear_stage(stage: Path) -> None:
+    """Empty a stopped run's staging folder but for its checkpoints (hidden entries): a file
+    this run does not write (a stacked member it cannot fit) must not be published from it."""
+    if not stage.is_dir():
+        return
+    for item in stage.iterdir():
+        if item.name.startswith("."):
+            continue
+        if item.is_dir():
+            shutil.rmtree(item)
+        else:
+            item.unlink()
+
+
+def publish_artifact(stage: Path, final_dir: Path) -> None:
+    """Swap the finished artifact in ``stage`` in for ``final_dir``.
+
+    Files of the old artifact that training does not write (a tuned ``fusion.json``) are
+    carried over, as they were when training wrote in place; hidden entries (old checkpoints)
+    are not. The old folder is moved aside before the new one takes its name and deleted after.
+    """
+    if not final_dir.exists():
+        final_dir.parent.mkdir(parents=True, exist_ok=True)
+        stage.rename(final_dir)
+        return
+    for item in final_dir.iterdir():
+        if item.name.startswith(".") or (stage / item.name).exists():
+            continue
+        if item.is_dir():
+            shutil.copytree(item, stage / item.name)
+        else:
+            shutil.copy2(item, stage / item.name)
+    previous = final_dir.with_name(final_dir.name + ".previous")
+    shutil.rmtree(previous, ignore_errors=True)
+    final_dir.rename(previous)
+    stage.rename(final_dir)
+    shutil.rmtree(previous, ignore_errors=True)
 
 
 def write_config(out_dir: Path, cfg: dict[str, Any]) -> None:

@@ -456,3 +456,70 @@ def test_train_command_refuses_a_file_as_the_artifact_directory(tmp_path: Path) 
     assert result.exit_code == 2
     assert f"error: --output {taken} is a file" in result.stderr
     assert taken.read_text(encoding="utf-8") == "keep me\n"
+
+
+def test_publishing_swaps_the_new_artifact_in_and_keeps_a_tuned_fusion(tmp_path: Path) -> None:
+    from classifiers.training.train import publish_artifact, staging_dir
+
+    final = tmp_path / "minilm-mh"
+    final.mkdir()
+    (final / "model.onnx").write_text("old model", encoding="utf-8")
+    (final / "fusion.json").write_text('{"crisis_threshold": 0.05}', encoding="utf-8")
+    (final / ".checkpoints").mkdir()
+    (final / ".checkpoints" / "last-old.pt").write_text("stale", encoding="utf-8")
+    stage = staging_dir(final)
+    stage.mkdir()
+    (stage / "model.onnx").write_text("new model", encoding="utf-8")
+    (stage / ".checkpoints").mkdir()
+    publish_artifact(stage, final)
+    assert (final / "model.onnx").read_text(encoding="utf-8") == "new model"
+    assert (final / "fusion.json").read_text(encoding="utf-8") == '{"crisis_threshold": 0.05}'
+    assert not (final / ".checkpoints" / "last-old.pt").exists()  # old checkpoints stay behind
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["minilm-mh"]  # no stage, no .previous
+    # a first run has no artifact to replace
+    fresh = tmp_path / "new-artifact"
+    staging_dir(fresh).mkdir()
+    (staging_dir(fresh) / "config.json").write_text("{}", encoding="utf-8")
+    publish_artifact(staging_dir(fresh), fresh)
+    assert (fresh / "config.json").is_file() and not staging_dir(fresh).exists()
+
+
+def test_a_training_run_stopped_part_way_leaves_the_previous_artifact_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Training writes into a staging folder: Ctrl-C after the first files are written must not
+    leave the artifact (by default the shipped one) half old and half new."""
+    from classifiers.training.data import Split
+    from classifiers.training.train import TrainConfig, staging_dir, train_student
+
+    final = tmp_path / "artifact"
+    final.mkdir()
+    (final / "split.json").write_text("old split", encoding="utf-8")
+    data = tmp_path / "posts.csv"
+    rows = [f"I feel hopeless and empty every day, week {i}" for i in range(20)]
+    rows += [f"Does anyone know a good index fund for my ISA, part {i}" for i in range(20)]
+    labels = ["depression"] * 20 + ["none"] * 20
+    data.write_text(
+        "text,label\n" + "".join(f'"{t}",{lab}\n' for t, lab in zip(rows, labels, strict=True)),
+        encoding="utf-8",
+    )
+    real_save = Split.save
+
+    def save_then_stop(self: Split, path: Path) -> None:
+        real_save(self, path)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Split, "save", save_then_stop)
+    config = TrainConfig(output_dir=final, data_csv=data, checkpoint_dir=tmp_path / "ckpt")
+    with pytest.raises(KeyboardInterrupt):
+        train_student(config)
+    assert (final / "split.json").read_text(encoding="utf-8") == "old split"
+    assert sorted(p.name for p in final.iterdir()) == ["split.json"]
+    assert (staging_dir(final) / "split.json").is_file()  # the stopped run's work, set apart
+    # the next run starts from a clean stage: nothing of the stopped run can be published
+    (staging_dir(final) / "stack.npz").write_text("from the stopped run", encoding="utf-8")
+    (staging_dir(final) / ".checkpoints").mkdir()
+    with pytest.raises(KeyboardInterrupt):
+        train_student(config)
+    left = sorted(p.name for p in staging_dir(final).iterdir())
+    assert left == [".checkpoints", "split.json"]
