@@ -93,7 +93,8 @@ their subreddit labels, which reward matching a subreddit over reading the post)
   the model's crisis call, and explicit intent/plan/means cues put it at least at the rules'
   level. One exception (``denial_veto``): where the writer plainly denies suicidal thoughts
   ("I don't want to die or anything, I just feel empty") with no "but" after it and no
-  ideation cue of theirs anywhere, the level is indicator, with the denial as evidence.
+  ideation cue of theirs anywhere, the model's crisis call is vetoed: the level is the
+  model's most likely one below a crisis, and an indicator shows the denial as evidence.
 * **Severity** is the model's calibrated ordinal score cut at the artifact's cut points, floored
   by the risk level the rules saw in the writer's own words (``severity_floor_by_risk``: ideation
   -> moderate, behavior and attempt -> severe). A crisis call of the model alone does not floor
@@ -234,8 +235,9 @@ class FusionConfig:
     addressed_reply: bool = False
     #: Where the writer denies suicidal thoughts in their own words and no cue of theirs at
     #: ideation or above counts (``RulesView.denied``), the model alone calls no crisis: the
-    #: risk head reads "want to die" in "I don't want to die or anything". The level is
-    #: indicator (suicide came up), with the denial as evidence. A product rule, not tuned.
+    #: risk head reads "want to die" in "I don't want to die or anything". The level is the
+    #: model's most likely below a crisis ("I found a lump, I don't want to die": none), an
+    #: indicator showing the denial as evidence. A product rule, not tuned.
     denial_veto: bool = False
     #: The model's blended probability passes a label's threshold and the rules see that same
     #: label strongly in the writer's own words (``rules_add_min``): the text is relevant
@@ -687,7 +689,6 @@ def model_risk(
     words: int = 0,
     reported: bool = False,
     addressed: bool = False,
-    denied: bool = False,
 ) -> tuple[str, float]:
     """The model's risk level and P(crisis), decided as the artifact decides it.
 
@@ -697,8 +698,7 @@ def model_risk(
     without a cue, ``crisis_short_model_alone`` lets the risk head's P call one alone; on a
     ``short`` text in a ``reported`` frame (fiction, homework, a hypothetical) whose rules saw
     no ideation, it calls none; on a text ``addressed`` to someone else (``RulesView.addressed``:
-    no risk cue of the writer's own) it calls none; where the writer ``denied`` suicidal
-    thoughts (``RulesView.denied``) it calls indicator at most. The
+    no risk cue of the writer's own) it calls none. The
     thresholds apply to :meth:`ModelView.crisis_score` (the risk head and, where configured,
     the stacked member's second opinion); the score returned is the risk head's calibrated
     P(crisis).
@@ -733,9 +733,6 @@ def model_risk(
     if crisis and addressed:
         # "Please talk to someone, you are not alone": the crisis is the reader's.
         crisis = False
-    if denied:
-        # "I don't want to die or anything, I just feel empty": suicide came up and was denied.
-        return "indicator", model.crisis
     first = risk_rank(CRISIS_FROM)
     side = RISK_LEVELS[first:] if crisis else RISK_LEVELS[:first]
     level = max(side, key=lambda lv: model.risk.get(lv, 0.0))
@@ -757,11 +754,21 @@ def fuse_risk(rules: RulesView, model: ModelView, config: FusionConfig) -> RiskR
         words=rules.words,
         reported=reported,
         addressed=config.addressed_reply and rules.addressed,
-        denied=config.denial_veto and rules.denied,
     )
-    if config.denial_veto and rules.denied and risk_rank(r.level) <= risk_rank(m_level):
-        # The rules decided the level: show the denial beside whatever else they saw.
-        return RiskResult(m_level, m_score, (*r.evidence, *rules.denials), ("model", "rules"))
+    first = risk_rank(CRISIS_FROM)
+    if (
+        config.denial_veto
+        and rules.denied
+        and risk_rank(m_level) >= first
+        and risk_rank(r.level) < first
+    ):
+        # "I don't want to die or anything, I just feel empty": the writer's denial vetoes the
+        # model's crisis call; the level is the model's below a crisis (or the rules', if
+        # higher), and an indicator shows the denial it rests on.
+        level = max(RISK_LEVELS[:first], key=lambda lv: model.risk.get(lv, 0.0))
+        level = max(level, r.level, key=risk_rank)
+        evidence = (*r.evidence, *rules.denials) if level != "none" else r.evidence
+        return RiskResult(level, m_score, evidence, ("model", "rules"))
     if risk_rank(r.level) > risk_rank(m_level):
         return RiskResult(r.level, max(float(r.score), m_score), r.evidence, ("rules",))
     if r.level == m_level and r.level != "none":

@@ -611,22 +611,31 @@ def test_shipped_hybrid_runs_in_a_fresh_worker_process_and_agrees() -> None:
 
 def test_a_denial_keeps_the_model_alone_from_calling_a_crisis() -> None:
     """The risk head reads "want to die" in "I don't want to die or anything": with
-    ``denial_veto`` the writer's own denial, and no ideation cue of theirs, make it indicator
-    with the denial as evidence, decided by the rules."""
+    ``denial_veto`` the writer's own denial, and no ideation cue of theirs, veto the model's
+    crisis call. The level is the model's most likely below a crisis; an indicator shows the
+    denial as evidence. Both decided by model and rules."""
     text = "I don't want to die or anything, I just feel empty and tired all the time."
     from classifiers.rules import LexiconClassifier
 
     analysis = LexiconClassifier().analyze(text)
     rules = rules_view(analysis, words=len(text.split()), text=text)
     assert rules.denied and rules.denials[0].cue.startswith("denied: ")
-    model = _crisis_view(0.95)
+    leaning = {"none": 0.02, "indicator": 0.06, "ideation": 0.92, "behavior": 0.0, "attempt": 0.0}
+    model = dataclasses.replace(_crisis_view(0.92), risk=leaning)
     base = FusionConfig(crisis_threshold=0.3)
     assert fuse(rules, model, base, "v").risk.crisis  # without the rule: the model's crisis
-    risk = fuse(rules, model, base.with_overrides(denial_veto=True), "v").risk
+    on = base.with_overrides(denial_veto=True)
+    risk = fuse(rules, model, on, "v").risk
     assert (risk.level, risk.crisis, risk.sources) == ("indicator", False, ("model", "rules"))
     assert [text[e.start : e.end] for e in risk.evidence] == ["I don't want to die"]
+    # the model leaning to none below a crisis ("I found a lump, I don't want to die"): none
+    leaning = {"none": 0.06, "indicator": 0.02, "ideation": 0.92, "behavior": 0.0, "attempt": 0.0}
+    risk = fuse(rules, dataclasses.replace(model, risk=leaning), on, "v").risk
+    assert (risk.level, risk.crisis, risk.evidence) == ("none", False, ())
+    # no crisis call to veto: the denial changes nothing
+    calm = dataclasses.replace(_crisis_view(0.05), risk=leaning | {"none": 0.93, "ideation": 0.05})
+    assert fuse(rules, calm, on, "v").risk == fuse(rules, calm, base, "v").risk
     assert "denial_veto" not in FusionConfig().to_dict()  # older digests are kept
-    on = base.with_overrides(denial_veto=True)
     assert FusionConfig.from_dict(on.to_dict()) == on
 
 
