@@ -168,18 +168,29 @@ def _read_jsonl(
                 yield row
 
 
+#: What a malformed CSV row reads as (see ``_read_csv``): no real field holds it.
+_MALFORMED = "\x00malformed row\x00"
+
+
 def _read_csv(
     path: Path, text_col: str, id_col: str, report: Callable[[str], None], sep: str
 ) -> Iterator[CorpusRow]:
     import pandas as pd
 
-    def bad_line(fields: list[str]) -> None:
-        report(f"malformed CSV row with {len(fields)} fields, skipped")
-        return None
-
     try:
         # Big fields: Reddit posts can exceed csv's default 128 KiB field limit.
         csv.field_size_limit(1 << 30)
+        width = len(pd.read_csv(path, sep=sep, nrows=0, encoding_errors="replace").columns)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeError, csv.Error) as exc:
+        raise CorpusError(f"cannot read {path.name} as CSV: {exc}") from exc
+
+    def bad_line(fields: list[str]) -> list[str]:
+        report(f"malformed CSV row with {len(fields)} fields, skipped")
+        # A placeholder keeps its place, so the rows after it keep their numbers (the ids of
+        # a file without an id column); it is dropped below without a second message.
+        return [_MALFORMED] * width
+
+    try:
         frame = pd.read_csv(
             path,
             sep=sep,
@@ -202,6 +213,8 @@ def _read_csv(
         )
     ids = frame[id_col] if id_col in frame.columns else None
     for i, text in enumerate(frame[text_col]):
+        if text == _MALFORMED:
+            continue
         raw_id = ids.iloc[i] if ids is not None else None
         row = _row(raw_id, text, f"row-{i + 1}", f"row {i + 1}", report)
         if row is not None:

@@ -155,6 +155,22 @@ def test_a_long_row_early_on_does_not_shift_the_others(tmp_path: Path) -> None:
     assert bad == ["malformed CSV row with 4 fields, skipped"]
 
 
+def test_rows_without_an_id_keep_their_numbers_past_a_malformed_row(tmp_path: Path) -> None:
+    """The fallback ids (``row-N``) join the labels back to the file: a skipped malformed row
+    must not renumber the rows after it."""
+    path = tmp_path / "corpus.csv"
+    body = 'text,source\n"first post",a\n"second","x","y"\n"third post",b\n"fourth post",c\n'
+    path.write_text(body, encoding="utf-8")
+    bad: list[str] = []
+    rows = list(read_corpus(path, on_bad_row=bad.append))
+    assert [(r.id, r.text) for r in rows] == [
+        ("row-1", "first post"),
+        ("row-3", "third post"),
+        ("row-4", "fourth post"),
+    ]
+    assert bad == ["malformed CSV row with 3 fields, skipped"]
+
+
 def test_unreadable_corpora_fail_with_a_clear_message(tmp_path: Path) -> None:
     with pytest.raises(CorpusError, match="not found"):
         list(read_corpus(tmp_path / "missing.csv"))
