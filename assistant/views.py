@@ -8,7 +8,9 @@ Gradio layer only places them on the page. Wording follows the project rule: sig
 from __future__ import annotations
 
 import html
+import re
 import unicodedata
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from assistant.draft import DISCLAIMER, CareDraft
@@ -236,8 +238,33 @@ def answer_markdown(draft: CareDraft) -> str:
         )
     parts.append(body)
     parts.append(sources_markdown(draft))
+    parts.append(f"{_CASE_LABEL} `{draft.case_id}`")
     parts.append(f"_{DISCLAIMER}_")
     return "\n\n".join(parts)
+
+
+_CASE_LABEL = "Case"
+_CASE_REF_RE = re.compile(rf"^{_CASE_LABEL} `([0-9A-Za-z_-]+)`$", re.MULTILINE)
+
+
+def shown_case_id(history: Sequence[Mapping[str, Any]] | None) -> str | None:
+    """The case id of the latest answer in a chat history (as :func:`answer_markdown` shows it).
+
+    ``history`` holds ``{"role", "content"}`` messages; ``content`` is text or a list of parts
+    with ``text`` (as Gradio's chat sends it back). Only the assistant's messages are read.
+    """
+    for message in reversed(list(history or [])):
+        if not isinstance(message, Mapping) or message.get("role") != "assistant":
+            continue
+        content = message.get("content")
+        if isinstance(content, list):
+            content = "".join(
+                str(part.get("text", "")) for part in content if isinstance(part, Mapping)
+            )
+        found = _CASE_REF_RE.findall(content) if isinstance(content, str) else []
+        if found:
+            return str(found[-1])
+    return None
 
 
 def streaming_markdown(draft: CareDraft | None, streamed: str) -> str:

@@ -17,15 +17,19 @@ without a browser:
 from __future__ import annotations
 
 import logging
+import shutil
 import tempfile
 import threading
+import time
 import traceback
 import uuid
-from collections.abc import Iterator
+import weakref
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from assistant import views
 from assistant.batch import BatchAnalyzer, BatchResult, ProgressCallback
 from assistant.batch_io import InputAdvice
 from assistant.draft import CareDraft
@@ -114,6 +118,11 @@ class ChatUpdate:
 class Workbench:
     """The UI's service object; one per running app, shared by all sessions.
 
+    Exports and batch results are written into one folder per request under ``export_root``;
+    Gradio serves a copy of them, so the originals are only kept ``ui.temp_file_max_age_s``
+    (older folders are removed whenever a new one is made), and the private temporary root is
+    removed when the workbench is closed or the process exits.
+
     Args:
         mind: The app (settings and lazily built components).
         export_root: Folder for exports and batch results (default: a private temp folder).
@@ -123,6 +132,8 @@ class Workbench:
         self.mind = mind
         self.settings = mind.settings
         self._export_root = export_root
+        self._own_root: Path | None = None
+        self._remove_own_root: weakref.finalize | None = None
         self._pipelines: dict[SessionOptions, CarePipeline] = {}
         self._lock = threading.Lock()
 
@@ -202,6 +213,19 @@ class Workbench:
     def new_session(self) -> CaseSession:
         """A fresh chat session."""
         return CaseSession(max_history_turns=self.settings.assistant.max_history_turns)
+
+    def continues_case(
+        self, session: CaseSession, history: Sequence[Mapping[str, Any]] | None
+    ) -> bool:
+        """Whether the conversation ``history`` (as the client shows it) is the session's case.
+
+        A message may only be a follow-up on the case its own conversation shows. Two
+        conversations can share one session (an API client running several cases at once, or
+        two chat events of one page): the session's case is then whichever finished last, and a
+        follow-up sent with another conversation must not be answered from (and show) that case.
+        """
+        draft = session.draft
+        return draft is not None and views.shown_case_id(history) == draft.case_id
 
     # ---- backend description ---------------------------------------------------------------
     def backend_line(self) -> str:
@@ -346,12 +370,41 @@ class Workbench:
         final = apply_review(draft, edited_text, reviewed, notes or "")
         return final, write_exports(final, self._new_folder("export"))
 
+    def close(self) -> None:
+        """Remove the private folder of exports and batch results (if this workbench made it)."""
+        with self._lock:
+            if self._remove_own_root is not None:
+                self._remove_own_root()
+            self._own_root = self._remove_own_root = None
+
     def _new_folder(self, kind: str) -> Path:
-        root = self._export_root
-        if root is not None:
-            root.mkdir(parents=True, exist_ok=True)
+        root = self._files_root()
+        self._remove_old_folders(root)
         # mkdtemp makes a folder only this user can read: exports hold sensitive text.
         return Path(tempfile.mkdtemp(prefix=f"mindsignal-{kind}-", dir=root))
+
+    def _files_root(self) -> Path:
+        with self._lock:
+            if self._export_root is not None:
+                self._export_root.mkdir(parents=True, exist_ok=True)
+                return self._export_root
+            if self._own_root is None:
+                self._own_root = Path(tempfile.mkdtemp(prefix="mindsignal-files-"))
+                # Also at interpreter exit: the files must not outlive the server.
+                self._remove_own_root = weakref.finalize(
+                    self, shutil.rmtree, self._own_root, ignore_errors=True
+                )
+            return self._own_root
+
+    def _remove_old_folders(self, root: Path) -> None:
+        """Delete this app's export and batch folders older than the temporary-file age."""
+        cutoff = time.time() - self.settings.ui.temp_file_max_age_s
+        for folder in (*root.glob("mindsignal-export-*"), *root.glob("mindsignal-batch-*")):
+            try:
+                if folder.is_dir() and folder.stat().st_mtime < cutoff:
+                    shutil.rmtree(folder, ignore_errors=True)
+            except OSError:
+                continue
 
 
 #: What the batch reader's messages tell a Batch-tab user to do (it has no CLI options).

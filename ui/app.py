@@ -287,10 +287,10 @@ def build_ui(mind: MindSignalApp, workbench: Workbench | None = None) -> gr.Bloc
         ) -> Any:
             history = list(history or [])
             state = state or wb.new_session()
-            if not history:
-                # An empty conversation is a new case. The page resets the case whenever it
-                # empties the chat; an API client that sends no history means the same, and
-                # its session's last case must not turn this post into a follow-up on it.
+            if not wb.continues_case(state, history):
+                # Only the case this conversation shows can be followed up: an empty chat, or
+                # one whose latest answer is another case (a second conversation in the same
+                # session), starts a new case rather than following up on an unseen one.
                 state.reset()
             options = wb.options(k, loc, mode)
             history.append({"role": "user", "content": _echo(text)})

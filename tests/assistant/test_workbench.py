@@ -174,3 +174,50 @@ def test_batch_messages_name_the_upload_and_give_advice_the_batch_tab_can_follow
         "(in Excel: Save As 'CSV UTF-8') and upload it again"
     )
     assert rows[1].error is None and rows[1].labels
+
+
+def test_export_and_batch_files_do_not_outlive_their_age_or_the_server(tmp_path: Path) -> None:
+    """The originals behind the downloads hold a person's case: they go once older than the
+    temporary-file age (as Gradio's copies do), and all of them when the workbench closes."""
+    import os
+
+    wb = _workbench(tmp_path, FakeChat(REPLY))
+    wb._export_root = None  # the server's default: a private temporary folder
+    draft = wb.mind.pipeline.recommend(SECRET_POST)
+    _, old = wb.export(draft, "", False)
+    hour_ago = old.json.parent.stat().st_mtime - wb.settings.ui.temp_file_max_age_s - 60
+    os.utime(old.json.parent, (hour_ago, hour_ago))
+    _, new = wb.export(draft, "", True)
+    assert not old.json.parent.exists(), "an export older than the age is removed"
+    assert new.json.is_file()
+    root = new.json.parent.parent
+    assert root.stat().st_mode & 0o077 == 0, "the folder of all exports is private"
+    wb.close()
+    assert not root.exists(), "nothing is left behind when the server stops"
+
+
+def test_a_follow_up_is_answered_only_from_the_case_its_conversation_shows(
+    tmp_path: Path,
+) -> None:
+    """Two conversations in one session (an API client running two cases at once): the session's
+    case is the one that finished last, and the other conversation must not follow up on it."""
+    from assistant.views import answer_markdown
+
+    wb = _workbench(tmp_path, FakeChat(REPLY))
+    session = wb.new_session()
+    first = list(wb.chat(session, "I feel hopeless and empty; I stopped seeing friends."))[-1]
+    assert first.draft is not None
+    chat_a: list[dict[str, Any]] = [
+        {"role": "user", "content": "I feel hopeless and empty; I stopped seeing friends."},
+        {"role": "assistant", "content": [{"type": "text", "text": answer_markdown(first.draft)}]},
+    ]
+    assert wb.continues_case(session, chat_a), "its own conversation continues the case"
+    # The other conversation's post (its chat is empty, so, as the UI does, a new case).
+    assert not wb.continues_case(session, [])
+    session.reset()
+    second = list(wb.chat(session, SECRET_POST))[-1]
+    assert second.draft is not None and second.draft.case_id != first.draft.case_id
+    assert not wb.continues_case(session, chat_a), "conversation A no longer shows this case"
+    assert not wb.continues_case(session, None)
+    chat_b = [{"role": "assistant", "content": answer_markdown(second.draft)}]
+    assert wb.continues_case(session, chat_b)

@@ -199,6 +199,24 @@ def test_a_chat_call_without_history_is_a_new_case(client: Client) -> None:
 
 
 @pytest.mark.integration
+@pytest.mark.slow
+def test_a_follow_up_never_uses_the_case_of_another_conversation_in_the_session(
+    ui_url: str,
+) -> None:
+    """One client running two cases (two conversations, one session): a follow-up sent with the
+    first conversation must not be answered from, nor show, the second person's post."""
+    client = Client(ui_url, verbose=False)
+    first = _chat(client, DEPRESSED_POST)[-1]
+    other = "I binge and then make myself throw up after every meal."
+    _chat(client, other)  # the other conversation's post: now the session's case
+    follow = _chat(client, "Make it shorter, please.", first[CHAT])[-1]
+    shown = "".join(span["token"] for span in follow[EVIDENCE] or [])
+    assert "binge" not in shown and "binge" not in _text(follow[CHAT][-1])
+    labels = [c["label"] for c in (follow[SCORES] or {}).get("confidences", [])]
+    assert "eating_disorder" not in labels
+
+
+@pytest.mark.integration
 def test_clearing_the_chat_ends_the_case(ui_mind: Any) -> None:
     """The chat's Clear button resets the case as New case does, so the next short post is a
     new case, not a follow-up on a conversation no longer on screen."""
