@@ -407,6 +407,18 @@ class Workbench:
                 continue
 
 
+def private_upload_folder(settings: Any) -> Path:
+    """A folder only this OS user may open, for the web UI's uploads and download copies.
+
+    Gradio's default (``/tmp/gradio``) is readable by every user of the host, and it holds
+    uploaded posts and exported drafts: ``<data_dir>/ui-files``, mode 0700, instead.
+    """
+    folder = Path(settings.data_dir).resolve() / "ui-files"
+    folder.mkdir(parents=True, exist_ok=True)
+    folder.chmod(0o700)
+    return folder
+
+
 #: What the batch reader's messages tell a Batch-tab user to do (it has no CLI options).
 UPLOAD_ADVICE = InputAdvice(
     encoding="save it as UTF-8 (in Excel: Save As 'CSV UTF-8') and upload it again",

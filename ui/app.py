@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 from typing import TYPE_CHECKING, Any
 
@@ -30,6 +31,7 @@ from assistant.workbench import (
     auth_status_line,
     failure_message,
     launch_auth,
+    private_upload_folder,
 )
 from classifiers.labels import RISK_LEVELS, SEVERITY_LEVELS
 
@@ -528,6 +530,10 @@ def launch_ui(mind: MindSignalApp, **launch_overrides: Any) -> gr.Blocks:
         auth = launch_auth(mind.settings)
     except UnsafeLaunchError as exc:
         raise SystemExit(f"mindsignal run: {exc}") from None
+    if not os.environ.get("GRADIO_TEMP_DIR"):  # an operator's own choice wins
+        # Read by Gradio when the app is built and launched: uploads and download copies go
+        # to a private folder, not the host-wide /tmp/gradio.
+        os.environ["GRADIO_TEMP_DIR"] = str(private_upload_folder(mind.settings))
     demo = build_ui(mind)
     demo.queue(default_concurrency_limit=CONCURRENCY_LIMIT, max_size=QUEUE_MAX_SIZE)
     options: dict[str, Any] = {

@@ -275,3 +275,17 @@ def test_bad_chat_input_gets_a_clear_message_not_a_traceback(
     assert "Traceback" not in answer
     echoed = _text(final[CHAT][0])
     assert len(echoed) < 5000, "a huge paste is not echoed back whole"
+
+
+def test_uploads_and_download_copies_go_to_a_private_folder(ui_url: str, ui_mind: Any) -> None:
+    """Gradio's default /tmp/gradio is readable by every user of the host; the launched app's
+    uploads and download copies go to a folder only its own user may open."""
+    import os
+    import stat
+
+    from gradio.utils import get_upload_folder
+
+    folder = Path(get_upload_folder())
+    assert folder == Path(ui_mind.settings.data_dir).resolve() / "ui-files"
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+    assert os.environ["GRADIO_TEMP_DIR"] == str(folder)
