@@ -60,6 +60,8 @@ class CaseSession:
 
     max_history_turns: int = 8
     session_id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
+    #: The signed-in user the session belongs to (None without sign-in).
+    owner: str | None = None
     draft: CareDraft | None = None
     case_llm_text: str = ""
     history: list[Turn] = field(default_factory=list)

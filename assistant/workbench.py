@@ -210,9 +210,19 @@ class Workbench:
             config=replace(base.config, top_k=options.top_k),
         )
 
-    def new_session(self) -> CaseSession:
-        """A fresh chat session."""
-        return CaseSession(max_history_turns=self.settings.assistant.max_history_turns)
+    def new_session(self, owner: str | None = None) -> CaseSession:
+        """A fresh chat session, belonging to the signed-in user ``owner`` (None: no sign-in)."""
+        return CaseSession(max_history_turns=self.settings.assistant.max_history_turns, owner=owner)
+
+    def session_for(self, state: CaseSession | None, user: str | None) -> CaseSession:
+        """The session a request of ``user`` works on: ``state`` when it is theirs, else a new one.
+
+        Gradio keys session state by a random session id, not by the signed-in user: a request
+        that came with someone else's session id must not see or continue their case.
+        """
+        if state is not None and state.owner == user:
+            return state
+        return self.new_session(owner=user)
 
     def continues_case(
         self, session: CaseSession, history: Sequence[Mapping[str, Any]] | None

@@ -286,9 +286,10 @@ def build_ui(mind: MindSignalApp, workbench: Workbench | None = None) -> gr.Bloc
             k: Any,
             loc: Any,
             mode: Any,
+            request: gr.Request,
         ) -> Any:
             history = list(history or [])
-            state = state or wb.new_session()
+            state = wb.session_for(state, _user(request))
             if not wb.continues_case(state, history):
                 # Only the case this conversation shows can be followed up: an empty chat, or
                 # one whose latest answer is another case (a second conversation in the same
@@ -333,9 +334,9 @@ def build_ui(mind: MindSignalApp, workbench: Workbench | None = None) -> gr.Bloc
         send.click(on_chat, chat_inputs, chat_outputs, api_name="chat")
         message.submit(on_chat, chat_inputs, chat_outputs, api_visibility="private")
 
-        def on_new_case(state: CaseSession | None) -> Any:
-            if state is not None:
-                state.reset()
+        def on_new_case(state: CaseSession | None, request: gr.Request) -> Any:
+            state = wb.session_for(state, _user(request))
+            state.reset()
             return [[], state, *_panel(None), "", False, "", None, ""]
 
         case_outputs = [
@@ -364,8 +365,10 @@ def build_ui(mind: MindSignalApp, workbench: Workbench | None = None) -> gr.Bloc
 
         upload.upload(on_upload, [upload, chatbot], [message, chatbot], api_visibility="private")
 
-        def on_export(state: CaseSession | None, edited: str, done: bool, note: str) -> Any:
-            if state is None or state.draft is None:
+        def on_export(
+            state: CaseSession | None, edited: str, done: bool, note: str, request: gr.Request
+        ) -> Any:
+            if state is None or state.owner != _user(request) or state.draft is None:
                 return None, "⚠️ Analyse a post first; there is no draft to export."
             try:
                 final, files = wb.export(state.draft, edited, done, note)
@@ -398,6 +401,7 @@ def build_ui(mind: MindSignalApp, workbench: Workbench | None = None) -> gr.Bloc
             k: Any,
             loc: Any,
             mode: Any,
+            request: gr.Request,
             progress: gr.Progress = gr.Progress(),  # noqa: B008 - Gradio injects it
         ) -> Any:
             empty = [None, None, None, None, None, None]
@@ -427,7 +431,7 @@ def build_ui(mind: MindSignalApp, workbench: Workbench | None = None) -> gr.Bloc
                 _bar_frame(s.risk, "risk"),
                 pd.DataFrame([r.table_row() for r in result.rows], columns=list(TABLE_COLUMNS)),
                 [str(jsonl), str(csv_path)],
-                result,
+                (_user(request), result),
             ]
 
         run_batch.click(
@@ -445,7 +449,11 @@ def build_ui(mind: MindSignalApp, workbench: Workbench | None = None) -> gr.Bloc
             api_visibility="private",
         )
 
-        def on_row(result: BatchResult | None, evt: gr.SelectData) -> Any:
+        def on_row(
+            owned: tuple[str | None, BatchResult] | None, evt: gr.SelectData, request: gr.Request
+        ) -> Any:
+            # The batch state holds (owner, result): someone else's session id shows nothing.
+            result = owned[1] if owned is not None and owned[0] == _user(request) else None
             row_index = evt.index[0] if isinstance(evt.index, (list, tuple)) else evt.index
             if result is None or not isinstance(row_index, int) or row_index >= len(result.rows):
                 return ["", views.badges_html(None), None, "", []]
@@ -512,6 +520,11 @@ def _user_error(message: str) -> gr.Error:
     failures are already logged by :func:`failure_message` with a reference and no text.
     """
     return gr.Error(message, print_exception=False)
+
+
+def _user(request: gr.Request | None) -> str | None:
+    """The signed-in user of a request (None without sign-in)."""
+    return getattr(request, "username", None) if request is not None else None
 
 
 def launch_ui(mind: MindSignalApp, **launch_overrides: Any) -> gr.Blocks:

@@ -221,3 +221,17 @@ def test_a_follow_up_is_answered_only_from_the_case_its_conversation_shows(
     assert not wb.continues_case(session, None)
     chat_b = [{"role": "assistant", "content": answer_markdown(second.draft)}]
     assert wb.continues_case(session, chat_b)
+
+
+def test_a_session_is_only_used_by_the_user_it_belongs_to(tmp_path: Path) -> None:
+    """Gradio keys session state by a random session id, not by the signed-in user: a request
+    by bob that arrives with alice's session (a leaked id) gets a session of his own."""
+    wb = _workbench(tmp_path, FakeChat(REPLY))
+    alice = wb.session_for(None, "alice")
+    assert alice.owner == "alice" and wb.session_for(alice, "alice") is alice
+    alice.start_case(wb.analyze("I haven't enjoyed anything in months and I sleep all day."))
+    bobs = wb.session_for(alice, "bob")
+    assert bobs is not alice and bobs.owner == "bob" and not bobs.has_case
+    # without sign-in every request is nobody's, as before
+    anyone = wb.session_for(None, None)
+    assert wb.session_for(anyone, None) is anyone
