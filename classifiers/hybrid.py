@@ -245,6 +245,11 @@ class FusionConfig:
     #: control: "the voices have been telling me my neighbours are watching me through the
     #: TV" had psychosis at 0.91 and relevance 0.34. A product rule, not tuned.
     agreement_relevant: bool = False
+    #: The rules' severity is a floor on the model's, as their risk level is on risk: "lost my
+    #: job because I can't get out of bed, haven't showered in two weeks, feel worthless every
+    #: day" read mild to the severity head (trained on rule labels, its scores sit low on short
+    #: texts) and severe to the rules. A product rule, not tuned.
+    rules_severity_floor: bool = False
     #: On a short text the rules' veto holds whatever the model's score: when every mention of
     #: a label is negated or about someone else ("I'm not depressed, just tired"; "my brother
     #: has bipolar"), that mention is most of what the student read.
@@ -280,6 +285,8 @@ class FusionConfig:
             del out["denial_veto"]
         if not out["agreement_relevant"]:  # added later, the same way
             del out["agreement_relevant"]
+        if not out["rules_severity_floor"]:  # added later, the same way
+            del out["rules_severity_floor"]
         if not out["crisis_support_tfidf_weight"]:  # added later, the same way
             del out["crisis_support_tfidf_weight"]
         if out["rules_criteria_relevant"] is None:  # added later, the same way
@@ -390,6 +397,9 @@ class RulesView:
     #: of the denials (``denials``) show the practitioner what was read.
     denied: bool = False
     denials: tuple[Evidence, ...] = ()
+    #: The rules' own severity (symptom criteria, impairment, intensity, duration, mildness
+    #: words); None where not computed.
+    severity: SeverityResult | None = None
 
 
 class RulesPart(Protocol):
@@ -483,6 +493,7 @@ def rules_view(analysis: Any, words: int = 0, text: str = "") -> RulesView:
         and not any(h.counted and not h.flags.quoted for h in getattr(analysis, "risk_hits", ())),
         denied=bool(denials),
         denials=denials,
+        severity=getattr(analysis, "severity", None),
     )
 
 
@@ -571,7 +582,9 @@ def fuse(rules: RulesView, model: ModelView, config: FusionConfig, version: str)
     )
     if relevant or has_risk:
         labels = fuse_labels(rules, model, config)
-        severity = fuse_severity(model, rules.risk, config)
+        severity = fuse_severity(
+            model, rules.risk, config, rules.severity if config.rules_severity_floor else None
+        )
     else:
         labels = ()
         severity = SeverityResult("minimal", min(model.severity_score, 0.1), ("model",))
@@ -777,9 +790,15 @@ def fuse_risk(rules: RulesView, model: ModelView, config: FusionConfig) -> RiskR
     return RiskResult(m_level, m_score, r.evidence, ("model",))
 
 
-def fuse_severity(model: ModelView, rules_risk: RiskResult, config: FusionConfig) -> SeverityResult:
+def fuse_severity(
+    model: ModelView,
+    rules_risk: RiskResult,
+    config: FusionConfig,
+    rules_severity: SeverityResult | None = None,
+) -> SeverityResult:
     """The model's ordinal severity, floored by the risk level the rules saw (``rules_risk``:
-    cues in the writer's own words, not the recall-tuned crisis call of the model)."""
+    cues in the writer's own words, not the recall-tuned crisis call of the model) and, where
+    given, by the rules' own severity (``FusionConfig.rules_severity_floor``)."""
     idx = int(
         np.searchsorted(np.asarray(model.severity_cut_points), model.severity_score, side="right")
     )
@@ -791,6 +810,10 @@ def fuse_severity(model: ModelView, rules_risk: RiskResult, config: FusionConfig
         idx = severity_rank(floor)
         if idx - 1 < len(model.severity_cut_points):
             score = max(score, model.severity_cut_points[idx - 1])
+        sources = ("model", "rules")
+    if rules_severity is not None and severity_rank(rules_severity.level) > idx:
+        idx = severity_rank(rules_severity.level)
+        score = max(score, float(rules_severity.score))
         sources = ("model", "rules")
     return SeverityResult(SEVERITY_LEVELS[idx], float(score), sources)
 

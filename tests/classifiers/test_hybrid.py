@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from classifiers.base import Classification, Evidence, InvalidTextError, RiskResult
+from classifiers.base import Classification, Evidence, InvalidTextError, RiskResult, SeverityResult
 from classifiers.hybrid import (
     FusionConfig,
     HybridClassifier,
@@ -702,3 +702,30 @@ def test_shipped_hybrid_reads_a_paranoid_post_as_relevant_but_not_a_conspiracy_o
     )
     assert voices.relevant and voices.label_names() == ["psychosis"]
     assert not theirs.relevant
+
+
+def test_the_rules_severity_is_a_floor_on_the_models() -> None:
+    """As the rules' risk level floors risk, their severity (criteria, impairment, intensity)
+    floors the severity head's, which reads short texts low."""
+    rules = RulesView(
+        {"depression": RuleHit(0.8, (Evidence(0, 5, "worthless", "worthlessness"),), True)},
+        0.9,
+        False,
+        RiskResult("none", 0.0),
+        words=27,
+        severity=SeverityResult("severe", 0.75, ("rules",)),
+    )
+    model = _model_view({"depression": 0.9})  # severity score 0.3: mild at these cut points
+    assert fuse(rules, model, FusionConfig(), "v").severity.level == "mild"
+    on = FusionConfig(rules_severity_floor=True)
+    severity = fuse(rules, model, on, "v").severity
+    assert (severity.level, severity.score, severity.sources) == (
+        "severe",
+        0.75,
+        ("model", "rules"),
+    )
+    # the rules never lower it
+    calm = dataclasses.replace(rules, severity=SeverityResult("minimal", 0.0, ("rules",)))
+    assert fuse(calm, model, on, "v").severity.level == "mild"
+    assert "rules_severity_floor" not in FusionConfig().to_dict()
+    assert FusionConfig.from_dict(on.to_dict()) == on
