@@ -391,15 +391,18 @@ class RulesView:
     #: are not alone, your life matters"), and no risk cue in it is the writer's own (a cue
     #: said to the reader, "if you're thinking about suicide", is not).
     addressed: bool = False
-    #: The writer denies suicidal thoughts in their own words ("I don't want to die or
-    #: anything", "I am NOT suicidal"): a suicide-risk cue of ideation or above, first person,
-    #: present and negated, and no cue of theirs at ideation or above that counts. The spans
-    #: of the denials (``denials``) show the practitioner what was read.
-    denied: bool = False
+    #: Where the writer denies suicidal thoughts in their own words ("I don't want to die or
+    #: anything", "I am NOT suicidal"): the spans of the denials
+    #: (:func:`classifiers.rules.risk.denial_hits`), shown to the practitioner as evidence.
     denials: tuple[Evidence, ...] = ()
     #: The rules' own severity (symptom criteria, impairment, intensity, duration, mildness
     #: words); None where not computed.
     severity: SeverityResult | None = None
+
+    @property
+    def denied(self) -> bool:
+        """The writer denies suicidal thoughts, and no cue of theirs at ideation or above counts."""
+        return bool(self.denials)
 
 
 class RulesPart(Protocol):
@@ -491,7 +494,6 @@ def rules_view(analysis: Any, words: int = 0, text: str = "") -> RulesView:
         # a risk cue of the writer's own (not quoted, not said to the reader) keeps it theirs
         addressed=bool(getattr(analysis, "addressed", False))
         and not any(h.counted and not h.flags.quoted for h in getattr(analysis, "risk_hits", ())),
-        denied=bool(denials),
         denials=denials,
         severity=getattr(analysis, "severity", None),
     )

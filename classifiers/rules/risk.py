@@ -97,9 +97,8 @@ def denial_hits(text: str, hits: Sequence[RiskHit]) -> tuple[RiskHit, ...]:
     "I am NOT suicidal", "I'm not going to kill myself"), each spanning the whole denial: a
     cue of ideation or above, first person, present, negated and inside one of the plain
     denial forms, with no "but" after it ("I'm not planning to kill myself, but it would be
-    no great loss"). Empty when any cue of
-    the writer's at ideation or above counts ("I'm not suicidal; I wish I wouldn't wake up"),
-    so a denial never hides ideation the rules see."""
+    no great loss"). Empty when any cue of the writer's at ideation or above counts ("I'm not
+    suicidal; I wish I wouldn't wake up"), so a denial never hides ideation the rules see."""
     crisis = risk_rank("ideation")
     if any(risk_rank(h.effective_level) >= crisis for h in hits):
         return ()
