@@ -413,6 +413,14 @@ def _json_reason(exc: json.JSONDecodeError) -> str:
 
 
 # ---- classification -------------------------------------------------------------------------
+def same_file(a: Path, b: Path) -> bool:
+    """Whether writing ``b`` would overwrite the existing file ``a`` (links and ``..`` included)."""
+    try:
+        return a.is_file() and (a.resolve() == b.resolve() or (b.exists() and a.samefile(b)))
+    except OSError:
+        return False
+
+
 def batched(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
     """Split a stream into lists of at most ``size`` items without reading ahead further."""
     if size < 1:

@@ -75,14 +75,20 @@ def classify(
     Rows that cannot be classified get {"id": ..., "error": ...} and the run goes on; the exit
     status is 1 when any row failed, 2 when the input or classifier cannot be used at all.
     """
-    from assistant.batch_io import BatchInputError, batched, classify_batch, read_records
+    from assistant.batch_io import (
+        BatchInputError,
+        batched,
+        classify_batch,
+        read_records,
+        same_file,
+    )
     from assistant.settings import load_settings
     from classifiers.factory import ClassifierLoadError, load_classifier
 
     settings = load_settings()
     cs = settings.classifier
     size = batch_size or cs.batch_size
-    if output is not None and input != "-" and _same_file(Path(input), output):
+    if output is not None and input != "-" and same_file(Path(input), output):
         raise _fail(f"--output {output} is the input file; write the results to another file")
     if output is None and sys.stdout is None:  # started with standard output closed (>&-)
         raise _fail("standard output is closed: write the results with --output FILE")
@@ -163,14 +169,6 @@ def classify(
         typer.echo(f"{summary} in {elapsed:.1f}s" + (f" -> {output}" if output else ""), err=True)
     if failed:
         raise typer.Exit(1)
-
-
-def _same_file(a: Path, b: Path) -> bool:
-    """Whether writing ``b`` would overwrite the existing file ``a`` (links and ``..`` included)."""
-    try:
-        return a.is_file() and (a.resolve() == b.resolve() or (b.exists() and a.samefile(b)))
-    except OSError:
-        return False
 
 
 def evaluate(

@@ -73,7 +73,7 @@ def label(
     """Label a corpus with the LLM teacher (resumable; cached by text hash)."""
     from rich.console import Console
 
-    from assistant.commands.classify import _same_file
+    from assistant.batch_io import same_file
     from assistant.llm.backend import resolve_llm_backend
     from assistant.llm.base import LLMUnavailableError
     from assistant.llm.ollama_chat import OllamaChat
@@ -91,7 +91,7 @@ def label(
         raise fail(f"cannot read corpus: {input} not found")
     cache_path = cache or output.with_name(output.name + ".cache.jsonl")
     for path, what in ((output, "--output"), (cache_path, "--cache")):
-        if _same_file(input, path):
+        if same_file(input, path):
             raise fail(f"{what} {path} is the corpus itself; write to another file")
         if path.is_dir():
             raise fail(f"{what} {path} is a directory; give a file name")
