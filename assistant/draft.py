@@ -51,9 +51,12 @@ def classification_evidence(
     risk = classification.get("risk", {})
     for ev in risk.get("evidence", []) if isinstance(risk, dict) else []:
         if isinstance(ev, dict) and ev.get("text"):
-            # A denial ("I don't want to die") is evidence of the level, not a cue for it.
-            denied = " (denied)" if str(ev.get("cue", "")).startswith("denied:") else ""
-            risk_spans.append({**ev, "label": f"risk: {risk.get('level', '')}{denied}"})
+            # A denial ("I don't want to die") or thoughts that are history ("I used to think
+            # about ending it") is evidence of the level, not a cue for a crisis.
+            cue = str(ev.get("cue", ""))
+            note = " (denied)" if cue.startswith("denied:") else ""
+            note = " (past)" if cue.startswith("past:") else note
+            risk_spans.append({**ev, "label": f"risk: {risk.get('level', '')}{note}"})
     return risk_spans + label_spans if risk_first else label_spans + risk_spans
 
 

@@ -95,6 +95,9 @@ their subreddit labels, which reward matching a subreddit over reading the post)
   ("I don't want to die or anything, I just feel empty") with no "but" after it and no
   ideation cue of theirs anywhere, the model's crisis call is vetoed: the level is the
   model's most likely one below a crisis, and an indicator shows the denial as evidence.
+  Likewise (``past_veto``) where the writer's only suicidal thoughts are history in a text that
+  says the difficulty is over ("Three years ago I was suicidal ... I'm doing well now"), with
+  nothing saying it is back; past attempts and self-harm keep their level.
 * **Severity** is the model's calibrated ordinal score cut at the artifact's cut points, floored
   by the risk level the rules saw in the writer's own words (``severity_floor_by_risk``: ideation
   -> moderate, behavior and attempt -> severe). A crisis call of the model alone does not floor
@@ -135,7 +138,7 @@ from classifiers.labels import (
     severity_rank,
 )
 from classifiers.rules.context import FIRST_PERSON_WORD_RE, split_sentences
-from classifiers.rules.risk import denial_hits
+from classifiers.rules.risk import denial_hits, past_ideation_hits
 from classifiers.stacking import blend, weights_from_config
 from classifiers.text_checks import validate_text
 
@@ -239,6 +242,14 @@ class FusionConfig:
     #: model's most likely below a crisis ("I found a lump, I don't want to die": none), an
     #: indicator showing the denial as evidence. A product rule, not tuned.
     denial_veto: bool = False
+    #: Where the writer's only suicidal thoughts are history in a text that says the difficulty
+    #: is over (``RulesView.past_only``: "I used to think about killing myself in high school.
+    #: Not anymore, DBT changed my life"), the model alone calls no crisis: the risk head reads
+    #: the words, not their tense. As with ``denial_veto``, the level is the model's most likely
+    #: below a crisis or the rules' indicator, which shows the past thoughts as evidence. Past
+    #: attempts and self-harm keep their level; "lately", "again", "still" void it. A product
+    #: rule, not tuned.
+    past_veto: bool = False
     #: The model's blended probability passes a label's threshold and the rules see that same
     #: label strongly in the writer's own words (``rules_add_min``): the text is relevant
     #: whatever the relevance head read. It was trained on subreddits, and r/conspiracy is a
@@ -283,6 +294,8 @@ class FusionConfig:
             del out["addressed_reply"]
         if not out["denial_veto"]:  # added later, the same way
             del out["denial_veto"]
+        if not out["past_veto"]:  # added later, the same way
+            del out["past_veto"]
         if not out["agreement_relevant"]:  # added later, the same way
             del out["agreement_relevant"]
         if not out["rules_severity_floor"]:  # added later, the same way
@@ -395,6 +408,9 @@ class RulesView:
     #: anything", "I am NOT suicidal"): the spans of the denials
     #: (:func:`classifiers.rules.risk.denial_hits`), shown to the practitioner as evidence.
     denials: tuple[Evidence, ...] = ()
+    #: Where the writer's only suicidal thoughts are history in a text that says it is over
+    #: (:func:`classifiers.rules.risk.past_ideation_hits`): their spans, shown as evidence.
+    past_only: tuple[Evidence, ...] = ()
     #: The rules' own severity (symptom criteria, impairment, intensity, duration, mildness
     #: words); None where not computed.
     severity: SeverityResult | None = None
@@ -483,18 +499,24 @@ def rules_view(analysis: Any, words: int = 0, text: str = "") -> RulesView:
         )
     off_topic = bool(analysis.off_topic_hits) and not analysis.relevant
     denials = _denials(text, getattr(analysis, "risk_hits", ())) if text else ()
+    resolved = bool(getattr(analysis, "resolved", False))
+    past_only = tuple(
+        Evidence(start=h.start, end=h.end, text=h.text, cue=f"past: {h.cue}")
+        for h in past_ideation_hits(getattr(analysis, "risk_hits", ()), resolved)
+    )[:_MAX_EVIDENCE]
     return RulesView(
         conditions=conditions,
         relevance=float(analysis.relevance_score),
         off_topic=off_topic,
         risk=analysis.risk,
         words=words,
-        resolved=bool(getattr(analysis, "resolved", False)),
+        resolved=resolved,
         reported=reported,
         # a risk cue of the writer's own (not quoted, not said to the reader) keeps it theirs
         addressed=bool(getattr(analysis, "addressed", False))
         and not any(h.counted and not h.flags.quoted for h in getattr(analysis, "risk_hits", ())),
         denials=denials,
+        past_only=past_only,
         severity=getattr(analysis, "severity", None),
     )
 
@@ -792,12 +814,31 @@ def fuse_risk(rules: RulesView, model: ModelView, config: FusionConfig) -> RiskR
         level = max(level, r.level, key=risk_rank)
         evidence = (*r.evidence, *rules.denials) if level != "none" else r.evidence
         return RiskResult(level, m_score, evidence, ("model", "rules"))
+    if (
+        config.past_veto
+        and rules.past_only
+        and risk_rank(m_level) >= first
+        and risk_rank(r.level) < first
+    ):
+        # "I used to think about killing myself in high school. Not anymore": history, in a
+        # text that says it is over, vetoes the model's crisis call the same way.
+        level = max(RISK_LEVELS[:first], key=lambda lv: model.risk.get(lv, 0.0))
+        level = max(level, r.level, key=risk_rank)
+        evidence = _past_marked(r.evidence, rules.past_only) if level != "none" else r.evidence
+        return RiskResult(level, m_score, evidence, ("model", "rules"))
     if risk_rank(r.level) > risk_rank(m_level):
         return RiskResult(r.level, max(float(r.score), m_score), r.evidence, ("rules",))
     if r.level == m_level and r.level != "none":
         return RiskResult(m_level, max(float(r.score), m_score), r.evidence, ("model", "rules"))
     # The model's call stands; rule spans of a lower level still show what was seen.
     return RiskResult(m_level, m_score, r.evidence, ("model",))
+
+
+def _past_marked(evidence: Sequence[Evidence], past: Sequence[Evidence]) -> tuple[Evidence, ...]:
+    """``evidence`` with the spans of past thoughts marked as such (cue ``past: ...``)."""
+    marked = {(e.start, e.end): e for e in past}
+    out = tuple(marked.pop((e.start, e.end), e) for e in evidence)
+    return (*out, *marked.values())
 
 
 def fuse_severity(

@@ -124,6 +124,22 @@ def denial_hits(text: str, hits: Sequence[RiskHit]) -> tuple[RiskHit, ...]:
     return tuple(out)
 
 
+def past_ideation_hits(hits: Sequence[RiskHit], resolved: bool) -> tuple[RiskHit, ...]:
+    """The writer's ideation cues that are history, in a text that says it is over ("I used to
+    think about killing myself in high school. Not anymore, DBT changed my life"): ideation-level
+    hits whose only context is the past (an indicator now), when ``resolved`` (the text says the
+    difficulty is over and nothing says it is back, :func:`classifiers.rules.context.
+    resolved_past`). Empty when any cue of the writer's at ideation or above counts, so history
+    never hides a present cue; past behaviour and attempts keep their level and are not here
+    (C-SSRS counts lifetime attempts)."""
+    if not resolved:
+        return ()
+    crisis = risk_rank("ideation")
+    if any(risk_rank(h.effective_level) >= crisis for h in hits):
+        return ()
+    return tuple(h for h in hits if h.flags.reasons == ("past",) and h.level == "ideation")
+
+
 def effective_level(level: str, flags: ContextFlags) -> str:
     """The level a hit supports once its context is taken into account.
 

@@ -658,6 +658,68 @@ def test_shipped_hybrid_reads_denials_and_keeps_ambivalence_a_crisis() -> None:
     )
     assert denied.risk.level == "indicator" and "depression" in denied.label_names()
     assert passive.risk.crisis and ambivalent.risk.crisis
+    assert clf.fusion.past_veto
+    past, back = clf.predict(
+        [
+            "Three years ago I was suicidal and spent a week in hospital. Therapy helped a lot "
+            "and these days I'm doing well, just wanted to share that it gets better.",
+            "Three years ago I was suicidal and spent a week in hospital. Therapy helped a lot, "
+            "but lately those thoughts are coming back.",
+        ]
+    )
+    assert (past.risk.level, past.risk.crisis) == ("indicator", False)
+    assert back.risk.crisis
+
+
+def test_resolved_past_thoughts_keep_the_model_alone_from_calling_a_crisis() -> None:
+    """The risk head reads "suicidal" in "Three years ago I was suicidal ... doing well now":
+    with ``past_veto`` history in a text that says it is over vetoes the model's crisis call.
+    The level is the model's below a crisis or the rules' indicator, which shows the past
+    thoughts as evidence marked ``past:``."""
+    from classifiers.rules import LexiconClassifier
+
+    text = (
+        "Three years ago I was suicidal and spent a week in hospital. Therapy helped a lot and "
+        "I'm doing well now, just wanted to share that it gets better."
+    )
+    rules = rules_view(LexiconClassifier().analyze(text), words=len(text.split()), text=text)
+    assert [e.cue.split(":")[0] for e in rules.past_only] == ["past"]
+    leaning = {"none": 0.06, "indicator": 0.02, "ideation": 0.92, "behavior": 0.0, "attempt": 0.0}
+    model = dataclasses.replace(_crisis_view(0.92), risk=leaning)
+    base = FusionConfig(crisis_threshold=0.3)
+    assert fuse(rules, model, base, "v").risk.crisis  # without the rule: the model's crisis
+    on = base.with_overrides(past_veto=True)
+    risk = fuse(rules, model, on, "v").risk
+    # the model leans to none below a crisis, but the rules' indicator is the floor
+    assert (risk.level, risk.crisis, risk.sources) == ("indicator", False, ("model", "rules"))
+    assert [(text[e.start : e.end], e.cue.startswith("past: ")) for e in risk.evidence] == [
+        ("suicidal", True)
+    ]
+    assert "past_veto" not in FusionConfig().to_dict()  # older digests are kept
+    assert FusionConfig.from_dict(on.to_dict()) == on
+    # it is back, or it was never said to be over: the model's crisis stands
+    for other in (
+        "Three years ago I was suicidal. Therapy helped and I'm doing well now, but lately the "
+        "thoughts are coming back.",
+        "Three years ago I was suicidal and spent a week in hospital.",
+        # history beside a present cue of the writer's
+        "Years ago I was suicidal. I'm doing well now, though I want to die tonight.",
+    ):
+        view = rules_view(LexiconClassifier().analyze(other), len(other.split()), other)
+        assert not view.past_only, other
+        assert fuse(view, model, on, "v").risk.crisis, other
+
+
+def test_past_attempts_are_not_history_for_the_past_veto() -> None:
+    """C-SSRS counts lifetime attempts: "I tried to kill myself in 2015, I'm in a good place
+    now" stays an attempt."""
+    from classifiers.rules import LexiconClassifier
+
+    text = "I tried to kill myself in 2015. Doing great now, I'm in a good place these days."
+    rules = rules_view(LexiconClassifier().analyze(text), len(text.split()), text)
+    assert rules.risk.level == "attempt" and not rules.past_only
+    on = FusionConfig(crisis_threshold=0.3, past_veto=True)
+    assert fuse(rules, _crisis_view(0.92), on, "v").risk.level == "attempt"
 
 
 def test_model_and_rules_agreeing_on_a_label_make_the_text_relevant() -> None:
