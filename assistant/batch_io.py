@@ -111,6 +111,7 @@ def read_records(
     fmt: str | None = None,
     stdin: IO[bytes] | None = None,
     advice: InputAdvice = CLI_ADVICE,
+    join_lists: str | None = None,
 ) -> Iterator[Record | RowError]:
     """Stream records from a CSV or JSONL file, or from stdin.
 
@@ -126,6 +127,8 @@ def read_records(
         stdin: Binary stream used for ``-`` (default: ``sys.stdin.buffer``).
         advice: What messages tell the user to do, and how they name the file (default: the
             command line's options and the path).
+        join_lists: In JSONL, a list of strings in ``text_col`` is read as its items joined
+            with this (labels: ``["anxiety", "ocd"]`` -> ``"anxiety;ocd"``); None: a row error.
 
     Yields:
         A :class:`Record` or :class:`RowError` per input row, in input order.
@@ -152,7 +155,9 @@ def read_records(
             yield _stdin_record(stream.read(), encoding, advice)
         else:
             # Rows streamed as from a file (not sniffed: stdin cannot be rewound).
-            yield from _read_rows(stream, fmt, text_col, id_col, encoding, Path("<stdin>"), advice)
+            yield from _read_rows(
+                stream, fmt, text_col, id_col, encoding, Path("<stdin>"), advice, join_lists
+            )
         return
     path = Path(path_or_stdin)
     if not path.is_file():
@@ -165,9 +170,8 @@ def read_records(
         head = handle.read(_SNIFF_BYTES)
         _check_text(path, head, encoding, advice)
         handle.seek(0)
-        yield from _read_rows(
-            handle, fmt or _guess_format(path, head), text_col, id_col, encoding, path, advice
-        )
+        kind = fmt or _guess_format(path, head)
+        yield from _read_rows(handle, kind, text_col, id_col, encoding, path, advice, join_lists)
 
 
 def _read_rows(
@@ -178,9 +182,10 @@ def _read_rows(
     encoding: str,
     path: Path,
     advice: InputAdvice,
+    join_lists: str | None = None,
 ) -> Iterator[Record | RowError]:
     if kind == "jsonl":
-        yield from _read_jsonl(handle, text_col, id_col, encoding, path, advice)
+        yield from _read_jsonl(handle, text_col, id_col, encoding, path, advice, join_lists)
     else:
         yield from _read_csv(handle, text_col, id_col, encoding, path, kind == "tsv", advice)
 
@@ -345,6 +350,7 @@ def _read_jsonl(
     encoding: str,
     path: Path,
     advice: InputAdvice,
+    join_lists: str | None = None,
 ) -> Iterator[Record | RowError]:
     row = 0
     checked_columns = False
@@ -392,6 +398,12 @@ def _read_jsonl(
         if rid is None or isinstance(rid, (dict, list)):
             rid = row
         text = obj.get(text_col)
+        if (
+            join_lists is not None
+            and isinstance(text, list)
+            and all(isinstance(item, str) for item in text)
+        ):
+            text = join_lists.join(text)
         if text_col not in obj:
             yield RowError(rid, f"line {line_no} has no field {text_col!r}", row, line_no)
         elif not isinstance(text, str):

@@ -663,14 +663,58 @@ def evaluate_file(
         raise EvaluationError(f"{path} has no column(s) {missing}; it has {list(df.columns)}")
     if limit:
         df = df.head(limit)
-    if df.empty:
+    return evaluate_rows(
+        df[text_col].fillna("").astype(str).tolist(),
+        df[label_col].tolist(),
+        source=path,
+        skipped=skipped,
+        label_map=label_map,
+        task=task,
+        modes=modes,
+        artifact_dir=artifact_dir,
+        out_dir=out_dir,
+        classifiers=classifiers,
+    )
+
+
+def evaluate_rows(
+    texts: Sequence[str],
+    labels: Sequence[Any],
+    *,
+    source: str | Path,
+    skipped: int = 0,
+    label_map: str | Path | Mapping[str, str] | None = None,
+    task: str = "conditions",
+    modes: Sequence[str] = ("hybrid",),
+    artifact_dir: Path | None = None,
+    out_dir: Path,
+    classifiers: Mapping[str, Classifier] | None = None,
+) -> dict[str, Any]:
+    """Evaluate one or more classifier modes on labeled rows already read, and write the report.
+
+    Args:
+        texts: The texts, in file order.
+        labels: Each text's label or list of labels.
+        source: The file they come from (named in the report and in messages).
+        skipped: Rows of the file that could not be read and are not in ``texts``.
+        label_map, task, modes, artifact_dir, out_dir, classifiers: As :func:`evaluate_file`.
+
+    Returns:
+        The report (also written as ``report.json``/``report.md`` with PNGs in ``out_dir``).
+    """
+    if task not in TASKS:
+        raise EvaluationError(f"unknown task {task!r}: use one of {', '.join(TASKS)}")
+    if len(texts) != len(labels):
+        raise EvaluationError(f"{len(texts)} texts but {len(labels)} labels")
+    path = Path(source)
+    if not texts:
         # Metrics over no rows would read as a real score of 0.
         raise EvaluationError(
-            f"{path} has no rows to evaluate"
+            f"{source} has no rows to evaluate"
             + (f" ({skipped} malformed row(s) skipped)" if skipped else "")
         )
-    texts = df[text_col].fillna("").astype(str).tolist()
-    gold = normalise_gold(task, df[label_col].tolist(), parse_label_map(label_map))
+    texts = list(texts)
+    gold = normalise_gold(task, list(labels), parse_label_map(label_map))
     sections, summary, versions = [], {}, {}
     for mode in modes:
         classifier = (classifiers or {}).get(mode) or _load(mode, artifact_dir)
@@ -685,7 +729,7 @@ def evaluate_file(
         "title": f"Classifier evaluation: {Path(path).name} ({task})",
         "created": _now(),
         "data": str(path),
-        "rows": len(df),
+        "rows": len(texts),
         "skipped_rows": skipped,
         "model_versions": versions,
         "summary": summary,

@@ -47,6 +47,9 @@ MAX_PROTOCOL_BYTES = 50 * 1024 * 1024
 #: Front-matter fields a protocol may set; the list fields share the passages' vocabularies.
 PROTOCOL_FIELDS = ("title", "conditions", "severity", "risk")
 MAX_TITLE_CHARS = 160
+#: Every PDF opens with this within its first 1024 bytes (readers accept a short prefix).
+PDF_MAGIC = b"%PDF-"
+_PDF_HEADER_WINDOW = 1024
 
 
 @dataclass(frozen=True)
@@ -147,10 +150,35 @@ def protocol_path_problems(paths: Iterable[Path | str]) -> list[str]:
     return problems
 
 
+def _silence_pypdf_logs() -> None:
+    """Keep pypdf's own log records out of the log, for good.
+
+    pypdf logs what it repairs, quoting the bytes it found (``invalid pdf header: b'Patie'``):
+    from a clinic's private document those bytes are its content. Its logger (and through it
+    every ``pypdf.*`` logger without a level of its own) is raised above CRITICAL; nothing it
+    says about a protocol is needed, since a file it cannot read is an ingest error anyway.
+    """
+    logging.getLogger("pypdf").setLevel(logging.CRITICAL + 1)
+
+
 def extract_pdf_text(path: Path) -> str:
-    """All text of a PDF, page by page."""
+    """All text of a PDF, page by page.
+
+    Raises:
+        ProtocolFieldError: The file is not a PDF (no ``%PDF-`` header: checked before pypdf
+            sees it) or is password-protected.
+    """
+    with path.open("rb") as handle:
+        head = handle.read(_PDF_HEADER_WINDOW)
+    if PDF_MAGIC not in head:
+        raise ProtocolFieldError(
+            "file",
+            "not a PDF (it does not start with %PDF-); export it from its program as PDF, "
+            "or save it as .md or .txt",
+        )
     from pypdf import PdfReader
 
+    _silence_pypdf_logs()
     reader = PdfReader(str(path))
     if reader.is_encrypted and not reader.decrypt(""):  # pypdf opens empty-password ones itself
         raise ProtocolFieldError(
@@ -277,9 +305,15 @@ def load_protocols(paths: Iterable[Path | str]) -> ProtocolLoadResult:
             result.errors.append(PassageError(name, exc.field, exc.message))
             continue
         except Exception as exc:  # pypdf raises many types for damaged files
-            result.errors.append(
-                PassageError(name, "file", f"cannot read ({type(exc).__name__}: {exc})")
+            # pypdf's messages can quote the file's bytes ("Invalid Elementary Object starting
+            # with b'...'"): for a PDF only the kind of failure is shown.
+            message = (
+                f"cannot read this PDF ({type(exc).__name__}); it may be damaged: open it and "
+                "save it as PDF again"
+                if path.suffix.lower() == ".pdf"
+                else f"cannot read ({type(exc).__name__}: {exc})"
             )
+            result.errors.append(PassageError(name, "file", message))
             continue
         if problems:
             result.errors.extend(PassageError(name, f, m) for f, m in problems)

@@ -14,6 +14,17 @@ import typer
 PARTIAL_SUFFIX = ".partial"
 
 
+#: ``--encoding`` of a labeled ``--data`` file (``eval``, ``train``).
+DataEncoding = Annotated[
+    str | None,
+    typer.Option(
+        "--encoding",
+        help="Encoding of --data, as for classify (default utf-8; rows not decodable are "
+        "skipped and listed).",
+    ),
+]
+
+
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the CLI."""
     app.command("classify")(classify)
@@ -177,8 +188,10 @@ def evaluate(
     ] = None,
     text_col: Annotated[str, typer.Option("--text-col", help="Column holding the text.")] = "text",
     label_col: Annotated[
-        str, typer.Option("--label-col", help="Column holding the label(s).")
+        str,
+        typer.Option("--label-col", help="Column holding the label(s), as text: several as 'a;b'."),
     ] = "label",
+    encoding: DataEncoding = None,
     label_map: Annotated[
         str | None,
         typer.Option(
@@ -254,9 +267,14 @@ def evaluate(
         ),
     ] = None,
 ) -> None:
-    """Score classifiers against labeled data; writes report.json, report.md and confusion PNGs."""
+    """Score classifiers against labeled data; writes report.json, report.md and confusion PNGs.
+
+    --data is read as classify reads its input: a malformed or undecodable row is skipped and
+    listed on stderr by row number and reason, and the others are scored.
+    """
+    from assistant.batch_io import BatchInputError
     from assistant.settings import load_settings
-    from classifiers.evaluation import EvaluationError, evaluate_file, run_reddit_preset
+    from classifiers.evaluation import EvaluationError, evaluate_rows, run_reddit_preset
     from classifiers.factory import FUSION_FILE, ClassifierLoadError, load_classifier
 
     settings = load_settings()
@@ -282,6 +300,8 @@ def evaluate(
         raise _fail("--judged-labels and --distant-tolerance only apply with --tune-fusion")
     if distant_tolerance is not None and not judged_labels:
         raise _fail("--distant-tolerance needs --judged-labels")
+    if encoding is not None and data is None:
+        raise _fail("--encoding applies to --data only")
     try:
         if tune_fusion:
             from classifiers.evaluation import load_judged_labels
@@ -326,22 +346,38 @@ def evaluate(
                 "give --data FILE (with --text-col/--label-col), --behaviour FILE or --reddit-test"
             )
         else:
-            report = evaluate_file(
-                data,
-                text_col=text_col,
-                label_col=label_col,
+            from assistant.commands.labeled_input import describe_skipped, read_labeled_rows
+            from classifiers.training.data import BadRow
+
+            skipped: list[BadRow] = []
+            texts: list[str] = []
+            labels: list[str] = []
+            for row in read_labeled_rows(data, text_col, label_col, encoding=encoding or "utf-8"):
+                if isinstance(row, BadRow):
+                    skipped.append(row)
+                    continue
+                texts.append(row.text)
+                labels.append(row.label)
+                if limit and len(texts) >= limit:
+                    break
+            if skipped:
+                header = f"{len(skipped)} malformed row(s) of {data} skipped:"
+                for line in describe_skipped(skipped, header):
+                    typer.echo(line, err=True)
+            report = evaluate_rows(
+                texts,
+                labels,
+                source=data,
+                skipped=len(skipped),
                 label_map=label_map,
                 task=task,
                 modes=modes,
                 artifact_dir=artifact,
                 out_dir=out_dir,
-                limit=limit,
                 classifiers={m: configured(m) for m in modes},
             )
-    except (EvaluationError, ClassifierLoadError) as exc:
+    except (EvaluationError, ClassifierLoadError, BatchInputError) as exc:
         raise _fail(str(exc)) from None
-    if report.get("skipped_rows"):
-        typer.echo(f"{report['skipped_rows']} malformed row(s) of {data} skipped", err=True)
     for section in report.get("sections", []):
         if section.get("failed"):  # left out of the metrics: say so, not only in report.md
             typer.echo(
@@ -391,6 +427,15 @@ def train(
     label_col: Annotated[
         str, typer.Option("--label-col", help="Label column of --data.")
     ] = "label",
+    encoding: DataEncoding = None,
+    strict: Annotated[
+        bool,
+        typer.Option(
+            "--strict",
+            help="Fail on any unusable row of --data (malformed, undecodable, empty text, "
+            "unknown label) instead of skipping and listing it.",
+        ),
+    ] = False,
     threads: Annotated[int, typer.Option("--threads", min=1, help="CPU threads for torch.")] = 2,
     freeze_layers: Annotated[
         int,
@@ -466,11 +511,16 @@ def train(
 
     Resumes from the last epoch checkpoint (under <data_dir>/checkpoints) of the same settings.
     Severity cut points are fitted on ../shared/data/dev when present (thresholds only).
+    Rows of --data that cannot train (malformed, undecodable, empty text, unknown label) are
+    skipped, listed on stderr by row number and reason, and counted in MODEL_CARD.md; more
+    than half of them, or --strict and any, fails before training.
     """
     import logging
 
+    from assistant.batch_io import BatchInputError
+    from assistant.commands.labeled_input import describe_skipped, read_labeled_rows
     from assistant.settings import PROJECT_ROOT, load_settings
-    from classifiers.training.data import CorpusError
+    from classifiers.training.data import CorpusError, LabeledCorpus, labeled_corpus
     from classifiers.training.train import TrainConfig, train_student
 
     settings = load_settings()
@@ -481,6 +531,23 @@ def train(
             raise _fail(f"{what} file not found: {path}")
     if out_dir.exists() and not out_dir.is_dir():
         raise _fail(f"--output {out_dir} is a file; give an artifact directory")
+    if data is None and (strict or encoding is not None):
+        raise _fail("--strict and --encoding apply to --data only")
+    corpus: LabeledCorpus | None = None
+    if data is not None:
+        # Read and checked before anything is loaded or written: a file that cannot train
+        # fails in seconds, and the skipped rows are listed before a long run starts.
+        rows = read_labeled_rows(
+            data, text_col, label_col, author_col="author", encoding=encoding or "utf-8"
+        )
+        try:
+            corpus = labeled_corpus(rows, str(data), strict=strict)
+        except (BatchInputError, CorpusError) as exc:
+            raise _fail(str(exc)) from None
+        if corpus.skipped:
+            header = f"{len(corpus.skipped)} row(s) of {data} skipped (the others train):"
+            for line in describe_skipped(corpus.skipped, header):
+                typer.echo(line, err=True)
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
@@ -509,9 +576,15 @@ def train(
         cssrs_dev=None if max_posts else dev / "cssrs_users_dev.csv",
     )
     try:
-        result = train_student(config, progress=lambda m: typer.echo(m, err=True))
+        result = train_student(config, progress=lambda m: typer.echo(m, err=True), corpus=corpus)
     except CorpusError as exc:
         raise _fail(str(exc)) from None
+    if corpus is not None and corpus.skipped:
+        typer.echo(
+            f"{len(corpus.skipped)} of {corpus.rows_read} row(s) of {data} were skipped "
+            "(listed above; counted in MODEL_CARD.md)",
+            err=True,
+        )
     m = result.metrics
     typer.echo(f"artifact: {result.artifact_dir} ({result.version})")
     for key in (

@@ -239,14 +239,27 @@ def load_extra_reddit(
     return out
 
 
+def _label_source(label: str) -> str | None:
+    """The source of a ``--data`` label: a subreddit name, ``label:a;b`` for condition names
+    (``none``/``control`` for a not-relevant text), or None when the label is unknown."""
+    if label in SUBREDDIT_MAP:
+        return label
+    parts = [p.strip().lower() for p in label.split(";") if p.strip()]
+    if parts and all(p in CONDITIONS or p in ("none", "control") for p in parts):
+        return "label:" + ";".join(parts)
+    return None
+
+
 def load_labeled_csv(
     path: Path | str, text_col: str = "text", label_col: str = "label", author_col: str = "author"
 ) -> pd.DataFrame:
-    """Load another labeled CSV in the corpus layout.
+    """Load another labeled CSV in the corpus layout (strict: any unknown label fails).
 
     The label column holds a subreddit name from :data:`SUBREDDIT_MAP`, or condition names
     separated by ``;`` (``none``/``control`` for a not-relevant text). Rows without text are
     dropped; rows with unknown labels raise :class:`CorpusError` naming the first few.
+    ``mindsignal train --data`` reads its file with the command line's row reader and
+    :func:`labeled_corpus` instead, which skips and reports bad rows.
     """
     try:
         df = pd.read_csv(path)
@@ -259,14 +272,9 @@ def load_labeled_csv(
     subreddits: list[str] = []
     bad: list[str] = []
     for label in labels:
-        if label in SUBREDDIT_MAP:
-            subreddits.append(label)
-            continue
-        parts = [p.strip().lower() for p in label.split(";") if p.strip()]
-        if parts and all(p in CONDITIONS or p in ("none", "control") for p in parts):
-            subreddits.append("label:" + ";".join(parts))
-        else:
-            subreddits.append("")
+        source = _label_source(label)
+        subreddits.append(source or "")
+        if source is None:
             bad.append(label)
     if bad:
         raise CorpusError(f"{len(bad)} row(s) of {path} have unknown labels, e.g. {bad[:5]}")
@@ -287,6 +295,198 @@ def load_labeled_csv(
     out = out[out["text"] != ""].reset_index(drop=True)
     out["text_sha256"] = [text_sha256(t) for t in out["text"]]
     return out
+
+
+# ---- a labeled file read row by row (`mindsignal train --data`) ----------------------------
+
+#: Above this share of unusable rows a labeled file is refused even without ``strict``: it is
+#: the wrong file, column or encoding rather than a few bad rows.
+MAX_BAD_ROW_SHARE = 0.5
+#: A label shown in a message: one-word names separated by ';', as valid labels are. Anything
+#: else may be a text (a text column given as --label-col), and texts are never shown.
+_SHOWN_LABEL = re.compile(r"[\w/&+.-]+(?:\s*;\s*[\w/&+.-]+)*")
+_MAX_SHOWN_LABEL = 60
+
+
+@dataclass(frozen=True)
+class LabeledRow:
+    """One readable row of a labeled file.
+
+    Attributes:
+        row: 1-based number of the row among the data rows (the header is not a row).
+        line: 1-based line of the file where the row ends (0: unknown).
+        text: The text, as read (checked by :func:`labeled_corpus`).
+        label: The label cell, as read.
+        author: The author cell, or None when the file has none.
+    """
+
+    row: int
+    line: int
+    text: str
+    label: str
+    author: str | None = None
+
+
+@dataclass(frozen=True)
+class BadRow:
+    """A row of a labeled file that cannot be used, and why; the reason never holds its text.
+
+    Attributes:
+        row: 1-based number of the row among the data rows.
+        line: 1-based line of the file (0: unknown).
+        reason: What is wrong, in the reader's words.
+        kind: ``unreadable`` (malformed CSV or JSON, bytes not valid in the encoding),
+            ``empty_text``, ``invalid_text`` (binary or mis-decoded) or ``unknown_label``.
+    """
+
+    row: int
+    line: int
+    reason: str
+    kind: str = "unreadable"
+
+    def describe(self) -> str:
+        """One line for the console: ``row 3: malformed CSV at line 4: ...``."""
+        return f"row {self.row}: {self.reason}"
+
+
+@dataclass(frozen=True)
+class LabeledCorpus:
+    """A labeled file in the :func:`load_reddit_corpus` layout, with the rows left out of it.
+
+    Attributes:
+        frame: The usable rows (``id`` is ``row-<0-based data row>``, as
+            :func:`load_labeled_csv` numbers them).
+        source: How the file is named in messages.
+        rows_read: Data rows read, usable or not.
+        skipped: The rows left out, in file order.
+    """
+
+    frame: pd.DataFrame
+    source: str
+    rows_read: int
+    skipped: tuple[BadRow, ...] = ()
+
+    def skipped_counts(self) -> dict[str, int]:
+        """How many rows were left out, by :attr:`BadRow.kind`."""
+        counts: dict[str, int] = {}
+        for bad in self.skipped:
+            counts[bad.kind] = counts.get(bad.kind, 0) + 1
+        return counts
+
+    def summary(self) -> dict[str, Any]:
+        """Counts for ``metrics.json`` and the model card (by kind; never a row's text)."""
+        return {
+            "file": self.source,
+            "rows_read": self.rows_read,
+            "rows_used": len(self.frame),
+            "rows_skipped": len(self.skipped),
+            "skipped_by_kind": self.skipped_counts(),
+        }
+
+
+def _shown_label(label: str) -> str:
+    if not label:
+        return "no label"
+    if len(label) > _MAX_SHOWN_LABEL or not _SHOWN_LABEL.fullmatch(label):
+        return (
+            f"an unknown label of {len(label)} characters, not shown as it may be a text "
+            "(names are one word; is --label-col the text column?)"
+        )
+    return f"unknown label {label!r}"
+
+
+def _check_row(item: LabeledRow) -> tuple[str, str] | BadRow:
+    """The cleaned text and source of a row, or why it cannot be used."""
+    from classifiers.base import InvalidTextError
+    from classifiers.text_checks import validate_text
+
+    where = f"line {item.line}: " if item.line else ""
+    if not item.text.strip():
+        return BadRow(item.row, item.line, f"{where}empty text", "empty_text")
+    try:
+        # Only checked: the text trains as read (stripped), so its hash still joins the
+        # teacher's labels, which `mindsignal label` keys by the stripped text.
+        validate_text(item.text, max_chars=1 << 30)
+    except InvalidTextError as exc:
+        return BadRow(item.row, item.line, f"{where}{exc}", "invalid_text")
+    label = item.label.strip()
+    source = _label_source(label)
+    if source is None:
+        reason = (
+            f"{where}{_shown_label(label)}: use a subreddit name or condition names "
+            "separated by ';' (none or control for a text without one)"
+        )
+        return BadRow(item.row, item.line, reason, "unknown_label")
+    return item.text.strip(), source
+
+
+def labeled_corpus(
+    rows: Iterable[LabeledRow | BadRow],
+    source: str,
+    *,
+    strict: bool = False,
+    max_bad_share: float = MAX_BAD_ROW_SHARE,
+) -> LabeledCorpus:
+    """Turn the rows of a labeled file into a corpus, leaving out the rows that cannot train.
+
+    A row is left out when the reader could not read it (a :class:`BadRow` from it), its text
+    is empty, binary or mis-decoded, or its label is unknown (labels as in
+    :func:`load_labeled_csv`). One bad row must not cost a long training run, so those rows are
+    skipped and listed in :attr:`LabeledCorpus.skipped`, by row number and reason.
+
+    Args:
+        rows: The file's rows in order, as a row reader gives them.
+        source: How the file is named in messages.
+        strict: Fail on the first bad rows instead of skipping them.
+        max_bad_share: Fail when more than this share of the rows cannot be used.
+
+    Raises:
+        CorpusError: ``strict`` and a row cannot be used, or more than ``max_bad_share`` of
+            the rows cannot be used (the wrong file, column or encoding). The message names
+            the first few rows and why, never their text.
+    """
+    kept: list[dict[str, str]] = []
+    bad: list[BadRow] = []
+    read = 0
+    for item in rows:
+        read += 1
+        if isinstance(item, BadRow):
+            bad.append(item)
+            continue
+        checked = _check_row(item)
+        if isinstance(checked, BadRow):
+            bad.append(checked)
+            continue
+        text, subreddit = checked
+        author = (item.author or "").strip()
+        kept.append(
+            {
+                "id": f"row-{item.row - 1:06d}",
+                "subreddit": subreddit,
+                "author": author or "[deleted]",
+                "date": "",
+                "text": text,
+            }
+        )
+    if bad and strict:
+        raise CorpusError(
+            f"{len(bad)} of {read} row(s) of {source} cannot be used: {_first_few(bad)} "
+            "(without --strict such rows are skipped)"
+        )
+    if bad and len(bad) > max_bad_share * read:
+        raise CorpusError(
+            f"{len(bad)} of {read} row(s) of {source} cannot be used (more than "
+            f"{max_bad_share:.0%}): check the file, --text-col, --label-col and --encoding; "
+            f"{_first_few(bad)}"
+        )
+    frame = pd.DataFrame(kept, columns=["id", "subreddit", "author", "date", "text"])
+    frame["text_sha256"] = [text_sha256(t) for t in frame["text"]]
+    return LabeledCorpus(frame=frame, source=source, rows_read=read, skipped=tuple(bad))
+
+
+def _first_few(bad: Sequence[BadRow], n: int = 3) -> str:
+    more = f"; ... ({len(bad) - n} more)" if len(bad) > n else ""
+    return "; ".join(b.describe() for b in bad[:n]) + more
 
 
 def distant_label(subreddit: str) -> DistantLabel:

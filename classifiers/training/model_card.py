@@ -118,9 +118,25 @@ def _curated_note(copies: Any) -> str:
     return CURATED_NOTE.format(n=len(curated), crises=crises, copies=copies)
 
 
+def _data_rows_note(rows: dict[str, Any]) -> str:
+    """What a ``--data`` file gave: rows read, used and skipped (counts only, never text)."""
+    kinds = rows.get("skipped_by_kind") or {}
+    why = ", ".join(f"{kind.replace('_', ' ')} {n}" for kind, n in sorted(kinds.items()))
+    return (
+        f"Trained on the labeled file `{rows.get('file')}` instead: {rows.get('rows_read', 0)} "
+        f"rows read, {rows.get('rows_used', 0)} used, **{rows.get('rows_skipped', 0)} skipped** "
+        + (
+            f"({why}; their row numbers and reasons were printed by `mindsignal train`)"
+            if why
+            else ""
+        )
+        + ".\n\n"
+    )
+
+
 def write_model_card(out_dir: Path, cfg: dict[str, Any], metrics: dict[str, Any]) -> Path:
     """Write MODEL_CARD.md next to the model."""
-    keys = [k for k in metrics if k not in ("history", "label_counts")]
+    keys = [k for k in metrics if k not in ("history", "label_counts", "data_rows")]
     summary = {k: metrics[k] for k in keys}
     text = (
         f"# MindSignal student `{cfg['version']}`\n\n"
@@ -139,6 +155,7 @@ def write_model_card(out_dir: Path, cfg: dict[str, Any], metrics: dict[str, Any]
             if str(cfg.get("training", {}).get("extra_reddit")) == "True"
             else "\n"
         )
+        + (_data_rows_note(metrics["data_rows"]) if metrics.get("data_rows") else "")
         + (
             _curated_note(cfg.get("training", {}).get("curated_copies", 1))
             if str(cfg.get("training", {}).get("curated")) == "True"

@@ -31,6 +31,7 @@ from classifiers.training.data import (
     DISTANT_WEIGHT,
     SUBREDDIT_MAP,
     CorpusError,
+    LabeledCorpus,
     Targets,
     build_targets,
     load_labeled_csv,
@@ -369,12 +370,13 @@ def macro(values: dict[str, float]) -> float:
 # ---- training loop -------------------------------------------------------------------------
 
 
-def _select_corpus(config: TrainConfig) -> pd.DataFrame:
-    df = (
-        load_labeled_csv(config.data_csv, config.text_col, config.label_col)
-        if config.data_csv
-        else load_reddit_corpus()
-    )
+def _select_corpus(config: TrainConfig, corpus: LabeledCorpus | None = None) -> pd.DataFrame:
+    if corpus is not None:
+        df = corpus.frame
+    elif config.data_csv:
+        df = load_labeled_csv(config.data_csv, config.text_col, config.label_col)
+    else:
+        df = load_reddit_corpus()
     if config.max_posts and config.max_posts < len(df):
         # Even draw across subreddits so a tiny run still sees every kind of label.
         per = max(1, math.ceil(config.max_posts / df["subreddit"].nunique()))
@@ -400,12 +402,21 @@ def _version(config: TrainConfig) -> str:
 
 
 def train_student(
-    config: TrainConfig, progress: Callable[[str], None] | None = None
+    config: TrainConfig,
+    progress: Callable[[str], None] | None = None,
+    corpus: LabeledCorpus | None = None,
 ) -> TrainResult:
     """Run the full recipe and write the artifact into ``config.output_dir``.
 
     The artifact is built in a staging folder beside it (:func:`staging_dir`) and swapped in
     when complete (:func:`publish_artifact`), so a stopped run leaves the previous one whole.
+
+    Args:
+        config: The run's settings.
+        progress: Called with a line per stage (default: the log).
+        corpus: ``config.data_csv`` already read row by row (:func:`~classifiers.training.data.
+            labeled_corpus`); its skipped rows are counted in ``metrics.json`` and the model
+            card. None: read ``config.data_csv`` strictly, or the Reddit corpus.
     """
     import torch
 
@@ -421,7 +432,7 @@ def train_student(
     out_dir = staging_dir(final_dir)
     ckpt_dir = Path(config.checkpoint_dir or out_dir / ".checkpoints")
 
-    df = _select_corpus(config)
+    df = _select_corpus(config, corpus)
     if df.empty:
         raise CorpusError(f"no posts with text in {config.data_csv or 'the corpus'}")
     split = split_by_author(df, seed=config.seed)
@@ -671,6 +682,8 @@ def train_student(
     metrics = evaluate_artifact(out_dir, df, idx, distant, fp32_path, config, say)
     metrics.update(ensemble_metrics)
     metrics["label_counts"] = targets.counts
+    if corpus is not None:
+        metrics["data_rows"] = corpus.summary()
     metrics["history"] = history
     metrics["train_seconds"] = round(time.time() - t_start, 1)
     cfg = json.loads((out_dir / "config.json").read_text())

@@ -440,3 +440,111 @@ def test_a_closed_standard_stream_is_a_message_not_a_traceback(
     err = result.stderr.decode()
     assert result.returncode == 2, err
     assert message in err and "Traceback" not in err
+
+
+# ---- eval --encoding: the same reader, option and messages as classify ----------------------
+
+LABELED = [
+    (
+        "Je suis déprimée depuis des mois, I can't get out of bed and nothing brings me joy.",
+        "depression",
+    ),
+    ("I have panic attacks every morning and I worry constantly about everything.", "anxiety"),
+    ("Should I move my ISA into index funds before the budget? Café prices keep rising.", "none"),
+]
+
+
+def _labeled_csv(path: Path, encoding: str) -> Path:
+    rows = "".join(f'"{text}",{label}\n' for text, label in LABELED)
+    path.write_text("text,label\n" + rows, encoding=encoding)
+    return path
+
+
+def _eval(data: Path, out: Path, *extra: str) -> Any:
+    return runner.invoke(
+        app, ["eval", "--data", str(data), "--mode", "rules", "--output", str(out), *extra]
+    )
+
+
+def test_eval_of_a_cp1252_file_lists_the_undecodable_rows_and_reads_them_with_encoding(
+    tmp_path: Path,
+) -> None:
+    data = _labeled_csv(tmp_path / "labeled.csv", "cp1252")  # Excel's "CSV" on Windows
+    result = _eval(data, tmp_path / "r1")
+    # The rows with é are left out and named, with the option that reads them; the rest count.
+    assert result.exit_code == 0, result.output
+    assert f"2 malformed row(s) of {data} skipped:" in result.stderr
+    for row, line in ((1, 2), (3, 4)):
+        assert (
+            f"  row {row}: row at line {line} contains bytes that are not valid utf-8; "
+            "re-run with --encoding (e.g. latin-1) if the file uses another encoding"
+        ) in result.stderr
+    assert "déprimée" not in result.output and "Café" not in result.output
+    report = json.loads((tmp_path / "r1" / "report.json").read_text(encoding="utf-8"))
+    assert (report["rows"], report["skipped_rows"]) == (1, 2)
+
+    result = _eval(data, tmp_path / "r2", "--encoding", "cp1252")
+    assert result.exit_code == 0, result.output
+    assert "skipped" not in result.stderr
+    report = json.loads((tmp_path / "r2" / "report.json").read_text(encoding="utf-8"))
+    assert (report["rows"], report["skipped_rows"]) == (3, 0)
+    per_label = report["sections"][0]["metrics"]["per_label"]
+    assert per_label["depression"]["support"] == per_label["anxiety"]["support"] == 1
+
+
+def test_eval_of_a_utf16_file_names_the_option_and_reads_with_it(tmp_path: Path) -> None:
+    data = _labeled_csv(tmp_path / "labeled.csv", "utf-16")  # Excel's "Unicode text"
+    result = _eval(data, tmp_path / "r1")
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"error: {data} is UTF-16 text (it starts with a UTF-16 byte-order mark, as Excel's "
+        "'Unicode text' does); re-run with --encoding utf-16\n"
+    )
+    assert not (tmp_path / "r1").exists()
+
+    result = _eval(data, tmp_path / "r2", "--encoding", "utf-16")
+    assert result.exit_code == 0, result.output
+    report = json.loads((tmp_path / "r2" / "report.json").read_text(encoding="utf-8"))
+    assert (report["rows"], report["skipped_rows"]) == (3, 0)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--encoding", "klingon"], "error: unknown text encoding 'klingon': use e.g. utf-8"),
+        (["--label-col", "tag"], "has no column 'tag' (columns: text, label); use --label-col"),
+        (["--text-col", "post"], "has no column 'post' (columns: text, label); use --text-col"),
+    ],
+    ids=["unknown-encoding", "no-label-column", "no-text-column"],
+)
+def test_eval_data_that_cannot_be_read_at_all_exits_2_with_one_line(
+    tmp_path: Path, args: list[str], message: str
+) -> None:
+    data = _labeled_csv(tmp_path / "labeled.csv", "utf-8")
+    result = _eval(data, tmp_path / "r", *args)
+    assert result.exit_code == 2
+    assert message in result.stderr and len(result.stderr.splitlines()) == 1
+
+
+def test_eval_encoding_applies_to_data_only() -> None:
+    result = runner.invoke(app, ["eval", "--reddit-test", "--encoding", "latin-1"])
+    assert result.exit_code == 2
+    assert "--encoding applies to --data only" in result.stderr
+
+
+def test_eval_of_jsonl_reads_a_list_of_labels_as_several(tmp_path: Path) -> None:
+    data = tmp_path / "labeled.jsonl"
+    rows = [
+        {"text": LABELED[0][0], "label": ["depression", "anxiety"]},
+        {"text": LABELED[1][0], "label": "anxiety"},
+        {"text": LABELED[2][0], "label": []},
+        {"text": "I wash my hands until they bleed.", "label": [3]},  # not text: one bad row
+    ]
+    data.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    result = _eval(data, tmp_path / "r")
+    assert result.exit_code == 0, result.output
+    assert "row 4: line 4: field 'label' is list, not text" in result.stderr
+    report = json.loads((tmp_path / "r" / "report.json").read_text(encoding="utf-8"))
+    assert (report["rows"], report["skipped_rows"]) == (3, 1)
+    per_label = report["sections"][0]["metrics"]["per_label"]
+    assert (per_label["depression"]["support"], per_label["anxiety"]["support"]) == (1, 2)

@@ -523,3 +523,171 @@ def test_a_training_run_stopped_part_way_leaves_the_previous_artifact_whole(
         train_student(config)
     left = sorted(p.name for p in staging_dir(final).iterdir())
     assert left == [".checkpoints", "split.json"]
+
+
+# ---- `train --data` with bad rows ------------------------------------------------------------
+
+#: Text of the bad rows: sensitive, so it must never be echoed on the console.
+SECRET = "Maria told me she keeps the pills in her coat"
+
+
+def _labeled_file(path: Path, corpus: pd.DataFrame, good_rows: int = 24) -> Path:
+    """A --data CSV of real posts (four from each of six subreddits, by distinct authors; the
+    first ``good_rows`` of them) with five unusable rows among them (rows 3, 6, 9, 12 and 15
+    of the full file)."""
+    good = []
+    per = 4
+    for sub in ("depression", "anxiety", "adhd", "EDAnonymous", "personalfinance", "guns"):
+        for i, text in enumerate(corpus[corpus["subreddit"] == sub]["text"].head(per)):
+            words = " ".join(text.split()[:40]).replace('"', "'")
+            good.append(f'"{words}",{sub},{sub}-{i}\n'.encode())
+    broken = [
+        f'"{SECRET}","depression","x","surplus field"\n'.encode(),  # malformed: 4 fields
+        f'"{SECRET} caf\xe9",anxiety,y\n'.encode("cp1252"),  # not UTF-8
+        b'"   ",adhd,z\n',  # empty text
+        f'"{SECRET}",hypochondria,w\n'.encode(),  # unknown label
+        f'"{SECRET}\x00\x00\x00",depression,v\n'.encode(),  # binary
+    ]
+    rows = good[:good_rows]
+    for n, row in enumerate(broken):
+        rows.insert(2 + 3 * n, row)
+    path.write_bytes(b"text,label,author\n" + b"".join(rows))
+    return path
+
+
+@pytest.mark.slow
+def test_train_skips_bad_rows_names_them_without_their_text_and_counts_them_in_the_card(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, corpus: pd.DataFrame
+) -> None:
+    from typer.testing import CliRunner
+
+    from assistant.cli import app
+
+    monkeypatch.setenv("MINDSIGNAL_DATA_DIR", str(tmp_path / "var"))
+    data = _labeled_file(tmp_path / "posts.csv", corpus)
+    out = tmp_path / "artifact"
+    # --max-posts above the row count: no sampling, and no dev-set checks (quick run).
+    args = ["train", "--data", str(data), "--epochs", "1", "--max-posts", "100"]
+    result = CliRunner().invoke(app, [*args, "--max-length", "32", "--output", str(out)])
+    assert result.exit_code == 0, result.output
+    err = result.stderr
+    assert f"5 row(s) of {data} skipped (the others train):" in err
+    for line in (
+        "row 3: malformed CSV at line 4: 4 fields, header has 3",
+        "row 6: row at line 7 contains bytes that are not valid utf-8; re-run with --encoding",
+        "row 9: line 10: empty text",
+        "row 12: line 13: unknown label 'hypochondria'",
+        "row 15: line 16: text contains NUL characters",
+    ):
+        assert line in err, line
+    assert f"5 of 29 row(s) of {data} were skipped" in err  # said again after the long run
+    assert SECRET not in result.output and "Maria" not in result.output
+
+    split = json.loads((out / "split.json").read_text())
+    assert len(split["train"]) + len(split["validation"]) + len(split["test"]) == 24
+    rows = json.loads((out / "metrics.json").read_text())["data_rows"]
+    assert (rows["rows_read"], rows["rows_used"], rows["rows_skipped"]) == (29, 24, 5)
+    assert rows["skipped_by_kind"] == {
+        "unreadable": 2,
+        "empty_text": 1,
+        "unknown_label": 1,
+        "invalid_text": 1,
+    }
+    card = (out / "MODEL_CARD.md").read_text()
+    assert "29 rows read, 24 used, **5 skipped**" in card
+    assert SECRET not in card
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (
+            ["--strict"],
+            "5 of 29 row(s) of {data} cannot be used: row 3: malformed CSV at line 4: "
+            "4 fields, header has 3; row 6: row at line 7 contains bytes",
+        ),
+        ([], None),  # more than half bad: see the body
+    ],
+    ids=["strict", "mostly-bad"],
+)
+def test_train_with_strict_or_mostly_bad_data_exits_2_before_writing_anything(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    corpus: pd.DataFrame,
+    extra: list[str],
+    message: str | None,
+) -> None:
+    from typer.testing import CliRunner
+
+    from assistant.cli import app
+
+    monkeypatch.setenv("MINDSIGNAL_DATA_DIR", str(tmp_path / "var"))
+    # The mostly-bad file: 5 bad rows and 4 good ones.
+    data = _labeled_file(tmp_path / "posts.csv", corpus, good_rows=24 if extra else 4)
+    out = tmp_path / "artifact"
+    result = CliRunner().invoke(app, ["train", "--data", str(data), *extra, "--output", str(out)])
+    assert result.exit_code == 2, result.output
+    assert isinstance(result.exception, SystemExit)  # a message, not a traceback
+    assert result.stderr.startswith("error: ") and len(result.stderr.splitlines()) == 1
+    if message is not None:
+        assert message.format(data=data) in result.stderr
+        assert "(without --strict such rows are skipped)" in result.stderr
+    else:
+        assert f"5 of 9 row(s) of {data} cannot be used (more than 50%)" in result.stderr
+        assert "--text-col, --label-col and --encoding" in result.stderr
+    assert SECRET not in result.output
+    assert not out.exists() and not (tmp_path / "var" / "checkpoints").exists()
+
+
+def test_train_data_in_utf16_names_the_encoding_option_and_reads_with_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from assistant.cli import app
+
+    monkeypatch.setenv("MINDSIGNAL_DATA_DIR", str(tmp_path / "var"))
+    data = tmp_path / "posts.csv"
+    data.write_text(
+        "text,label\nI feel empty,depression\nI worry,anxiety\nTax question,none\n",
+        encoding="utf-16",  # Excel's "Unicode text"
+    )
+    out = tmp_path / "artifact"
+    runner = CliRunner()
+    result = runner.invoke(app, ["train", "--data", str(data), "--output", str(out)])
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"error: {data} is UTF-16 text (it starts with a UTF-16 byte-order mark, as Excel's "
+        "'Unicode text' does); re-run with --encoding utf-16\n"
+    )
+    # Read with the option, its three rows are read (and are too few to train on).
+    args = ["train", "--data", str(data), "--encoding", "utf-16", "--output", str(out)]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2
+    assert "3 posts by 3 author(s) are too few to split" in result.stderr
+    assert "skipped" not in result.stderr
+    wrong = runner.invoke(app, ["train", "--strict", "--output", str(out)])
+    assert wrong.exit_code == 2 and "--strict and --encoding apply to --data only" in wrong.stderr
+    assert not out.exists()
+
+
+def test_train_with_the_text_column_as_labels_fails_without_showing_a_text(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from assistant.cli import app
+
+    monkeypatch.setenv("MINDSIGNAL_DATA_DIR", str(tmp_path / "var"))
+    data = tmp_path / "posts.csv"
+    texts = ["I want to die", "so tired", "Help me", "I cut again"]
+    data.write_text("text,label\n" + "".join(f"{t},depression\n" for t in texts), encoding="utf-8")
+    args = ["train", "--data", str(data), "--label-col", "text"]
+    result = CliRunner().invoke(app, [*args, "--output", str(tmp_path / "a")])
+    assert result.exit_code == 2
+    assert f"4 of 4 row(s) of {data} cannot be used (more than 50%)" in result.stderr
+    assert (
+        "row 1: line 2: an unknown label of 13 characters, not shown as it may be a text "
+        "(names are one word; is --label-col the text column?)"
+    ) in result.stderr
+    assert not any(t in result.stderr for t in texts)

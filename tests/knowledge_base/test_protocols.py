@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
+
+import pytest
 
 from classifiers.labels import RISK_LEVELS, SEVERITY_LEVELS
 from knowledge_base.protocols import load_protocols, protocol_path_problems
@@ -153,3 +156,51 @@ def test_a_password_protected_pdf_says_so(tmp_path: Path) -> None:
     assert [(Path(e.file).name, e.field) for e in result.errors] == [("locked.pdf", "file")]
     assert "password-protected PDF" in result.errors[0].message
     assert [Path(c.file).name for c in result.chunks] == ["plain.pdf"]
+
+
+# A clinic's private note: none of its bytes may reach the log or the error message.
+PRIVATE = b"Jane Doe, born 1980, attempted suicide in March; call her husband first."
+
+
+def _leaks(text: str) -> bool:
+    """Whether ``text`` quotes any 5 consecutive bytes of the private note (pypdf quotes 5)."""
+    note = PRIVATE.decode()
+    return any(note[i : i + 5] in text for i in range(len(note) - 4))
+
+
+@pytest.mark.parametrize(
+    "damage",
+    ["text-named-pdf", "text-before-the-header", "garbage-inside-an-object"],
+)
+def test_a_damaged_or_fake_pdf_never_puts_its_content_in_the_log(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, damage: str
+) -> None:
+    plain = make_pdf(tmp_path / "plain.pdf", ["The duty nurse calls every referral."])
+    pdf = plain.read_bytes()
+    obj = pdf.find(b" 0 obj") + len(b" 0 obj")
+    body = {
+        "text-named-pdf": PRIVATE + b"\n",
+        # Readers accept a short prefix; pypdf reads it, logging "invalid pdf header: b'Jane '".
+        "text-before-the-header": PRIVATE + b"\n" + pdf,
+        # pypdf fails with "Invalid Elementary Object starting with b')' @24: b'...<the bytes>'".
+        "garbage-inside-an-object": pdf[:obj] + b"\n)" + PRIVATE + b"( " + pdf[obj:],
+    }[damage]
+    protocol = tmp_path / "crisis-protocol.pdf"
+    protocol.write_bytes(body)
+    caplog.set_level(logging.DEBUG)
+
+    result = load_protocols([protocol, plain])
+
+    leaked = [r.getMessage() for r in caplog.records if _leaks(r.getMessage())]
+    assert not leaked
+    assert not any(_leaks(str(e)) for e in result.errors)
+    names = sorted({Path(c.file).name for c in result.chunks})
+    if damage == "text-before-the-header":
+        assert names == ["crisis-protocol.pdf", "plain.pdf"] and not result.errors
+        return
+    # One error naming the file, and the other protocol still loads.
+    [error] = result.errors
+    assert (Path(error.file).name, error.field) == ("crisis-protocol.pdf", "file")
+    expected = "not a PDF" if damage == "text-named-pdf" else "cannot read this PDF"
+    assert expected in error.message
+    assert names == ["plain.pdf"]
