@@ -15,7 +15,7 @@ import math
 import shutil
 import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -132,6 +132,27 @@ class TrainConfig:
             values["curated_traps"] = str(self.curated_traps)
         blob = json.dumps(values, sort_keys=True)
         return hashlib.sha256(blob.encode()).hexdigest()[:12]
+
+
+def data_digest(texts: Sequence[str], targets: Targets, train_idx: np.ndarray) -> str:
+    """Hash of what a run trains on: the texts in order, every head's targets and weights, and
+    which rows are the train split (a checkpoint resumes only on the same data)."""
+    h = hashlib.sha256()
+    for text in texts:
+        h.update(hashlib.sha256(text.encode("utf-8", "surrogatepass")).digest())
+    for name in (
+        "conditions",
+        "conditions_w",
+        "relevance",
+        "relevance_w",
+        "severity",
+        "severity_w",
+        "risk",
+        "risk_w",
+    ):
+        h.update(np.ascontiguousarray(getattr(targets, name)).tobytes())
+    h.update(np.ascontiguousarray(train_idx).tobytes())
+    return h.hexdigest()[:16]
 
 
 @dataclass(frozen=True)
@@ -543,8 +564,18 @@ def train_student(
     fp = config.fingerprint()
     last_path, best_path = ckpt_dir / f"last-{fp}.pt", ckpt_dir / f"best-{fp}.pt"
     start_epoch, best_score, history = 0, -1.0, []
-    if last_path.exists():
-        state = torch.load(last_path, map_location="cpu", weights_only=False)
+    # The settings name the data files, not what is in them: a file fixed or relabeled since
+    # the checkpoint must not resume a model trained on its old rows.
+    digest = data_digest(texts, targets, idx["train"])
+    state = (
+        torch.load(last_path, map_location="cpu", weights_only=False)
+        if last_path.exists()
+        else None
+    )
+    if state is not None and state.get("data_digest", digest) != digest:
+        say("the training data changed since the last checkpoint: starting afresh")
+        state = None
+    if state is not None:
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
@@ -623,6 +654,7 @@ def train_student(
                 "epoch": epoch,
                 "best_score": best_score,
                 "history": history,
+                "data_digest": digest,
             },
             last_path,
         )

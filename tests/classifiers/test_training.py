@@ -691,3 +691,57 @@ def test_train_with_the_text_column_as_labels_fails_without_showing_a_text(
         "(names are one word; is --label-col the text column?)"
     ) in result.stderr
     assert not any(t in result.stderr for t in texts)
+
+
+def test_the_data_digest_changes_with_any_text_label_or_split() -> None:
+    from classifiers.training.data import build_targets, text_sha256
+    from classifiers.training.train import data_digest
+
+    df = pd.DataFrame(
+        {
+            "id": ["a", "b", "c"],
+            "subreddit": ["depression", "anxiety", "personalfinance"],
+            "author": ["x", "y", "z"],
+            "date": ["", "", ""],
+            "text": ["I feel empty", "I worry all day", "Which ISA?"],
+        }
+    )
+    df["text_sha256"] = [text_sha256(t) for t in df["text"]]
+    train = np.array([0, 1])
+    base = data_digest(df["text"].tolist(), build_targets(df), train)
+    assert base == data_digest(df["text"].tolist(), build_targets(df), train.copy())
+    relabeled = df.assign(subreddit=["depression", "adhd", "personalfinance"])
+    assert data_digest(df["text"].tolist(), build_targets(relabeled), train) != base
+    edited = df.assign(text=["I feel empty.", "I worry all day", "Which ISA?"])
+    edited["text_sha256"] = [text_sha256(t) for t in edited["text"]]
+    assert data_digest(edited["text"].tolist(), build_targets(edited), train) != base
+    assert data_digest(df["text"].tolist(), build_targets(df), np.array([0, 2])) != base
+
+
+@pytest.mark.slow
+def test_a_checkpoint_resumes_only_on_the_data_it_was_trained_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, corpus: pd.DataFrame
+) -> None:
+    """The settings name the --data file, not its rows: a file fixed since the checkpoint
+    trains afresh instead of resuming a model of its old rows."""
+    from typer.testing import CliRunner
+
+    from assistant.cli import app
+
+    monkeypatch.setenv("MINDSIGNAL_DATA_DIR", str(tmp_path / "var"))
+    data = _labeled_file(tmp_path / "posts.csv", corpus)
+    raw = data.read_bytes()
+    data.write_bytes(b"\n".join(line for line in raw.split(b"\n") if SECRET.encode() not in line))
+    out = tmp_path / "artifact"
+    args = ["train", "--data", str(data), "--max-posts", "100", "--max-length", "32"]
+    args += ["--output", str(out)]
+    first = CliRunner().invoke(app, [*args, "--epochs", "1"])
+    assert first.exit_code == 0, first.output
+    resumed = CliRunner().invoke(app, [*args, "--epochs", "2"])
+    assert resumed.exit_code == 0, resumed.output
+    assert "resuming after epoch 1" in resumed.output
+    data.write_bytes(data.read_bytes().replace(b",anxiety,", b",adhd,", 1))  # one label fixed
+    fixed = CliRunner().invoke(app, [*args, "--epochs", "2"])
+    assert fixed.exit_code == 0, fixed.output
+    assert "the training data changed since the last checkpoint: starting afresh" in fixed.output
+    assert "resuming" not in fixed.output
