@@ -719,6 +719,14 @@ def test_risk_cues_are_scoped_to_the_writer_and_to_real_endings(
         ("bipolar", "ordered 40 cupcakes for the school fair, paid cash", False),
         ("bipolar", "honestly feel like I could run the country", True),
         ("bipolar", "I feel like I could run a marathon after that coffee", False),
+        (
+            "bipolar",
+            "haven't slept in three days but I feel amazing, I started four businesses",
+            True,
+        ),
+        ("bipolar", "haven't needed sleep all week and my thoughts are racing", True),
+        ("bipolar", "my dad started two businesses in the 90s", False),
+        ("bipolar", "I started three new courses this term", False),
         ("psychosis", "the voices started again in the exam hall", True),
         ("psychosis", "the music started again after the break", False),
         ("psychosis", "nobody else can hear them", False),  # them: anything at all
