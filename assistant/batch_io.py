@@ -24,7 +24,7 @@ import json
 import logging
 import sys
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
@@ -80,12 +80,15 @@ class Record:
         text: The text to classify (not yet validated for length or content).
         row: 0-based index of the row among data rows.
         line: 1-based line in the file where the row ends (CSV) or sits (JSONL).
+        fallback_id: The row has no id of its own and ``id`` is its row index (a JSONL id
+            may equal the index, so the value alone cannot tell). Not compared.
     """
 
     id: Any
     text: str
     row: int
     line: int = 0
+    fallback_id: bool = field(default=False, compare=False)
 
 
 @dataclass(frozen=True)
@@ -230,7 +233,7 @@ def _stdin_record(data: bytes, encoding: str, advice: InputAdvice) -> Record | R
         text = _decode(data, encoding)
     except UnicodeDecodeError as exc:
         return RowError(0, _encoding_message(exc, encoding, advice), row=0, line=1)
-    return Record(id=0, text=text, row=0, line=1)
+    return Record(id=0, text=text, row=0, line=1, fallback_id=True)
 
 
 def _decode(data: bytes, encoding: str) -> str:
@@ -304,8 +307,9 @@ def _read_csv(
             continue
         line = reader.line_num
         rid: Any = row
+        own_id = False
         if id_idx is not None and id_idx < len(cells) and cells[id_idx].strip():
-            rid = cells[id_idx]
+            rid, own_id = cells[id_idx], True
         if len(cells) != len(header):
             yield RowError(
                 rid,
@@ -326,7 +330,7 @@ def _read_csv(
                 line,
             )
         else:
-            yield Record(id=rid, text=cells[text_idx], row=row, line=line)
+            yield Record(id=rid, text=cells[text_idx], row=row, line=line, fallback_id=not own_id)
         row += 1
 
 
@@ -394,8 +398,9 @@ def _read_jsonl(
                     f"(fields: {', '.join(map(str, obj))}); {advice.id_col}"
                 )
         key = id_col or DEFAULT_ID_COL
-        rid = obj.get(key, row)
-        if rid is None or isinstance(rid, (dict, list)):
+        rid = obj.get(key)
+        own_id = rid is not None and not isinstance(rid, (dict, list))
+        if not own_id:
             rid = row
         text = obj.get(text_col)
         if (
@@ -412,7 +417,7 @@ def _read_jsonl(
                 rid, f"line {line_no}: field {text_col!r} is {kind}, not text", row, line_no
             )
         else:
-            yield Record(id=rid, text=text, row=row, line=line_no)
+            yield Record(id=rid, text=text, row=row, line=line_no, fallback_id=not own_id)
         row += 1
 
 

@@ -1,20 +1,21 @@
 """LLM teacher labelling (as in arXiv 2503.01442): an LLM labels a corpus to train the student.
 
-``label_corpus`` reads a CSV or JSONL corpus, asks the chat model for schema-constrained JSON per
-post (:class:`TeacherLabel`), and appends one row per post to the output JSONL. Runs are resumable:
-every answer is cached by the sha256 of the text, so a re-run (or a run over an overlapping
-corpus) asks the LLM only about texts it has not seen. Bad rows are reported and skipped; answers
-that fail the schema are retried, then recorded as ``missing``.
+``label_corpus`` reads a CSV or JSONL corpus (:func:`read_corpus`, with the reader of ``mindsignal
+classify``), asks the chat model for schema-constrained JSON per post (:class:`TeacherLabel`), and
+appends one row per post to the output JSONL (:func:`label_rows`). Runs are resumable: every
+answer is cached by the sha256 of the text, so a re-run (or a run over an overlapping corpus) asks
+the LLM only about texts it has not seen. Bad rows are reported by row number and reason and
+skipped; answers that fail the schema are retried, then recorded as ``missing``.
 """
 
 from __future__ import annotations
 
-import csv
 import hashlib
+import itertools
 import json
 import logging
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,8 +23,11 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from assistant.batch_io import BatchInputError, Record, RowError, read_records
 from assistant.llm.base import ChatModel, LLMOutputError, LLMUnavailableError
+from classifiers.base import InvalidTextError
 from classifiers.labels import CONDITIONS, RISK_LEVELS, SEVERITY_LEVELS, ConditionName
+from classifiers.text_checks import validate_text
 
 logger = logging.getLogger(__name__)
 
@@ -106,119 +110,86 @@ class LabelReport:
 
 
 class CorpusError(ValueError):
-    """The corpus cannot be read at all (missing file, unknown format, missing column)."""
+    """The corpus cannot be read at all; the message is the one ``mindsignal classify`` gives
+    (missing file, UTF-16 without ``--encoding``, binary file, unknown encoding, no such
+    column)."""
+
+
+#: Suffixes whose rows without an id are named by line (``line-N``) instead of ``row-N``.
+_LINE_NUMBERED_SUFFIXES = (".jsonl", ".ndjson")
 
 
 def read_corpus(
     path: Path,
     text_col: str = "text",
-    id_col: str = "id",
+    id_col: str | None = None,
     on_bad_row: Callable[[str], None] | None = None,
+    *,
+    encoding: str = "utf-8",
 ) -> Iterator[CorpusRow]:
-    """Rows of a CSV or JSONL corpus; rows without usable text are reported and skipped.
+    """Stream the rows of a CSV, TSV or JSONL corpus, read as ``mindsignal classify`` reads.
+
+    The file goes through :func:`assistant.batch_io.read_records`: the same encoding policy,
+    refusals and messages. A row that cannot be read (malformed CSV or JSON, bytes not valid in
+    ``encoding``) or labelled (empty, binary or mis-decoded text, as ``mindsignal train`` checks
+    its rows) is reported by row number and reason, never its text, and skipped; the rows after
+    it keep their numbers.
+
+    Args:
+        path: The corpus.
+        text_col: Column or key holding the text.
+        id_col: Column or key holding the id; None: ``id`` when present. A row without an id is
+            ``row-N`` (N: its 1-based data row), in a ``.jsonl`` file ``line-N``.
+        on_bad_row: Called with one line per skipped row (default: a logged warning).
+        encoding: Encoding of the whole file, as ``classify --encoding``.
 
     Raises:
-        CorpusError: The file is missing, of an unknown type, or lacks ``text_col``.
+        CorpusError: The corpus cannot be read at all.
     """
     report = on_bad_row or (lambda msg: logger.warning("%s", msg))
-    if not path.is_file():
-        raise CorpusError(f"corpus not found: {path}")
-    suffix = path.suffix.lower()
-    if suffix in (".jsonl", ".ndjson"):
-        yield from _read_jsonl(path, text_col, id_col, report)
-    elif suffix in (".csv", ".tsv"):
-        yield from _read_csv(path, text_col, id_col, report, sep="\t" if suffix == ".tsv" else ",")
-    else:
-        raise CorpusError(f"unsupported corpus type {suffix!r}: use .csv, .tsv or .jsonl")
-
-
-def _row(
-    raw_id: Any, text: Any, fallback_id: str, where: str, report: Callable[[str], None]
-) -> CorpusRow | None:
-    if not isinstance(text, str) or not text.strip():
-        report(f"{where}: no text, skipped")
-        return None
-    if "\x00" in text:
-        report(f"{where}: binary content, skipped")
-        return None
-    missing_id = raw_id is None or (isinstance(raw_id, float) and raw_id != raw_id) or raw_id == ""
-    # Stripped as `mindsignal train` strips its texts: the labels join the posts by text hash.
-    return CorpusRow(id=fallback_id if missing_id else str(raw_id), text=text.strip())
-
-
-def _read_jsonl(
-    path: Path, text_col: str, id_col: str, report: Callable[[str], None]
-) -> Iterator[CorpusRow]:
-    with path.open("r", encoding="utf-8", errors="replace") as f:
-        for lineno, line in enumerate(f, start=1):
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as exc:
-                report(f"line {lineno}: invalid JSON ({exc.msg}), skipped")
-                continue
-            if not isinstance(obj, dict):
-                report(f"line {lineno}: not a JSON object, skipped")
-                continue
-            row = _row(
-                obj.get(id_col), obj.get(text_col), f"line-{lineno}", f"line {lineno}", report
-            )
-            if row is not None:
-                yield row
-
-
-#: What a malformed CSV row reads as (see ``_read_csv``): no real field holds it.
-_MALFORMED = "\x00malformed row\x00"
-
-
-def _read_csv(
-    path: Path, text_col: str, id_col: str, report: Callable[[str], None], sep: str
-) -> Iterator[CorpusRow]:
-    import pandas as pd
-
-    try:
-        # Big fields: Reddit posts can exceed csv's default 128 KiB field limit.
-        csv.field_size_limit(1 << 30)
-        width = len(pd.read_csv(path, sep=sep, nrows=0, encoding_errors="replace").columns)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeError, csv.Error) as exc:
-        raise CorpusError(f"cannot read {path.name} as CSV: {exc}") from exc
-
-    def bad_line(fields: list[str]) -> list[str]:
-        report(f"malformed CSV row with {len(fields)} fields, skipped")
-        # A placeholder keeps its place, so the rows after it keep their numbers (the ids of
-        # a file without an id column); it is dropped below without a second message.
-        return [_MALFORMED] * width
-
-    try:
-        frame = pd.read_csv(
-            path,
-            sep=sep,
-            dtype=str,
-            keep_default_na=False,
-            encoding="utf-8",
-            encoding_errors="replace",
-            on_bad_lines=bad_line,
-            engine="python",
-            # Without it a row with one field too many (as the second row) silently makes the
-            # first column the index: every row shifts and its text comes from the wrong field.
-            index_col=False,
-        )
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeError, csv.Error) as exc:
-        raise CorpusError(f"cannot read {path.name} as CSV: {exc}") from exc
-    if text_col not in frame.columns:
-        raise CorpusError(
-            f"{path.name} has no column {text_col!r} (columns: {', '.join(map(str, frame.columns))}); "
-            "use --text-col"
-        )
-    ids = frame[id_col] if id_col in frame.columns else None
-    for i, text in enumerate(frame[text_col]):
-        if text == _MALFORMED:
-            continue
-        raw_id = ids.iloc[i] if ids is not None else None
-        row = _row(raw_id, text, f"row-{i + 1}", f"row {i + 1}", report)
+    by_line = path.suffix.lower() in _LINE_NUMBERED_SUFFIXES
+    records = read_records(path, text_col, id_col, encoding=encoding)
+    while True:
+        try:
+            item = next(records, None)
+        except BatchInputError as exc:
+            raise CorpusError(str(exc)) from None
+        if item is None:
+            return
+        row = _corpus_row(item, by_line, report)
         if row is not None:
             yield row
+
+
+def _corpus_row(
+    item: Record | RowError, by_line: bool, report: Callable[[str], None]
+) -> CorpusRow | None:
+    number = item.row + 1
+    if isinstance(item, RowError):
+        report(f"row {number}: {item.error}")
+        return None
+    if not item.text.strip():
+        report(f"row {number}: line {item.line}: empty text")
+        return None
+    try:
+        # Only checked, as `mindsignal train` checks its rows: a text it would skip is not
+        # worth a teacher call.
+        validate_text(item.text, max_chars=1 << 30)
+    except InvalidTextError as exc:
+        report(f"row {number}: line {item.line}: {exc}")
+        return None
+    rid = item.id
+    if item.fallback_id or _blank(rid):
+        rid = f"line-{item.line}" if by_line else f"row-{number}"
+    # Stripped as `mindsignal train` strips its texts: the labels join the posts by text hash.
+    return CorpusRow(id=str(rid), text=item.text.strip())
+
+
+def _blank(value: Any) -> bool:
+    """An id that names nothing: an empty string or a JSON NaN."""
+    return (isinstance(value, str) and not value.strip()) or (
+        isinstance(value, float) and value != value
+    )
 
 
 class LabelCache:
@@ -276,7 +247,8 @@ def label_corpus(
     output_path: Path,
     *,
     text_col: str = "text",
-    id_col: str = "id",
+    id_col: str | None = None,
+    encoding: str = "utf-8",
     limit: int | None = None,
     cache_path: Path | None = None,
     retries: int = 2,
@@ -291,8 +263,9 @@ def label_corpus(
         input_path: CSV/TSV or JSONL corpus.
         output_path: JSONL written with one row per labelled post (rewritten each run).
         text_col: Column or key holding the text.
-        id_col: Column or key holding the id (row number when absent).
-        limit: Label at most this many rows.
+        id_col: Column or key holding the id (see :func:`read_corpus`).
+        encoding: Encoding of the corpus, as ``classify --encoding``.
+        limit: Label at most this many rows (the file is read no further).
         cache_path: Cache JSONL; default ``<output>.cache.jsonl``.
         retries: Extra attempts when an answer fails the schema.
         concurrency: Posts in flight at once (match the server's parallel slots).
@@ -303,18 +276,55 @@ def label_corpus(
         CorpusError: The corpus cannot be read at all.
         LLMUnavailableError: The LLM went away; what was labelled so far is kept in the cache.
     """
-    report = LabelReport(output=output_path)
-    bad: list[str] = report.bad_rows
+    bad: list[str] = []
 
     def note_bad(message: str) -> None:
         bad.append(message)
         if on_bad_row is not None:
             on_bad_row(message)
 
+    corpus = read_corpus(input_path, text_col, id_col, note_bad, encoding=encoding)
+    rows = list(itertools.islice(corpus, limit))
+    return label_rows(
+        chat,
+        rows,
+        output_path,
+        cache_path=cache_path,
+        retries=retries,
+        concurrency=concurrency,
+        progress=progress,
+        bad_rows=bad,
+    )
+
+
+def label_rows(
+    chat: ChatModel,
+    rows: Sequence[CorpusRow],
+    output_path: Path,
+    *,
+    cache_path: Path | None = None,
+    retries: int = 2,
+    concurrency: int = 1,
+    progress: bool = True,
+    bad_rows: Sequence[str] = (),
+) -> LabelReport:
+    """Label rows already read (:func:`read_corpus`), in order; resumable and cached by text hash.
+
+    Args:
+        chat: The chat model; its ``model`` is recorded as ``teacher_model``.
+        rows: The rows to label.
+        output_path: JSONL written with one row per row (rewritten each run).
+        cache_path: Cache JSONL; default ``<output>.cache.jsonl``.
+        retries: Extra attempts when an answer fails the schema.
+        concurrency: Posts in flight at once (match the server's parallel slots).
+        progress: Show a progress bar.
+        bad_rows: The rows skipped while reading, carried into the report.
+
+    Raises:
+        LLMUnavailableError: The LLM went away; what was labelled so far is kept in the cache.
+    """
+    report = LabelReport(output=output_path, bad_rows=list(bad_rows))
     cache = LabelCache(cache_path or output_path.with_name(output_path.name + ".cache.jsonl"))
-    rows = list(read_corpus(input_path, text_col, id_col, note_bad))
-    if limit is not None:
-        rows = rows[:limit]
     output_path.parent.mkdir(parents=True, exist_ok=True)
     tmp = output_path.with_name(output_path.name + ".partial")
     bar = _progress(len(rows), progress)

@@ -65,6 +65,22 @@ def embedded_llm() -> Iterator[EmbeddedLlamaServer]:
 
 
 @pytest.fixture
+def teacher_env(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, embedded_llm: EmbeddedLlamaServer
+) -> EmbeddedLlamaServer:
+    """The CLI's settings (a private data dir, through the environment) with the LLM teacher
+    pointed at the session's embedded server, answering deterministically and briefly (the
+    label JSON is short)."""
+    monkeypatch.setenv("MINDSIGNAL_DATA_DIR", str(tmp_path / "var"))
+    monkeypatch.setenv("MINDSIGNAL_LLM__PROVIDER", "ollama")
+    monkeypatch.setenv("MINDSIGNAL_LLM__HOST", embedded_llm.base_url)
+    monkeypatch.setenv("MINDSIGNAL_LLM__MODEL", embedded_llm.model_name)
+    monkeypatch.setenv("MINDSIGNAL_LLM__TEMPERATURE", "0")
+    monkeypatch.setenv("MINDSIGNAL_LLM__NUM_PREDICT", "160")
+    return embedded_llm
+
+
+@pytest.fixture
 def app_settings(tmp_path: Path, embedded_llm: EmbeddedLlamaServer) -> AppSettings:
     """Settings with a private data dir, the LLM pointed at the session's embedded server."""
     from assistant.settings import load_settings

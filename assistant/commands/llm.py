@@ -60,7 +60,21 @@ def label(
     input: Annotated[Path, typer.Argument(help="Corpus to label (.csv, .tsv or .jsonl).")],
     output: Annotated[Path, typer.Option("--output", "-o", help="Labels JSONL to write.")],
     text_col: Annotated[str, typer.Option(help="Column/key holding the text.")] = "text",
-    id_col: Annotated[str, typer.Option(help="Column/key holding the id.")] = "id",
+    id_col: Annotated[
+        str | None,
+        typer.Option(
+            help="Column/key holding the id (default: 'id' if present). A row without an id is "
+            "row-N (its data row), in a .jsonl file line-N."
+        ),
+    ] = None,
+    encoding: Annotated[
+        str,
+        typer.Option(
+            "--encoding",
+            help="Encoding of the corpus, as for classify (default utf-8; rows not decodable "
+            "are skipped and listed).",
+        ),
+    ] = "utf-8",
     limit: Annotated[int | None, typer.Option(min=1, help="Label at most N rows.")] = None,
     model: Annotated[str | None, typer.Option(help="Teacher model (default: settings).")] = None,
     cache: Annotated[
@@ -70,16 +84,24 @@ def label(
         int, typer.Option(min=1, max=32, help="Posts in flight (match the LLM's parallel slots).")
     ] = 2,
 ) -> None:
-    """Label a corpus with the LLM teacher (resumable; cached by text hash)."""
+    """Label a corpus with the LLM teacher (resumable; cached by text hash).
+
+    The corpus is read as classify reads its input: a malformed or undecodable row, or one
+    whose text is empty or binary, is skipped and listed on stderr by row number and reason
+    (never its text), and the others are labelled.
+    """
+    import itertools
+
     from rich.console import Console
 
     from assistant.batch_io import same_file
+    from assistant.commands.labeled_input import MAX_LISTED_ROWS
     from assistant.llm.backend import resolve_llm_backend
     from assistant.llm.base import LLMUnavailableError
     from assistant.llm.ollama_chat import OllamaChat
     from assistant.logging_setup import configure_logging
     from assistant.settings import load_settings
-    from assistant.teacher import CorpusError, label_corpus
+    from assistant.teacher import CorpusError, label_rows, read_corpus
 
     def fail(message: str, code: int = 2) -> typer.Exit:
         typer.echo(f"error: {message}", err=True)  # one line: a Console would wrap it
@@ -101,6 +123,22 @@ def label(
             raise fail(f"cannot write {what} {path}: {path.parent} is a file") from None
         except OSError as exc:
             raise fail(f"cannot write {what} {path}: {exc.strerror or exc}") from None
+    skipped: list[str] = []
+    try:
+        # Read whole before the LLM starts (the rows are held anyway): a file that cannot be
+        # read fails in seconds, and the skipped rows are listed before a long run.
+        corpus = read_corpus(input, text_col, id_col, skipped.append, encoding=encoding)
+        rows = list(itertools.islice(corpus, limit))
+    except CorpusError as exc:
+        raise fail(str(exc)) from None
+    if skipped:
+        typer.echo(f"{len(skipped)} row(s) of {input} skipped:", err=True)
+        for message in skipped[:MAX_LISTED_ROWS]:
+            typer.echo(f"  {message}", err=True)
+        if len(skipped) > MAX_LISTED_ROWS:
+            typer.echo(f"  ... and {len(skipped) - MAX_LISTED_ROWS} more", err=True)
+    if not rows:
+        raise fail(f"{input} has no row to label", 1)
     settings = load_settings()
     configure_logging(settings)
     llm_settings = settings.llm
@@ -113,19 +151,9 @@ def label(
     console.print(f"teacher: {backend.description}")
     try:
         chat = OllamaChat.from_backend(backend, llm_settings)
-        report = label_corpus(
-            chat,
-            input,
-            output,
-            text_col=text_col,
-            id_col=id_col,
-            limit=limit,
-            cache_path=cache_path,
-            concurrency=concurrency,
-            on_bad_row=lambda msg: console.print(f"[yellow]bad row[/yellow] {msg}"),
+        report = label_rows(
+            chat, rows, output, cache_path=cache_path, concurrency=concurrency, bad_rows=skipped
         )
-    except CorpusError as exc:
-        raise fail(f"cannot read corpus: {exc}") from None
     except LLMUnavailableError as exc:
         raise fail(
             f"LLM went away: {exc} (answers so far are cached; re-run to resume)", 3

@@ -144,6 +144,27 @@ def test_jsonl_bad_lines_become_errors(tmp_path: Path) -> None:
     assert rows[5] == Record(id=11, text="also good", row=5, line=7)
 
 
+def test_records_say_whether_their_id_is_their_own_or_the_row_index(tmp_path: Path) -> None:
+    """An id of 0 on the first row is the row's own, though it equals the index."""
+    jsonl = b'{"id": 0, "text": "a"}\n{"text": "b"}\n{"id": null, "text": "c"}\n{"id": 3, "text": "d"}\n'
+    rows = list(read_records(_write(tmp_path, "in.jsonl", jsonl), "text"))
+    assert [(r.id, r.fallback_id) for r in rows if isinstance(r, Record)] == [
+        (0, False),
+        (1, True),
+        (2, True),
+        (3, False),
+    ]
+    csv_data = b'id,text\nx,a\n,b\n"a","b","c"\n3,d\n'
+    rows = list(read_records(_write(tmp_path, "in.csv", csv_data), "text"))
+    assert [(r.id, r.fallback_id) for r in rows if isinstance(r, Record)] == [
+        ("x", False),
+        (1, True),
+        ("3", False),
+    ]
+    (no_ids,) = read_records(_write(tmp_path, "plain.csv", b"text\na\n"), "text")
+    assert isinstance(no_ids, Record) and no_ids.fallback_id
+
+
 def test_jsonl_missing_text_field_in_first_row_is_an_input_error(tmp_path: Path) -> None:
     with pytest.raises(BatchInputError, match="no field 'text'"):
         list(read_records(_write(tmp_path, "in.jsonl", b'{"body": "x"}\n'), "text"))

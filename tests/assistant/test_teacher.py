@@ -122,21 +122,46 @@ def test_csv_with_bad_rows_reports_them_and_keeps_the_rest(tmp_path: Path) -> No
     )
     bad: list[str] = []
     rows = list(read_corpus(path, on_bad_row=bad.append))
-    assert [r.id for r in rows] == ["1", "4", "6"]
-    assert rows[1].text == "caf\ufffd latte"  # bad encoding replaced, row kept
-    assert len(bad) == 3
-    assert any("malformed" in m for m in bad)
-    assert any("row 2" in m and "no text" in m for m in bad)
-    assert any("binary" in m for m in bad)
+    assert [(r.id, r.text) for r in rows] == [("1", "first post"), ("6", "last")]
+    # Each skipped row by number and reason, as classify reports it; never its text.
+    assert bad[0] == "row 2: line 3: empty text"
+    assert bad[1] == "row 3: malformed CSV at line 4: 4 fields, header has 2"
+    assert bad[2] == (
+        "row 4: row at line 5 contains bytes that are not valid utf-8; re-run with --encoding "
+        "(e.g. latin-1) if the file uses another encoding"
+    )
+    assert bad[3].startswith("row 5: line 6: text contains NUL characters and looks like a binary")
+    assert len(bad) == 4
+    assert not any("latte" in m or "first post" in m or "\x00" in m for m in bad)
+
+
+def test_a_cp1252_corpus_reads_with_its_encoding(tmp_path: Path) -> None:
+    path = tmp_path / "corpus.csv"
+    path.write_text('id,text\n1,"caf\u00e9 \u2013 d\u00e9prim\u00e9e"\n', encoding="cp1252")
+    [row] = list(read_corpus(path, encoding="cp1252"))
+    assert row.text == "caf\u00e9 \u2013 d\u00e9prim\u00e9e"
 
 
 def test_jsonl_with_broken_lines_and_missing_ids(tmp_path: Path) -> None:
     path = tmp_path / "corpus.jsonl"
-    path.write_text('{"post": "one"}\n{broken\n[1, 2]\n\n{"post": "two", "uid": 9}\n')
+    path.write_text(
+        '{"post": "one", "uid": 0}\n{broken\n[1, 2]\n\n{"post": "two"}\n'
+        '{"post": "three", "uid": ""}\n{"post": "four", "uid": 4}\n'
+    )
     bad: list[str] = []
     rows = list(read_corpus(path, text_col="post", id_col="uid", on_bad_row=bad.append))
-    assert [(r.id, r.text) for r in rows] == [("line-1", "one"), ("9", "two")]
-    assert [m.split(":")[0] for m in bad] == ["line 2", "line 3"]
+    # An id equal to the row's index is still the row's own id (0 here), not a fallback.
+    assert [(r.id, r.text) for r in rows] == [
+        ("0", "one"),
+        ("line-5", "two"),
+        ("line-6", "three"),
+        ("4", "four"),
+    ]
+    assert bad == [
+        "row 2: malformed JSON at line 2: Expecting property name enclosed in double quotes "
+        "at column 2",
+        "row 3: line 3 is not a JSON object",
+    ]
 
 
 def test_a_long_row_early_on_does_not_shift_the_others(tmp_path: Path) -> None:
@@ -152,7 +177,7 @@ def test_a_long_row_early_on_does_not_shift_the_others(tmp_path: Path) -> None:
         ("3", "third post"),
         ("4", "fourth post"),
     ]
-    assert bad == ["malformed CSV row with 4 fields, skipped"]
+    assert bad == ["row 2: malformed CSV at line 3: 4 fields, header has 2"]
 
 
 def test_rows_without_an_id_keep_their_numbers_past_a_malformed_row(tmp_path: Path) -> None:
@@ -168,18 +193,41 @@ def test_rows_without_an_id_keep_their_numbers_past_a_malformed_row(tmp_path: Pa
         ("row-3", "third post"),
         ("row-4", "fourth post"),
     ]
-    assert bad == ["malformed CSV row with 3 fields, skipped"]
+    assert bad == ["row 2: malformed CSV at line 3: 3 fields, header has 2"]
 
 
-def test_unreadable_corpora_fail_with_a_clear_message(tmp_path: Path) -> None:
+def test_unreadable_corpora_fail_with_the_message_classify_gives(tmp_path: Path) -> None:
+    import zipfile
+
     with pytest.raises(CorpusError, match="not found"):
         list(read_corpus(tmp_path / "missing.csv"))
-    (tmp_path / "c.xlsx").write_text("x")
-    with pytest.raises(CorpusError, match="unsupported"):
+    with zipfile.ZipFile(tmp_path / "c.xlsx", "w") as book:  # a spreadsheet, not a CSV
+        book.writestr("xl/workbook.xml", "<workbook/>")
+    with pytest.raises(CorpusError, match="looks like a binary file"):
         list(read_corpus(tmp_path / "c.xlsx"))
     write_csv(tmp_path / "c.csv", [("1", "x")])
-    with pytest.raises(CorpusError, match=r"no column 'body'.*--text-col"):
+    with pytest.raises(CorpusError, match=r"no column 'body'.*use --text-col"):
         list(read_corpus(tmp_path / "c.csv", text_col="body"))
+    with pytest.raises(CorpusError, match=r"no id column 'uid'.*use --id-col"):
+        list(read_corpus(tmp_path / "c.csv", id_col="uid"))
+    with pytest.raises(CorpusError, match="unknown text encoding 'klingon'"):
+        list(read_corpus(tmp_path / "c.csv", encoding="klingon"))
+
+
+def test_limit_stops_reading_once_enough_rows_are_in(tmp_path: Path) -> None:
+    corpus = tmp_path / "c.csv"
+    corpus.write_text('id,text\np1,"one"\np2,"two"\np3,"a","b"\n', encoding="utf-8")
+    bad: list[str] = []
+    report = label_corpus(
+        ScriptedChat([]),
+        corpus,
+        tmp_path / "l.jsonl",
+        limit=2,
+        on_bad_row=bad.append,
+        progress=False,
+    )
+    assert [r["id"] for r in read_jsonl(tmp_path / "l.jsonl")] == ["p1", "p2"]
+    assert bad == [] and report.bad_rows == []  # the malformed third row is past the limit
 
 
 # ---- labelling with a scripted teacher ---------------------------------------------------------
@@ -447,3 +495,153 @@ def test_label_command_refuses_an_output_it_cannot_or_must_not_write(
     assert result.exit_code == 2
     assert result.stderr == f"error: {message.format(out=out, corpus=corpus)}\n"
     assert corpus.read_bytes() == before
+
+
+# ---- `mindsignal label` reads its corpus as `classify` does: --encoding, refusals, bad rows ----
+
+ACCENTED = [
+    "Je suis déprimée depuis des mois, I can't get out of bed.",
+    "Café every morning, and my heart still races before every meeting.",
+]
+PLAIN = "I worry constantly about everything and cannot sleep."
+ENCODING_ADVICE = "re-run with --encoding (e.g. latin-1) if the file uses another encoding"
+
+
+def run_label(*args: str | Path) -> Any:
+    from typer.testing import CliRunner
+
+    from assistant.cli import app
+
+    return CliRunner().invoke(app, ["label", *map(str, args)])
+
+
+def corpus_without_ids(path: Path, encoding: str) -> Path:
+    """Posts with an é (not UTF-8 once saved as cp1252), a malformed second row, no id column."""
+    body = f'text,source\n"{ACCENTED[0]}",a\n"x","y","z"\n"{PLAIN}",b\n"{ACCENTED[1]}",c\n'
+    path.write_text(body, encoding=encoding)
+    return path
+
+
+@pytest.fixture
+def unreachable_llm(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An LLM that is not there: a test that passes with it never needed one."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{s.getsockname()[1]}"
+    monkeypatch.setenv("MINDSIGNAL_LLM__PROVIDER", "ollama")
+    monkeypatch.setenv("MINDSIGNAL_LLM__HOST", url)
+
+
+@pytest.mark.usefixtures("unreachable_llm")
+def test_label_command_refuses_a_utf16_corpus_naming_the_option(tmp_path: Path) -> None:
+    corpus = corpus_without_ids(tmp_path / "posts.csv", "utf-16")  # Excel's "Unicode text"
+    result = run_label(corpus, "-o", tmp_path / "labels.jsonl")
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"error: {corpus} is UTF-16 text (it starts with a UTF-16 byte-order mark, as Excel's "
+        "'Unicode text' does); re-run with --encoding utf-16\n"
+    )
+    assert not (tmp_path / "labels.jsonl").exists()
+
+
+@pytest.mark.usefixtures("unreachable_llm")
+def test_label_command_refuses_a_binary_corpus(tmp_path: Path) -> None:
+    import gzip
+
+    corpus = tmp_path / "posts.csv"  # a compressed export under the CSV's name
+    corpus.write_bytes(gzip.compress(f'id,text\np1,"{PLAIN}"\n'.encode()))
+    result = run_label(corpus, "-o", tmp_path / "labels.jsonl")
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"error: {corpus} looks like a binary file (NUL bytes in its first line), not CSV or "
+        "JSONL text\n"
+    )
+
+
+@pytest.mark.usefixtures("unreachable_llm")
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--encoding", "klingon"], "error: unknown text encoding 'klingon': use e.g. utf-8"),
+        (["--id-col", "uid"], "has no id column 'uid' (columns: text, source); use --id-col"),
+        (["--text-col", "body"], "has no column 'body' (columns: text, source); use --text-col"),
+    ],
+    ids=["unknown-encoding", "no-id-column", "no-text-column"],
+)
+def test_label_command_corpus_that_cannot_be_read_exits_2_with_one_line(
+    tmp_path: Path, args: list[str], message: str
+) -> None:
+    corpus = corpus_without_ids(tmp_path / "posts.csv", "utf-8")
+    result = run_label(corpus, "-o", tmp_path / "labels.jsonl", *args)
+    assert result.exit_code == 2
+    assert message in result.stderr and len(result.stderr.splitlines()) == 1
+
+
+@pytest.mark.usefixtures("unreachable_llm")
+def test_label_command_lists_undecodable_rows_and_stops_when_none_is_left(tmp_path: Path) -> None:
+    corpus = tmp_path / "posts.csv"
+    corpus.write_text("".join(f'"{t}"\n' for t in ["text", *ACCENTED]), encoding="cp1252")
+    result = run_label(corpus, "-o", tmp_path / "labels.jsonl")
+    assert result.exit_code == 1
+    assert result.stderr.splitlines() == [
+        f"2 row(s) of {corpus} skipped:",
+        f"  row 1: row at line 2 contains bytes that are not valid utf-8; {ENCODING_ADVICE}",
+        f"  row 2: row at line 3 contains bytes that are not valid utf-8; {ENCODING_ADVICE}",
+        f"error: {corpus} has no row to label",
+    ]
+    assert not (tmp_path / "labels.jsonl").exists()
+
+
+def summary_of(result: Any) -> str:
+    return " ".join(result.stderr.split())  # rich wraps the summary at the terminal width
+
+
+@pytest.mark.integration
+@pytest.mark.slow
+def test_label_command_reads_cp1252_and_utf16_with_encoding_and_keeps_row_ids(
+    tmp_path: Path, teacher_env: EmbeddedLlamaServer
+) -> None:
+    corpus = corpus_without_ids(tmp_path / "posts.csv", "cp1252")  # Excel's "CSV" on Windows
+    out = tmp_path / "labels.jsonl"
+
+    # Read as UTF-8, the rows with é are skipped and listed with the option that reads them;
+    # the malformed row keeps its place, so the plain post is still row-3.
+    result = run_label(corpus, "-o", out)
+    assert result.exit_code == 0, result.output
+    assert (
+        f"3 row(s) of {corpus} skipped:\n"
+        f"  row 1: row at line 2 contains bytes that are not valid utf-8; {ENCODING_ADVICE}\n"
+        "  row 2: malformed CSV at line 3: 3 fields, header has 2\n"
+        f"  row 4: row at line 5 contains bytes that are not valid utf-8; {ENCODING_ADVICE}\n"
+    ) in result.stderr
+    assert "déprim" not in result.output and "Caf" not in result.output
+    rows = read_jsonl(out)
+    assert [(r["id"], r["text_sha256"]) for r in rows] == [("row-3", text_sha256(PLAIN))]
+    answered = sum(not r.get("missing") for r in rows)
+
+    # With --encoding cp1252 they are read as written; the plain post comes from the cache.
+    result = run_label(corpus, "-o", out, "--encoding", "cp1252")
+    assert result.exit_code == 0, result.output
+    assert (
+        f"1 row(s) of {corpus} skipped:\n  row 2: malformed CSV at line 3: 3 fields, header has 2\n"
+    ) in result.stderr
+    assert f"{answered} from cache" in summary_of(result)
+    rows = read_jsonl(out)
+    expected = [("row-1", ACCENTED[0]), ("row-3", PLAIN), ("row-4", ACCENTED[1])]
+    assert [(r["id"], r["text_sha256"]) for r in rows] == [
+        (rid, text_sha256(text)) for rid, text in expected
+    ]
+    answered = sum(not r.get("missing") for r in rows)
+
+    # The same posts saved as UTF-16 read the same texts: every answer comes from the cache.
+    utf16 = corpus_without_ids(tmp_path / "posts-utf16.csv", "utf-16")
+    cache = out.with_name(out.name + ".cache.jsonl")
+    out16 = tmp_path / "labels16.jsonl"
+    result = run_label(utf16, "-o", out16, "--cache", cache, "--encoding", "utf-16")
+    assert result.exit_code == 0, result.output
+    assert f"{answered} from cache" in summary_of(result)
+    assert [(r["id"], r["text_sha256"]) for r in read_jsonl(out16)] == [
+        (r["id"], r["text_sha256"]) for r in rows
+    ]

@@ -41,14 +41,8 @@ def _posts(path: Path, per: int = 4, words: int = 40) -> Path:
 
 
 def test_label_then_train_then_eval_with_the_embedded_llm(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, embedded_llm: EmbeddedLlamaServer
+    tmp_path: Path, teacher_env: EmbeddedLlamaServer
 ) -> None:
-    monkeypatch.setenv("MINDSIGNAL_DATA_DIR", str(tmp_path / "var"))
-    monkeypatch.setenv("MINDSIGNAL_LLM__PROVIDER", "ollama")
-    monkeypatch.setenv("MINDSIGNAL_LLM__HOST", embedded_llm.base_url)
-    monkeypatch.setenv("MINDSIGNAL_LLM__MODEL", embedded_llm.model_name)
-    monkeypatch.setenv("MINDSIGNAL_LLM__TEMPERATURE", "0")
-    monkeypatch.setenv("MINDSIGNAL_LLM__NUM_PREDICT", "160")  # the label JSON is short
     posts = _posts(tmp_path / "posts.csv")
     runner = CliRunner()
 
