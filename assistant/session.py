@@ -4,6 +4,9 @@ A message is a follow-up when there is a current case and the message is short, 
 the case, an editing request ("make it shorter") or a fact about the person ("the person is 16");
 a long new post starts a new case and resets the history. The history is bounded by
 ``max_history_turns`` (settings.assistant.max_history_turns); only redacted text is kept.
+
+A session runs one chat turn at a time (:meth:`CaseSession.turn`): a second message sent while a
+draft is still being written is refused at once with :data:`BUSY_MESSAGE`, not run beside it.
 """
 
 from __future__ import annotations
@@ -11,6 +14,8 @@ from __future__ import annotations
 import re
 import threading
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
@@ -37,6 +42,16 @@ _CASE_REF_RE = re.compile(
     r"\bage\b|aged \d+)\b",
     re.IGNORECASE,
 )
+
+
+#: What a message gets while another message of the same case is still being answered.
+BUSY_MESSAGE = (
+    "A draft is still being written for this case; send your message again when it has finished."
+)
+
+
+class CaseBusyError(RuntimeError):
+    """Another chat turn is still running on this case session."""
 
 
 @dataclass(frozen=True)
@@ -66,10 +81,37 @@ class CaseSession:
     case_llm_text: str = ""
     history: list[Turn] = field(default_factory=list)
     _lock: threading.RLock = field(default_factory=threading.RLock, repr=False, compare=False)
+    # A plain Lock, not an RLock: a streamed turn runs its steps on whichever worker thread is
+    # free and is closed from another one (Gradio does both), so the releasing thread is often
+    # not the one that acquired it.
+    _turn: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     @property
     def has_case(self) -> bool:
         return self.draft is not None
+
+    @property
+    def busy(self) -> bool:
+        """Whether a chat turn is running on this session now."""
+        return self._turn.locked()
+
+    @contextmanager
+    def turn(self) -> Iterator[None]:
+        """Hold the session for one chat turn (a new case or a follow-up) until the block ends.
+
+        The session is released however the block ends: finished, failed, or closed early (a
+        client that disconnects mid-stream).
+
+        Raises:
+            CaseBusyError: At once, without waiting, while another turn holds the session: its
+                draft and history are being written, and a second turn would interleave with it.
+        """
+        if not self._turn.acquire(blocking=False):
+            raise CaseBusyError(BUSY_MESSAGE)
+        try:
+            yield
+        finally:
+            self._turn.release()
 
     def is_follow_up(self, message: str) -> bool:
         """Whether ``message`` continues the current case rather than starting a new one."""

@@ -6,9 +6,10 @@ without a browser:
 - :class:`SessionOptions` - top-k, crisis-resource locale and grounding mode chosen in one browser
   session; :meth:`Workbench.pipeline_for` builds (and caches) a pipeline for them that shares the
   app's loaded components, so one session's choice never changes another's.
-- :meth:`Workbench.chat` - one chat turn as a stream of :class:`ChatUpdate` s; bad input and
-  unexpected failures become a friendly message with a reference id, never a traceback, and the
-  log line carries the id, never the text.
+- :meth:`Workbench.chat` - one chat turn as a stream of :class:`ChatUpdate` s, one turn at a time
+  per session (a message sent while its case is still being drafted gets a ``busy`` update);
+  bad input and unexpected failures become a friendly message with a reference id, never a
+  traceback, and the log line carries the id, never the text.
 - :meth:`Workbench.run_batch` / :meth:`Workbench.export` - batch analysis and reviewed exports
   written to a private temporary folder.
 - :func:`launch_auth` - refuses a shared or non-local launch without users.
@@ -16,7 +17,10 @@ without a browser:
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import logging
+import os
 import shutil
 import tempfile
 import threading
@@ -24,7 +28,7 @@ import time
 import traceback
 import uuid
 import weakref
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -35,8 +39,13 @@ from assistant.batch_io import InputAdvice
 from assistant.draft import CareDraft
 from assistant.export import ExportFiles, apply_review, write_exports
 from assistant.pipeline import CarePipeline, InputError, check_input
-from assistant.session import CaseSession
+from assistant.session import CaseBusyError, CaseSession
 from assistant.settings import AppSettings
+
+try:
+    import fcntl
+except ImportError:  # Windows: no flock; a run still removes its own folder at exit
+    fcntl = None  # type: ignore[assignment]
 
 if TYPE_CHECKING:
     from assistant.app import MindSignalApp
@@ -48,6 +57,11 @@ LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 MAX_POST_FILE_BYTES = 1_000_000
 #: Pipelines kept for distinct option sets (each shares the app's components).
 MAX_CACHED_PIPELINES = 32
+#: Folder in the data dir holding each server run's private UI files (``run-*``).
+UI_FILES_DIR = "ui-files"
+_RUN_PREFIX = "run-"
+_MAKING_PREFIX = ".making-run-"
+_RUN_LOCK = ".run.lock"
 
 
 class UnsafeLaunchError(RuntimeError):
@@ -102,14 +116,16 @@ class ChatUpdate:
     """One step of a chat turn.
 
     Attributes:
-        kind: ``analysis`` (draft without LLM text), ``token`` (more text), ``final`` (verified
-            draft) or ``error`` (``message`` says what went wrong; no draft).
+        kind: ``started`` (the turn holds the session; nothing computed yet), ``analysis``
+            (draft without LLM text), ``token`` (more text), ``final`` (verified draft),
+            ``error`` (``message`` says what went wrong; no draft) or ``busy`` (the only update:
+            another turn of the session is running, nothing was done; ``message`` says so).
         text: The LLM text streamed so far (``token``), else the draft's recommendation.
         draft: The draft for ``analysis`` and ``final``.
-        message: The user-facing error message for ``error``.
+        message: The user-facing message for ``error`` and ``busy``.
     """
 
-    kind: Literal["analysis", "token", "final", "error"]
+    kind: Literal["started", "analysis", "token", "final", "error", "busy"]
     text: str = ""
     draft: CareDraft | None = None
     message: str = ""
@@ -135,6 +151,11 @@ class Workbench:
         self._own_root: Path | None = None
         self._remove_own_root: weakref.finalize | None = None
         self._pipelines: dict[SessionOptions, CarePipeline] = {}
+        # Sessions made for a client that has none stored yet, by (client session id, user);
+        # weak: the client's stored state keeps a session alive, nothing here does.
+        self._new_sessions: weakref.WeakValueDictionary[tuple[str, str | None], CaseSession] = (
+            weakref.WeakValueDictionary()
+        )
         self._lock = threading.Lock()
 
     # ---- options and pipelines -------------------------------------------------------------
@@ -214,15 +235,45 @@ class Workbench:
         """A fresh chat session, belonging to the signed-in user ``owner`` (None: no sign-in)."""
         return CaseSession(max_history_turns=self.settings.assistant.max_history_turns, owner=owner)
 
-    def session_for(self, state: CaseSession | None, user: str | None) -> CaseSession:
+    def session_for(
+        self, state: CaseSession | None, user: str | None, client: str | None = None
+    ) -> CaseSession:
         """The session a request of ``user`` works on: ``state`` when it is theirs, else a new one.
 
         Gradio keys session state by a random session id, not by the signed-in user: a request
         that came with someone else's session id must not see or continue their case.
+
+        Args:
+            state: The session stored for the client (None before its first message).
+            user: The signed-in user (None without sign-in).
+            client: The client's session id (Gradio's ``session_hash``). Requests that come
+                before the client's session is stored (two messages sent at once from a new
+                page) then get the same new session, and so take turns like later ones.
         """
         if state is not None and state.owner == user:
             return state
-        return self.new_session(owner=user)
+        if client is None:
+            return self.new_session(owner=user)
+        with self._lock:
+            session = self._new_sessions.get((client, user))
+            if session is None:
+                session = self._new_sessions[(client, user)] = self.new_session(owner=user)
+            return session
+
+    def end_case(self, state: CaseSession | None, user: str | None) -> CaseSession:
+        """The session to go on with after "New case": ``user``'s session, emptied.
+
+        While a draft is still being written on it (the UI stops it, but that can take until
+        the LLM's next token), a reset would be undone when the draft saves its case: the page
+        gets a fresh session instead, and the draft ends on the old one.
+        """
+        session = self.session_for(state, user)
+        try:
+            with session.turn():
+                session.reset()
+        except CaseBusyError:
+            return self.new_session(owner=user)
+        return session
 
     def continues_case(
         self, session: CaseSession, history: Sequence[Mapping[str, Any]] | None
@@ -230,9 +281,9 @@ class Workbench:
         """Whether the conversation ``history`` (as the client shows it) is the session's case.
 
         A message may only be a follow-up on the case its own conversation shows. Two
-        conversations can share one session (an API client running several cases at once, or
-        two chat events of one page): the session's case is then whichever finished last, and a
-        follow-up sent with another conversation must not be answered from (and show) that case.
+        conversations can share one session (an API client running several cases, one after
+        another): the session's case is then whichever finished last, and a follow-up sent with
+        another conversation must not be answered from (and show) that case.
         """
         draft = session.draft
         return draft is not None and views.shown_case_id(history) == draft.case_id
@@ -258,12 +309,42 @@ class Workbench:
 
     # ---- chat -----------------------------------------------------------------------------
     def chat(
-        self, session: CaseSession, message: Any, options: SessionOptions | None = None
-    ) -> Iterator[ChatUpdate]:
+        self,
+        session: CaseSession,
+        message: Any,
+        options: SessionOptions | None = None,
+        conversation: Sequence[Mapping[str, Any]] | None = None,
+    ) -> Generator[ChatUpdate, None, None]:
         """One chat turn: a new case or a follow-up on the session's case.
+
+        A session takes one turn at a time. While another turn holds it, the stream is a single
+        ``busy`` update and the session is left as it is; else it opens with ``started`` and the
+        session is held until the stream ends, fails or is closed early.
+
+        Args:
+            session: The chat session (its case and follow-up history).
+            message: The post or follow-up as typed.
+            options: The session's settings (default: the configured ones).
+            conversation: The conversation the message was sent from, as the client shows it.
+                When given, the message may only follow up on the case that conversation shows
+                (:meth:`continues_case`); otherwise it starts a new case.
 
         Never raises: bad input and failures end the stream with an ``error`` update.
         """
+        try:
+            with session.turn():
+                # Under the turn: a reset must not pull the case from under a running turn.
+                if conversation is not None and not self.continues_case(session, conversation):
+                    session.reset()
+                yield ChatUpdate("started")
+                yield from self._chat_turn(session, message, options)
+        except CaseBusyError as exc:
+            logger.info("session %s: message refused, a turn is running", session.session_id)
+            yield ChatUpdate("busy", message=str(exc))
+
+    def _chat_turn(
+        self, session: CaseSession, message: Any, options: SessionOptions | None
+    ) -> Iterator[ChatUpdate]:
         ref = uuid.uuid4().hex[:8]
         pipeline = self.pipeline_for(options)
         try:
@@ -417,16 +498,91 @@ class Workbench:
                 continue
 
 
-def private_upload_folder(settings: Any) -> Path:
-    """A folder only this OS user may open, for the web UI's uploads and download copies.
+def private_run_folder(settings: Any) -> Path:
+    """A new folder, only this OS user may open, for one server run's UI files; gone at exit.
 
-    Gradio's default (``/tmp/gradio``) is readable by every user of the host, and it holds
-    uploaded posts and exported drafts: ``<data_dir>/ui-files``, mode 0700, instead.
+    Gradio's default (``/tmp/gradio``) is readable by every user of the host, and the UI's files
+    hold uploaded posts and exported drafts: ``<data_dir>/ui-files/run-*``, mode 0700, instead.
+    The folder is removed when the process exits (``launch_ui`` makes a SIGTERM exit that way
+    too); a run that could not clean up (SIGKILL, a crash, a power cut) leaves it behind, and
+    the next run in the same data dir removes it before making its own
+    (:func:`remove_stale_run_folders`).
     """
-    folder = Path(settings.data_dir).resolve() / "ui-files"
-    folder.mkdir(parents=True, exist_ok=True)
-    folder.chmod(0o700)
+    parent = Path(settings.data_dir).resolve() / UI_FILES_DIR
+    parent.mkdir(parents=True, exist_ok=True)
+    parent.chmod(0o700)
+    remove_stale_run_folders(parent)
+    # The folder only gets its run-* name once its lock is held: a sweep by another run
+    # starting at the same moment never sees it unlocked.
+    making = Path(tempfile.mkdtemp(prefix=_MAKING_PREFIX, dir=parent))
+    lock_fd = os.open(making / _RUN_LOCK, os.O_RDWR | os.O_CREAT, 0o600)
+    _try_lock(lock_fd)
+    folder = parent / (_RUN_PREFIX + making.name.removeprefix(_MAKING_PREFIX))
+    making.rename(folder)
+    atexit.register(_remove_run_folder, folder, lock_fd)
     return folder
+
+
+def remove_stale_run_folders(parent: Path, grace_s: float = 3600.0) -> list[Path]:
+    """Remove the run folders under ``parent`` whose server is no longer running.
+
+    A running server holds an exclusive lock on its folder's lock file, and the OS releases it
+    when the process ends, however it ends: a folder whose lock can be taken is left over. This
+    holds across PID namespaces and PID reuse, where a recorded process id would not. Without
+    file locks (Windows) nothing is removed. A folder still being made is left for ``grace_s``.
+
+    Returns:
+        The folders removed.
+    """
+    removed: list[Path] = []
+    for folder in sorted(parent.glob(_RUN_PREFIX + "*")):
+        if folder.is_dir() and _remove_if_unlocked(folder):
+            removed.append(folder)
+    cutoff = time.time() - grace_s
+    for folder in sorted(parent.glob(_MAKING_PREFIX + "*")):
+        try:
+            if folder.stat().st_mtime < cutoff:
+                shutil.rmtree(folder, ignore_errors=True)
+                removed.append(folder)
+        except OSError:
+            continue
+    for folder in removed:
+        logger.info("removed UI files left by an earlier run: %s", folder.name)
+    return removed
+
+
+def _try_lock(fd: int) -> bool:
+    """Take the exclusive lock on ``fd`` without waiting; False when another process holds it."""
+    if fcntl is None:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:  # BlockingIOError: held by a running server
+        return False
+    return True
+
+
+def _remove_if_unlocked(folder: Path) -> bool:
+    try:
+        fd = os.open(folder / _RUN_LOCK, os.O_RDWR)
+    except FileNotFoundError:  # its run is removing it right now, or was killed doing so
+        shutil.rmtree(folder, ignore_errors=True)
+        return True
+    except OSError:  # another user's, or unreadable: not ours to judge
+        return False
+    try:
+        if not _try_lock(fd):
+            return False
+        shutil.rmtree(folder, ignore_errors=True)
+        return True
+    finally:
+        os.close(fd)
+
+
+def _remove_run_folder(folder: Path, lock_fd: int) -> None:
+    shutil.rmtree(folder, ignore_errors=True)
+    with contextlib.suppress(OSError):
+        os.close(lock_fd)
 
 
 #: What the batch reader's messages tell a Batch-tab user to do (it has no CLI options).

@@ -15,6 +15,10 @@ import json
 import logging
 import os
 import re
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
 from typing import TYPE_CHECKING, Any
 
 import gradio as gr
@@ -31,7 +35,7 @@ from assistant.workbench import (
     auth_status_line,
     failure_message,
     launch_auth,
-    private_upload_folder,
+    private_run_folder,
 )
 from classifiers.labels import RISK_LEVELS, SEVERITY_LEVELS
 
@@ -46,6 +50,9 @@ QUEUE_MAX_SIZE = 64
 MAX_UPLOAD = "50mb"
 #: Characters of a pasted post echoed back into the chat (the analysis sees all of it).
 ECHO_CHARS = 3000
+SEND_LABEL = "Analyse and draft"
+#: The Send button while this page's draft is being written (it takes no second message).
+SEND_BUSY_LABEL = "Writing the draft..."
 
 CSS = """
 .ms-banner {border-left: 6px solid #c62828; padding: 8px 14px; background: #fff4f4;}
@@ -167,9 +174,7 @@ def build_ui(mind: MindSignalApp, workbench: Workbench | None = None) -> gr.Bloc
                             elem_id="ms-message",
                         )
                         with gr.Row():
-                            send = gr.Button(
-                                "Analyse and draft", variant="primary", elem_id="ms-send"
-                            )
+                            send = gr.Button(SEND_LABEL, variant="primary", elem_id="ms-send")
                             upload = gr.UploadButton(
                                 "Load a .txt file", file_types=[".txt", ".md"], size="md"
                             )
@@ -289,54 +294,83 @@ def build_ui(mind: MindSignalApp, workbench: Workbench | None = None) -> gr.Bloc
             request: gr.Request,
         ) -> Any:
             history = list(history or [])
-            state = wb.session_for(state, _user(request))
-            if not wb.continues_case(state, history):
-                # Only the case this conversation shows can be followed up: an empty chat, or
-                # one whose latest answer is another case (a second conversation in the same
-                # session), starts a new case rather than following up on an unseen one.
-                state.reset()
+            state = wb.session_for(state, _user(request), request.session_hash)
             options = wb.options(k, loc, mode)
-            history.append({"role": "user", "content": _echo(text)})
-            history.append({"role": "assistant", "content": "_Analysing..._"})
-            yield [history, "", state, *skip_panel, gr.skip()]
-            for update in wb.chat(state, text, options):
-                if update.kind == "error":
-                    history[-1] = {"role": "assistant", "content": update.message}
-                    yield [history, gr.skip(), state, *skip_panel, gr.skip()]
-                elif update.kind == "token":
-                    history[-1] = {
-                        "role": "assistant",
-                        "content": views.streaming_markdown(update.draft, update.text),
-                    }
-                    yield [history, gr.skip(), state, *skip_panel, gr.skip()]
-                elif update.kind == "analysis":
-                    history[-1] = {
-                        "role": "assistant",
-                        "content": views.streaming_markdown(update.draft, ""),
-                    }
-                    yield [history, gr.skip(), state, *_panel(update.draft), gr.skip()]
-                else:
-                    assert update.draft is not None
-                    history[-1] = {
-                        "role": "assistant",
-                        "content": views.answer_markdown(update.draft),
-                    }
-                    yield [
-                        history,
-                        gr.skip(),
-                        state,
-                        *_panel(update.draft),
-                        update.draft.recommendation,
-                    ]
+            # Closed explicitly, so that a client that disconnects mid-stream frees the session
+            # at once rather than whenever the abandoned stream is collected.
+            with closing(wb.chat(state, text, options, conversation=history)) as updates:
+                for update in updates:
+                    if update.kind == "busy":
+                        # Another message of this session is still being answered: the page
+                        # sends one at a time, so this is an API client, and it gets an error
+                        # it can catch and retry on (nothing was run or changed).
+                        raise _user_error(update.message)
+                    if update.kind == "started":
+                        history.append({"role": "user", "content": _echo(text)})
+                        history.append({"role": "assistant", "content": "_Analysing..._"})
+                        # The session is stored once: later updates must not put it back
+                        # after "New case" has given the page a fresh one.
+                        yield [history, "", state, *skip_panel, gr.skip()]
+                    elif update.kind == "error":
+                        history[-1] = {"role": "assistant", "content": update.message}
+                        yield [history, gr.skip(), gr.skip(), *skip_panel, gr.skip()]
+                    elif update.kind == "token":
+                        history[-1] = {
+                            "role": "assistant",
+                            "content": views.streaming_markdown(update.draft, update.text),
+                        }
+                        yield [history, gr.skip(), gr.skip(), *skip_panel, gr.skip()]
+                    elif update.kind == "analysis":
+                        history[-1] = {
+                            "role": "assistant",
+                            "content": views.streaming_markdown(update.draft, ""),
+                        }
+                        yield [history, gr.skip(), gr.skip(), *_panel(update.draft), gr.skip()]
+                    else:
+                        assert update.draft is not None
+                        history[-1] = {
+                            "role": "assistant",
+                            "content": views.answer_markdown(update.draft),
+                        }
+                        yield [
+                            history,
+                            gr.skip(),
+                            gr.skip(),
+                            *_panel(update.draft),
+                            update.draft.recommendation,
+                        ]
 
-        chat_inputs = [message, chatbot, session, top_k, locale, grounding_mode]
-        chat_outputs = [chatbot, message, session, *panel, editor]
-        send.click(on_chat, chat_inputs, chat_outputs, api_name="chat")
-        message.submit(on_chat, chat_inputs, chat_outputs, api_visibility="private")
+        # Enter and Send are one event, run once at a time per page ("once"): a message sent
+        # while the draft is still being written stays in the box, and the Send button says
+        # why. Not "multiple": the browser would then lose track of the running draft when the
+        # second run was refused, and New case could no longer stop it.
+        gr.on(
+            [send.click, message.submit],
+            lambda: gr.Button(SEND_BUSY_LABEL, interactive=False),
+            None,
+            send,
+            queue=False,
+            api_visibility="private",
+        )
+        chat_event = gr.on(
+            [send.click, message.submit],
+            on_chat,
+            [message, chatbot, session, top_k, locale, grounding_mode],
+            [chatbot, message, session, *panel, editor],
+            api_name="chat",
+            trigger_mode="once",
+        )
+        # Also after a failure, or when New case stops the draft.
+        chat_event.then(
+            lambda: gr.Button(SEND_LABEL, interactive=True),
+            None,
+            send,
+            queue=False,
+            api_visibility="private",
+        )
 
         def on_new_case(state: CaseSession | None, request: gr.Request) -> Any:
-            state = wb.session_for(state, _user(request))
-            state.reset()
+            state = wb.end_case(state, _user(request))
             return [[], state, *_panel(None), "", False, "", None, ""]
 
         case_outputs = [
@@ -349,11 +383,21 @@ def build_ui(mind: MindSignalApp, workbench: Workbench | None = None) -> gr.Bloc
             export_files,
             export_message,
         ]
-        new_case.click(on_new_case, [session], case_outputs, api_visibility="private")
+
+        # Both stop a draft still being written: it belongs to the case being closed.
+        new_case.click(
+            on_new_case,
+            [session],
+            case_outputs,
+            api_visibility="private",
+            cancels=[chat_event],
+        )
         # The chat's own Clear button empties the conversation, so it also ends the case: else
         # the next post (up to 160 characters) would be read as a follow-up on an unseen case,
         # and the panel and export would still show the previous person's analysis.
-        chatbot.clear(on_new_case, [session], case_outputs, api_visibility="private")
+        chatbot.clear(
+            on_new_case, [session], case_outputs, api_visibility="private", cancels=[chat_event]
+        )
 
         def on_upload(file: Any, history: list[dict[str, Any]] | None) -> Any:
             history = list(history or [])
@@ -543,11 +587,14 @@ def launch_ui(mind: MindSignalApp, **launch_overrides: Any) -> gr.Blocks:
         auth = launch_auth(mind.settings)
     except UnsafeLaunchError as exc:
         raise SystemExit(f"mindsignal run: {exc}") from None
+    # This run's uploads, download copies, exports and batch results: a private folder that
+    # goes at exit, and a SIGTERM is made an exit (below).
+    files = private_run_folder(mind.settings)
     if not os.environ.get("GRADIO_TEMP_DIR"):  # an operator's own choice wins
         # Read by Gradio when the app is built and launched: uploads and download copies go
-        # to a private folder, not the host-wide /tmp/gradio.
-        os.environ["GRADIO_TEMP_DIR"] = str(private_upload_folder(mind.settings))
-    demo = build_ui(mind)
+        # to the private folder, not the host-wide /tmp/gradio.
+        os.environ["GRADIO_TEMP_DIR"] = str(files)
+    demo = build_ui(mind, Workbench(mind, export_root=files / "exports"))
     demo.queue(default_concurrency_limit=CONCURRENCY_LIMIT, max_size=QUEUE_MAX_SIZE)
     options: dict[str, Any] = {
         "server_name": ui.host,
@@ -570,5 +617,25 @@ def launch_ui(mind: MindSignalApp, **launch_overrides: Any) -> gr.Blocks:
         bool(auth),
         ui.share,
     )
-    demo.launch(**options)
+    with _sigterm_as_interrupt(blocking=not options.get("prevent_thread_lock")):
+        demo.launch(**options)
     return demo
+
+
+@contextmanager
+def _sigterm_as_interrupt(blocking: bool) -> Iterator[None]:
+    """While the UI serves, a SIGTERM (how a service manager stops it) acts as Ctrl+C does.
+
+    Gradio runs uvicorn in a thread without signal handlers and waits in the main thread for a
+    KeyboardInterrupt, on which it stops the server (which deletes Gradio's own temporary
+    files); a SIGTERM would end the process on the spot, with no exit handlers, and leave
+    posts and drafts on disk. Only a launch that blocks the main thread can take it over.
+    """
+    if not blocking or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)

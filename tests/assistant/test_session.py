@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
 
 from assistant.draft import CareDraft, SafetyDecision
-from assistant.session import CaseSession
+from assistant.session import CaseBusyError, CaseSession
 
 LONG_NEW_POST = (
     "I'm 34 and for the last two months I have barely left my flat. I used to go climbing every "
@@ -86,3 +88,35 @@ def test_prompt_history_is_cut_to_fit_the_context_keeping_the_latest() -> None:
     assert contents[1:3] == ["request 2", "answer 2 " + "x" * 3000]
     assert contents[-2] == "request 3"
     assert len(contents) == 5
+
+
+def test_a_session_takes_one_turn_at_a_time_and_is_freed_however_a_turn_ends() -> None:
+    session = CaseSession()
+    with session.turn():
+        assert session.busy
+        with pytest.raises(CaseBusyError, match="still being written"), session.turn():
+            pytest.fail("a second turn ran beside the first")
+        assert session.busy, "the refused turn did not release the running one"
+    assert not session.busy
+    with pytest.raises(ValueError), session.turn():
+        raise ValueError("the draft failed")
+    assert not session.busy, "a failed turn frees the session"
+
+
+def test_a_turn_held_by_a_stream_is_freed_when_another_thread_closes_it() -> None:
+    """Gradio runs each step of a streamed answer on a free worker thread and closes an abandoned
+    stream from its event loop: the turn is released by a thread that did not take it."""
+    session = CaseSession()
+
+    def answer() -> Iterator[str]:
+        with session.turn():
+            yield "first words"
+            yield "more words"
+
+    stream = answer()
+    worker = threading.Thread(target=next, args=(stream,))
+    worker.start()
+    worker.join(10)
+    assert session.busy
+    stream.close()
+    assert not session.busy

@@ -7,46 +7,33 @@ crisis resources, a fixed retriever and a scripted chat model.
 from __future__ import annotations
 
 import logging
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from assistant.app import build_app
-from assistant.grounding import GroundingChecker
-from assistant.pipeline import CarePipeline, PipelineConfig
 from assistant.safety import SafetyGate
+from assistant.session import BUSY_MESSAGE
 from assistant.settings import load_settings
-from assistant.workbench import SessionOptions, Workbench, auth_status_line
-from classifiers.factory import load_classifier
-from knowledge_base.resources import load_crisis_resources
-from tests.assistant.kb_samples import sample_passages
-from tests.fakes import FakeChat, FakeEncoder, FakeRetriever, make_passage
+from assistant.workbench import (
+    ChatUpdate,
+    SessionOptions,
+    auth_status_line,
+    private_run_folder,
+    remove_stale_run_folders,
+)
+from tests.assistant.workbenches import PROJECT_ROOT, HeldChat
+from tests.assistant.workbenches import fake_workbench as _workbench
+from tests.fakes import FakeChat
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
 SECRET_POST = "My name is Zebedee Quill. I'm going to kill myself tonight, I bought a rope."
 REPLY = "- Write down what you do each hour and rate your mood from 0 to 10 [1]."
-
-
-def _workbench(tmp_path: Path, chat: Any) -> Workbench:
-    mind = build_app(load_settings(data_dir=tmp_path, classifier={"mode": "rules"}))
-    classifier = load_classifier(mode="rules")
-    retriever = FakeRetriever(
-        [make_passage(i, p.text, p.title) for i, p in enumerate(sample_passages(), 1)][:4]
-    )
-    # Components the variants share, as the app would provide them.
-    mind.__dict__.update(classifier=classifier, retriever=retriever, chat=chat)
-    mind.__dict__["pipeline"] = CarePipeline(
-        classifier=classifier,
-        retriever=retriever,
-        gate=SafetyGate(
-            load_crisis_resources(PROJECT_ROOT / "knowledge_base" / "resources", "en-US")
-        ),
-        grounding=GroundingChecker(FakeEncoder(), threshold=0.45),
-        chat=chat,
-        config=PipelineConfig(max_chars=5000, top_k=4),
-    )
-    return Workbench(mind, export_root=tmp_path / "exports")
 
 
 def test_invalid_option_values_fall_back_to_the_configured_ones(tmp_path: Path) -> None:
@@ -88,7 +75,7 @@ def test_chat_streams_then_finishes_and_follow_up_keeps_the_case(tmp_path: Path)
     session = wb.new_session()
     updates = list(wb.chat(session, "I feel hopeless and empty; I stopped seeing friends."))
     kinds = [u.kind for u in updates]
-    assert kinds[0] == "analysis" and kinds[-1] == "final" and "token" in kinds
+    assert kinds[:2] == ["started", "analysis"] and kinds[-1] == "final" and "token" in kinds
     tokens = [u.text for u in updates if u.kind == "token"]
     assert tokens == sorted(tokens, key=len), "token updates carry the growing text"
     case_id = updates[-1].draft.case_id if updates[-1].draft else None
@@ -106,20 +93,22 @@ def test_unexpected_failure_gives_a_reference_and_logs_no_text(
         raise RuntimeError(f"failed on {SECRET_POST}")
 
     wb.mind.pipeline.gate.decide = explode  # type: ignore[method-assign]
+    session = wb.new_session()
     with caplog.at_level(logging.DEBUG):
-        updates = list(wb.chat(wb.new_session(), SECRET_POST))
-    assert [u.kind for u in updates] == ["error"]
-    assert "reference" in updates[0].message and "Traceback" not in updates[0].message
+        updates = list(wb.chat(session, SECRET_POST))
+    assert [u.kind for u in updates] == ["started", "error"]
+    assert "reference" in updates[1].message and "Traceback" not in updates[1].message
     assert "Zebedee" not in caplog.text and "rope" not in caplog.text
     assert "RuntimeError" in caplog.text
+    assert not session.busy, "a failed turn frees the session for the next message"
 
 
 def test_bad_input_is_an_error_update(tmp_path: Path) -> None:
     wb = _workbench(tmp_path, FakeChat(REPLY))
     for text in ("", " \n", "a\x00b is binary", "x" * 5001, None):
         updates = list(wb.chat(wb.new_session(), text))
-        assert [u.kind for u in updates] == ["error"], text
-        assert updates[0].message.startswith("⚠️")
+        assert [u.kind for u in updates] == ["started", "error"], text
+        assert updates[1].message.startswith("⚠️")
 
 
 def test_export_writes_reviewed_files_privately(tmp_path: Path) -> None:
@@ -235,3 +224,160 @@ def test_a_session_is_only_used_by_the_user_it_belongs_to(tmp_path: Path) -> Non
     # without sign-in every request is nobody's, as before
     anyone = wb.session_for(None, None)
     assert wb.session_for(anyone, None) is anyone
+
+
+# ---- one chat turn at a time per session -------------------------------------------------------
+POST = "I feel hopeless and empty; I stopped seeing friends."
+
+
+def _in_thread(updates: Iterator[ChatUpdate]) -> tuple[threading.Thread, list[ChatUpdate]]:
+    """Run a chat turn on another thread (as Gradio's workers do); its updates fill the list."""
+    seen: list[ChatUpdate] = []
+    thread = threading.Thread(target=lambda: seen.extend(updates), daemon=True)
+    thread.start()
+    return thread, seen
+
+
+def test_a_message_sent_while_the_case_is_drafted_is_refused_and_the_case_kept(
+    tmp_path: Path,
+) -> None:
+    """Two messages of one session at once (an API client, or Enter and then Send): the second
+    is answered at once that it has to wait; it neither runs beside the draft nor resets the
+    case, and the draft finishes as if it had been alone."""
+    chat = HeldChat(REPLY)
+    wb = _workbench(tmp_path, chat)
+    session = wb.new_session()
+    thread, first = _in_thread(wb.chat(session, POST, conversation=[]))
+    assert chat.answering.wait(30), "the first draft is being written"
+    try:
+        # From another conversation (empty chat: would start a new case) and as a follow-up.
+        for conversation in ([], None):
+            t0 = time.perf_counter()
+            second = list(wb.chat(session, "Make it shorter, please.", conversation=conversation))
+            assert time.perf_counter() - t0 < 5, "refused at once, not after the draft"
+            assert [(u.kind, u.message) for u in second] == [("busy", BUSY_MESSAGE)]
+            assert session.busy and not session.has_case and session.history == []
+    finally:
+        chat.go()
+        thread.join(30)
+    assert [u.kind for u in first][:2] == ["started", "analysis"] and first[-1].kind == "final"
+    case = first[-1].draft
+    assert case is not None and session.draft == case and session.history == []
+    assert len(chat.calls) == 1, "the LLM was asked once"
+    assert not session.busy
+
+    # Once the draft is finished the follow-up is taken, on the same case.
+    follow = list(wb.chat(session, "Make it shorter, please."))
+    assert follow[-1].kind == "final" and follow[-1].draft is not None
+    assert follow[-1].draft.case_id == case.case_id and len(session.history) == 2
+
+
+def test_a_turn_closed_mid_stream_frees_the_session(tmp_path: Path) -> None:
+    """A client that disconnects mid-draft: Gradio closes the stream, from another thread than
+    the one that ran it; the session is free at once and holds no half-written case."""
+    wb = _workbench(tmp_path, FakeChat(REPLY))
+    session = wb.new_session()
+    updates = wb.chat(session, POST)
+    runner = ThreadPoolExecutor(1)
+    kinds = []
+    while not kinds or kinds[-1] != "token":
+        kinds.append(runner.submit(next, updates).result(10).kind)
+    runner.shutdown()
+    assert session.busy
+    closer = threading.Thread(target=updates.close)
+    closer.start()
+    closer.join(10)
+    assert not session.busy, "closing the stream released the session"
+    assert not session.has_case, "the abandoned draft was not saved as the case"
+    again = list(wb.chat(session, POST))
+    assert again[-1].kind == "final" and session.has_case
+
+
+def test_a_new_case_during_a_draft_gets_a_fresh_session(tmp_path: Path) -> None:
+    """New case while a draft is still finishing: resetting would be undone when the draft saves
+    its case, so the page goes on with a fresh session; idle, the session is emptied in place."""
+    chat = HeldChat(REPLY)
+    wb = _workbench(tmp_path, chat)
+    session = wb.session_for(None, "alice")
+    thread, first = _in_thread(wb.chat(session, POST))
+    assert chat.answering.wait(30)
+    try:
+        fresh = wb.end_case(session, "alice")
+        assert fresh is not session and fresh.owner == "alice" and not fresh.busy
+    finally:
+        chat.go()
+        thread.join(30)
+    assert first[-1].kind == "final" and session.has_case, "the draft ended on the old session"
+    assert not fresh.has_case, "the new case starts empty"
+    assert wb.end_case(session, "alice") is session and not session.has_case
+    assert wb.end_case(session, "bob") is not session and session.owner == "alice"
+
+
+# ---- the UI's private files of a server run ------------------------------------------------------
+HOLD_RUN_FOLDER = """
+import sys
+from assistant.settings import load_settings
+from assistant.workbench import private_run_folder
+print(private_run_folder(load_settings(data_dir=sys.argv[1])), flush=True)
+sys.stdin.read()  # serve until told to stop
+"""
+
+
+def _run_holding_a_folder(data_dir: Path) -> tuple[subprocess.Popen[str], Path]:
+    """A separate process that made its run folder (the project's own function) and lives on."""
+    proc = subprocess.Popen(
+        [sys.executable, "-c", HOLD_RUN_FOLDER, str(data_dir)],
+        cwd=PROJECT_ROOT,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None
+    return proc, Path(proc.stdout.readline().strip())
+
+
+def test_files_of_a_run_that_was_killed_go_when_the_next_run_starts(tmp_path: Path) -> None:
+    """A server killed outright (SIGKILL, a crash) cannot clean up: the uploads and drafts in its
+    folder are removed by the next run on the same data dir, and a running server's are not."""
+    killed, killed_folder = _run_holding_a_folder(tmp_path)
+    running, running_folder = _run_holding_a_folder(tmp_path)
+    try:
+        assert killed_folder.parent == running_folder.parent == tmp_path.resolve() / "ui-files"
+        assert killed_folder != running_folder and killed_folder.stat().st_mode & 0o077 == 0
+        (killed_folder / "post.txt").write_text(SECRET_POST, encoding="utf-8")
+        assert remove_stale_run_folders(killed_folder.parent, grace_s=0) == []
+
+        killed.kill()
+        killed.wait(10)
+        assert (killed_folder / "post.txt").is_file(), "nothing ran at the kill"
+        settings = load_settings(data_dir=tmp_path)
+        new_folder = private_run_folder(settings)  # the next run starts
+        assert not killed_folder.exists()
+        assert running_folder.is_dir(), "a running server's folder is left alone"
+        assert sorted(new_folder.parent.iterdir()) == sorted([running_folder, new_folder])
+    finally:
+        for proc in (killed, running):
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait(10)
+    assert remove_stale_run_folders(tmp_path.resolve() / "ui-files", grace_s=0) == [running_folder]
+
+
+def test_a_run_removes_its_folder_when_it_exits(tmp_path: Path) -> None:
+    proc, folder = _run_holding_a_folder(tmp_path)
+    assert folder.is_dir()
+    proc.communicate("", timeout=30)  # stdin closed: the process ends normally
+    assert proc.returncode == 0 and not folder.exists()
+
+
+def test_messages_sent_together_from_a_new_page_share_one_session(tmp_path: Path) -> None:
+    """Before a page's session is stored each message would make one of its own, and the two
+    drafts would run side by side: requests of one client get the same new session."""
+    wb = _workbench(tmp_path, FakeChat(REPLY))
+    first = wb.session_for(None, "alice", client="page-1")
+    assert wb.session_for(None, "alice", client="page-1") is first
+    assert wb.session_for(None, "alice", client="page-2") is not first
+    assert wb.session_for(None, "bob", client="page-1") is not first, "a leaked id is no use"
+    with first.turn():
+        second = wb.session_for(None, "alice", client="page-1")
+        assert [u.kind for u in wb.chat(second, POST)] == ["busy"]

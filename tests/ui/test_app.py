@@ -227,7 +227,8 @@ def test_clearing_the_chat_ends_the_case(ui_mind: Any) -> None:
     age = ui_mind.settings.ui.temp_file_max_age_s
     assert demo.delete_cache == (age, age) and age <= 3600
     chatbot = next(b for b in demo.blocks.values() if getattr(b, "elem_id", None) == "ms-chat")
-    handlers = [f for f in demo.fns.values() if (chatbot._id, "clear") in f.targets]
+    on_clear = [f for f in demo.fns.values() if (chatbot._id, "clear") in f.targets]
+    handlers = [f for f in on_clear if f.fn is not None]  # the others cancel a running draft
     assert len(handlers) == 1, "the chat's Clear button has a handler"
     session = Workbench(ui_mind).new_session()
     session.start_case(Workbench(ui_mind).analyze(DEPRESSED_POST))
@@ -286,6 +287,77 @@ def test_uploads_and_download_copies_go_to_a_private_folder(ui_url: str, ui_mind
     from gradio.utils import get_upload_folder
 
     folder = Path(get_upload_folder())
-    assert folder == Path(ui_mind.settings.data_dir).resolve() / "ui-files"
+    assert folder.parent == Path(ui_mind.settings.data_dir).resolve() / "ui-files"
+    assert folder.name.startswith("run-"), "a folder of this server run's own"
     assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+    assert stat.S_IMODE(folder.parent.stat().st_mode) == 0o700
     assert os.environ["GRADIO_TEMP_DIR"] == str(folder)
+
+
+SERVE = """
+import sys
+from assistant.app import build_app
+from assistant.settings import load_settings
+from tests.assistant.workbenches import FakeBackend
+from ui.app import launch_ui
+
+mind = build_app(load_settings(data_dir=sys.argv[1], ui={"port": int(sys.argv[2])}))
+mind.__dict__["llm_backend"] = FakeBackend()  # the banner's backend line starts nothing
+launch_ui(mind, quiet=True)  # blocks, as `mindsignal run` does
+print("server stopped", flush=True)
+"""
+
+
+@pytest.mark.integration
+def test_a_sigterm_stops_the_server_and_removes_its_uploads_and_drafts(tmp_path: Path) -> None:
+    """A service manager stops the app with SIGTERM: the server shuts down as on Ctrl+C, and
+    the run's private folder (uploaded posts, download copies, exports) goes with it."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from tests.ui.conftest import PROJECT_ROOT, free_port
+
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if k != "GRADIO_TEMP_DIR"}
+    server = subprocess.Popen(
+        [sys.executable, "-c", SERVE, str(tmp_path), str(port)],
+        cwd=PROJECT_ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 120
+        while True:
+            assert server.poll() is None, server.communicate()[0]
+            try:
+                httpx.get(url, timeout=2)
+                break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline, "the server did not come up"
+                time.sleep(0.2)
+        post = tmp_path / "post.txt"
+        post.write_text("My name is Zebedee Quill and I feel hopeless.", encoding="utf-8")
+        with post.open("rb") as fh:
+            uploaded = httpx.post(f"{url}/gradio_api/upload", files={"files": fh}, timeout=30)
+        upload = Path(uploaded.json()[0])
+        run_folder = upload.parent.parent
+        assert upload.is_file() and run_folder.parent == tmp_path.resolve() / "ui-files"
+        (run_folder / "exports").mkdir(exist_ok=True)
+        (run_folder / "exports" / "draft.md").write_text("draft", encoding="utf-8")
+
+        server.send_signal(signal.SIGTERM)
+        output, _ = server.communicate(timeout=60)
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.wait(10)
+    assert server.returncode == 0, output
+    assert "server stopped" in output, "launch returned: the server was shut down, not killed"
+    assert not run_folder.exists(), "uploads and drafts do not outlive the server"
+    assert list((tmp_path / "ui-files").iterdir()) == []
