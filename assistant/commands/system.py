@@ -26,7 +26,10 @@ def run() -> None:
     mind = build_app(settings)
     # Start the LLM and cache the fixed system prompt while the UI comes up.
     threading.Thread(target=mind.pipeline.warm_up, name="llm-warm-up", daemon=True).start()
-    launch_ui(mind)
+    try:
+        launch_ui(mind)
+    finally:
+        mind.close()  # the embedded LLM's server and model, once the UI has stopped
 
 
 def prepare() -> None:
