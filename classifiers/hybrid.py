@@ -45,7 +45,8 @@ their subreddit labels, which reward matching a subreddit over reading the post)
     of what the student read ("I'm not depressed, just tired"; "my brother has bipolar").
   - *Resolved past* (with ``short_veto``, on a text under ``short_text_words`` words whose writer
     says the difficulty is over and nothing says it is back, ``RulesView.resolved``): no
-    condition is called ("panic attacks at uni, therapy helped and I'm doing great now").
+    condition is called, and without a crisis call severity is minimal ("panic attacks at uni,
+    therapy helped and I'm doing great now").
     "It's back", "again", "still", "lately" keep the labels.
   - *Reported frame* (with ``reported_frame``, on a text under ``short_text_words`` words framed
     as fiction, media, study or a hypothetical, ``RulesView.reported``): only labels with a
@@ -617,6 +618,10 @@ def fuse(rules: RulesView, model: ModelView, config: FusionConfig, version: str)
         severity = fuse_severity(
             model, rules.risk, config, rules.severity if config.rules_severity_floor else None
         )
+        if _resolved_short(rules, config) and not risk.crisis:
+            # "Three years ago I was suicidal ... I'm doing well now": the difficulty is over,
+            # so is its severity (the severity head read "suicidal" and "hospital" as severe).
+            severity = SeverityResult("minimal", min(severity.score, 0.1), ("model", "rules"))
     else:
         labels = ()
         severity = SeverityResult("minimal", min(model.severity_score, 0.1), ("model",))
@@ -633,6 +638,12 @@ def fuse(rules: RulesView, model: ModelView, config: FusionConfig, version: str)
         model_version=version,
         decided_by=tuple(decided),
     )
+
+
+def _resolved_short(rules: RulesView, config: FusionConfig) -> bool:
+    """A short text whose writer says the difficulty is over and nothing says it is back
+    (``RulesView.resolved``, read with ``short_veto``): no condition, minimal severity."""
+    return config.short_veto and 0 < rules.words < config.short_text_words and rules.resolved
 
 
 def rules_show_criteria(rules: RulesView, config: FusionConfig) -> bool:
@@ -683,7 +694,7 @@ def fuse_labels(rules: RulesView, model: ModelView, config: FusionConfig) -> tup
     out: list[LabelScore] = []
     empty = RuleHit(0.0)
     short = config.short_veto and 0 < rules.words < config.short_text_words
-    if short and rules.resolved:
+    if _resolved_short(rules, config):
         # A short text about a difficulty that is over: no condition is called, whatever
         # the model or a past-tense cue says (risk is fused separately and never lowered).
         # Recovery from substance use is the exception: staying sober is living with it now.

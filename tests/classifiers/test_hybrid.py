@@ -530,13 +530,15 @@ def test_a_short_text_about_a_resolved_past_gets_no_condition() -> None:
     def view(resolved: bool, words: int, risk: RiskResult = no_risk) -> RulesView:
         return RulesView(hit, 0.8, False, risk, words=words, resolved=resolved)
 
-    assert fuse(view(True, 30), model, config, "v").labels == ()
+    over = fuse(view(True, 30), model, config, "v")
+    assert (over.labels, over.severity.level) == ((), "minimal")
     assert [lab.label for lab in fuse(view(False, 30), model, config, "v").labels] == ["anxiety"]
     # long posts and older settings (no short veto) keep the labels
     assert fuse(view(True, 200), model, config, "v").labels
     assert fuse(view(True, 30), model, FusionConfig(veto_max=0.0), "v").labels
-    # risk is fused on its own and never lowered by it
+    # risk is fused on its own and never lowered by it, nor is the severity of a crisis
     assert fuse(view(True, 30, cue), model, config, "v").risk.crisis
+    assert fuse(view(True, 30, cue), model, config, "v").severity.level != "minimal"
     # recovery from substance use is living with it now: "quit drinking two years ago and
     # never looked back" keeps substance_use, from the rules
     sober = {"substance_use": RuleHit(0.6, (Evidence(0, 13, "quit drinking", "recovery"),), True)}
@@ -668,6 +670,7 @@ def test_shipped_hybrid_reads_denials_and_keeps_ambivalence_a_crisis() -> None:
         ]
     )
     assert (past.risk.level, past.risk.crisis) == ("indicator", False)
+    assert (past.labels, past.severity.level) == ((), "minimal")  # it is over
     assert back.risk.crisis
 
 
