@@ -2,8 +2,12 @@
 
 A post is a crisis when the classifier's suicide risk is at ideation or above, or when the text
 itself states intent, a plan, means or an act in progress (a small regex set of its own, so a
-classifier miss on an explicit plan still opens the gate). Behaviour or attempt makes it urgent
-("URGENT: same-day assessment"). A crisis decision carries a Markdown block - local crisis
+classifier miss on an explicit plan still opens the gate). It is urgent ("URGENT: same-day
+assessment", with what the text describes) when the risk is behaviour or an attempt, or the text
+gives a time, a worked-out plan, means or preparations; means and preparations count only beside
+suicidal words or a classifier crisis ("bought a gun for deer season" is no crisis). A story the
+writer says is over ("I tried to end my life when I was 20 ... I'm 45 now and genuinely happy")
+stays a crisis at its level, so the practitioner asks, but is not urgent. A crisis decision carries a Markdown block - local crisis
 resources and a Stanley-Brown safety-planning outline - that the pipeline always shows first; the
 LLM's draft is appended after it and can never remove it.
 
@@ -24,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 from assistant.draft import SafetyDecision
 from assistant.language import language_name
 from classifiers.labels import RISK_LEVELS, is_crisis, risk_rank
+from classifiers.rules.context import resolved_past
 
 if TYPE_CHECKING:
     from assistant.language import LanguageDetector
@@ -33,11 +38,19 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class CrisisPattern:
-    """One explicit-risk cue: a name for the reasons list, the level it implies, and the regex."""
+    """One explicit-risk cue: a name for the reasons list, the level it implies, and the regex.
+
+    ``urgent``: it makes the decision urgent, with ``why`` (what the text describes) in the
+    block. ``needs_context``: it counts only beside suicidal words or a classifier crisis (a
+    gun bought for hunting, things given away before a move).
+    """
 
     name: str
     level: str
     pattern: re.Pattern[str]
+    urgent: bool = False
+    needs_context: bool = False
+    why: str = ""
 
 
 def _rx(pattern: str) -> re.Pattern[str]:
@@ -46,6 +59,15 @@ def _rx(pattern: str) -> re.Pattern[str]:
 
 _SELF = r"(?:kill|end|off|hang|shoot|drown|poison)\s+(?:myself|my\s*self|my\s+life|it\s+all)"
 _DIE = r"(?:" + _SELF + r"|end\s+it|suicide|die|not\s+wake\s+up|be\s+gone)"
+_WHEN = (
+    r"(?:tonight|tomorrow|this\s+weekend|today|(?:on\s+|this\s+|next\s+)?(?:monday|tuesday|"
+    r"wednesday|thursday|friday|saturday|sunday))"
+)
+#: Suicidal words that give means or preparations their meaning (with a classifier crisis).
+_SUICIDAL_CONTEXT_RE = re.compile(
+    _DIE + r"|\bsuicid\w*|\bbetter\s+off\s+(?:dead|without\s+me)|\btake\s+my\s+(?:own\s+)?life",
+    re.IGNORECASE,
+)
 
 #: Explicit intent, plan, means and acts. Deliberately first-person and specific: the classifier
 #: handles vaguer ideation; these exist so an explicit plan can never slip through.
@@ -65,25 +87,65 @@ CRISIS_PATTERNS: tuple[CrisisPattern, ...] = (
         "timing",
         "ideation",
         _rx(
-            r"\b(?:tonight|tomorrow|this\s+weekend|today)\b[^.!?\n]{0,60}\b"
+            r"\b"
+            + _WHEN
+            + r"\b[^.!?\n]{0,60}\b"
             + _DIE
             + r"|\b"
             + _DIE
-            + r"\b[^.!?\n]{0,60}\b(?:tonight|tomorrow|this\s+weekend|today)\b"
+            + r"\b[^.!?\n]{0,60}\b"
+            + _WHEN
+            + r"\b"
+            # "I won't be around after tonight." (a reason after it, "... I'm flying out", is not)
+            + r"|\b(?:i\s+)?(?:won'?t|will\s+not)\s+be\s+(?:around|here|alive)\s+(?:any\s*more\s+)?"
+            r"(?:after|by|past)\s+" + _WHEN + r"\s*(?:[.!]|$)"
         ),
+        urgent=True,
+        why="a time for ending their life",
+    ),
+    CrisisPattern(
+        "plan",
+        "ideation",
+        _rx(
+            r"\b(?:worked|figured|thought)\s+out\s+(?:exactly\s+)?(?:how|which|when|where|"
+            r"the\s+(?:date|day|time|place|spot|method|way|bridge))\b"
+            r"|\b(?:picked|chosen|chose|set)\s+(?:a|the)\s+(?:date|day|time|place|spot|method|bridge)\b"
+            r"|\b(?:when|after)\s+\w+\s+(?:is|are)\s+(?:away|out|asleep|gone)\b"
+            r"|\b" + _WHEN + r"\b[^.!?\n]{0,40}\b(?:it'?ll|it\s+will)\s+(?:all\s+)?be\s+over\b"
+        ),
+        urgent=True,
+        needs_context=True,
+        why="a worked-out plan or a time for suicide",
     ),
     CrisisPattern(
         "means",
         "behavior",
         _rx(
-            r"\b(?:bought|buying|got|have|ordered|tied)\s+(?:a\s+|the\s+)?(?:rope|noose|gun|"
-            r"pistol|firearm|razor\s+blades?|blades?)\b"
+            r"\b(?:tied|tying|made|making|bought|got|have)\s+(?:a\s+|the\s+)?noose\b"
             r"|\b(?:stockpil\w*|sav(?:ing|ed)\s+up|hoard\w*|collect\w*)\s+(?:\w+\s+){0,2}"
             r"(?:pills|tablets|meds|medication|painkillers|sleeping\s+pills)\b"
             r"|\b(?:enough|bottle\s+of)\s+(?:\w+\s+){0,2}(?:pills|tablets)\s+to\s+(?:die|end|kill)"
             r"|\b(?:wrote|written|writing|left)\s+(?:a|my)\s+(?:suicide|goodbye)\s+(?:note|letter)s?\b"
-            r"|\bgiv(?:ing|en)\s+away\s+(?:all\s+)?my\s+(?:stuff|things|belongings|possessions)\b"
         ),
+        urgent=True,
+        why="means or preparations for suicide",
+    ),
+    CrisisPattern(
+        # Everyday on their own ("bought a gun for deer season", "giving away my stuff, we're
+        # moving"): only beside suicidal words or a classifier crisis.
+        "means",
+        "behavior",
+        _rx(
+            r"\b(?:bought|buying|got|have|ordered)\s+(?:a\s+|the\s+)?(?:rope|gun|"
+            r"pistol|firearm|razor\s+blades?|blades?)\b"
+            r"|\bgiv(?:ing|en)\s+away\s+(?:all\s+)?my\s+(?:stuff|things|belongings|possessions)\b"
+            r"|\b(?:written|wrote|writing)\s+(?:letters|notes)\s+to\s+(?:everyone|all\s+my|my\s+"
+            r"(?:family|kids|children|parents|friends))\b"
+            r"|\b(?:sorted|sorting)\s+out\s+who\s+(?:gets|will\s+get|takes|will\s+take|has)\b"
+        ),
+        urgent=True,
+        needs_context=True,
+        why="means or preparations beside suicidal thoughts",
     ),
     CrisisPattern(
         "act",
@@ -96,8 +158,12 @@ CRISIS_PATTERNS: tuple[CrisisPattern, ...] = (
             r"|\bcut\s+(?:myself\s+)?too\s+deep\b"
             r"|\b(?:tried|attempted)\s+to\s+" + _SELF + r"|\bsuicide\s+attempt\b"
         ),
+        urgent=True,
+        why="a suicide attempt",
     ),
 )
+#: What an urgent classifier level describes, for the block.
+_LEVEL_WHY = {"behavior": "self-harm or preparations for suicide", "attempt": "a suicide attempt"}
 
 #: Stanley & Brown (2012) safety-planning steps, as an outline the practitioner fills in.
 SAFETY_PLAN_STEPS: tuple[tuple[str, str], ...] = (
@@ -153,14 +219,24 @@ class SafetyGate:
         self.patterns = patterns
         self.language = language
 
-    def matches(self, text: str) -> list[tuple[CrisisPattern, str]]:
-        """Explicit cues in ``text`` as ``(pattern, matched phrase)``."""
+    def matches(self, text: str, context: bool = False) -> list[tuple[CrisisPattern, str]]:
+        """Explicit cues in ``text`` as ``(pattern, matched phrase)``.
+
+        ``context``: the classifier already sees a crisis. Cues that need context
+        (``CrisisPattern.needs_context``) count only then, beside suicidal words in the text,
+        or beside another cue that needs none.
+        """
         hits: list[tuple[CrisisPattern, str]] = []
         for pattern in self.patterns:
             match = pattern.pattern.search(text)
             if match:
                 hits.append((pattern, " ".join(match.group(0).split())))
-        return hits
+        context = (
+            context
+            or bool(_SUICIDAL_CONTEXT_RE.search(text))
+            or any(not p.needs_context for p, _ in hits)
+        )
+        return [(p, phrase) for p, phrase in hits if context or not p.needs_context]
 
     def decide(self, classification: Classification | dict[str, Any], text: str) -> SafetyDecision:
         """Crisis, urgency, level and the crisis block for one text.
@@ -178,17 +254,26 @@ class SafetyGate:
         reasons: list[str] = []
         if is_crisis(level):
             reasons.append(f"classifier risk level: {level}")
-        for pattern, phrase in self.matches(text):
+        # A story the writer says is over: its attempt or self-harm is history, not an emergency.
+        over = resolved_past(text)
+        why: list[str] = []
+        if risk_rank(level) >= risk_rank("behavior") and not over:
+            why.append(_LEVEL_WHY[level])
+        for pattern, phrase in self.matches(text, context=is_crisis(level)):
             reasons.append(f'explicit {pattern.name} cue: "{phrase}"')
             level = _level_max(level, pattern.level)
+            if pattern.urgent and not (over and pattern.name == "act"):
+                why.append(pattern.why)
+        if over and risk_rank(level) >= risk_rank("behavior"):
+            reasons.append("the writer says it is over: not urgent")
         language = self.language.non_english(text) if self.language is not None else ""
         if language:
             reasons.append(
                 f"text not in English, looks like {language_name(language)}: not assessed"
             )
         crisis = is_crisis(level)
-        urgent = risk_rank(level) >= risk_rank("behavior")
-        return self._decision(crisis, urgent, level, reasons, language)
+        urgent = crisis and bool(why)
+        return self._decision(crisis, urgent, level, reasons, language, tuple(dict.fromkeys(why)))
 
     def combine(self, first: SafetyDecision, second: SafetyDecision) -> SafetyDecision:
         """The stricter of two decisions (a follow-up can raise the level, never lower it)."""
@@ -206,7 +291,13 @@ class SafetyGate:
         return self._decision(crisis, urgent, level, reasons, language)
 
     def _decision(
-        self, crisis: bool, urgent: bool, level: str, reasons: list[str], language: str
+        self,
+        crisis: bool,
+        urgent: bool,
+        level: str,
+        reasons: list[str],
+        language: str,
+        why: tuple[str, ...] = (),
     ) -> SafetyDecision:
         shown = crisis or bool(language)  # a block with resources is shown
         return SafetyDecision(
@@ -214,24 +305,28 @@ class SafetyGate:
             urgent=urgent,
             level=level,
             reasons=reasons,
-            block_markdown=self.block_markdown(urgent, language, crisis) if shown else "",
+            block_markdown=self.block_markdown(urgent, language, crisis, why) if shown else "",
             resources=self._resource_dicts() if shown else [],
             locale=self._locale(),
             language=language,
         )
 
-    def block_markdown(self, urgent: bool, language: str = "", crisis: bool = True) -> str:
+    def block_markdown(
+        self, urgent: bool, language: str = "", crisis: bool = True, why: tuple[str, ...] = ()
+    ) -> str:
         """The block shown first: the not-English notice (when ``language``), then the urgency
-        line (when ``crisis``), local resources and the safety-planning outline."""
+        line (when ``crisis``; an urgent one says what the text describes, ``why``), local
+        resources and the safety-planning outline."""
         lines: list[str] = []
         if language:
             lines += [f"## {LANGUAGE_HEADING}", "", language_notice(language), ""]
         if crisis:
             lines += ["## Safety first", ""]
         if crisis and urgent:
+            described = " and ".join(why) if why else "suicidal behaviour or an attempt"
             lines += [
-                "**URGENT: same-day assessment.** The text describes suicidal behaviour or an "
-                "attempt. If there is immediate danger, contact emergency services now.",
+                f"**URGENT: same-day assessment.** The text describes {described}. If there is "
+                "immediate danger, contact emergency services now.",
                 "",
             ]
         elif crisis:

@@ -105,6 +105,8 @@ _NEGATION_PHRASES_RE = re.compile(
     r"(?:do|does|did)\s*n[o']?t\s+(?:think|believe|feel\s+like)\s+(?:that\s+)?(?:i|i'?m)\b|"
     # a clinician's or the writer's exclusion: "my GP ruled out bipolar", "tested negative for"
     r"rul(?:ed|es|ing)\s+out|(?:tested\s+|came\s+back\s+)?negative\s+for|"
+    # a clinical note's denial: "denies suicidal ideation, intent or plan"
+    r"den(?:ies|ied|y|ying)\b|"
     r"(?:don'?t|do\s+not|doesn'?t)\s+meet\s+(?:the\s+)?criteria\s+for|"
     # fixed denials a few words off: "no way I have ADHD", "nothing like a panic attack",
     # "not that I'm anxious", "far from suicidal"
@@ -185,6 +187,10 @@ _RESOLVED_RE = re.compile(
     r"\b(?:sorted|worked\s+through)\s+it\b|\bit\s+(?:does|did)\s+get\s+better\b|"
     r"\ba\s+thing\s+of\s+the\s+past\b|\bnever\s+looked\s+back\b|"
     r"\bhow\s+far\s+i'?ve\s+come\b|"
+    # "I'm 45 now and genuinely happy", "I'm 38 now, two kids, a job I like, and I've been well"
+    r"\b(?:i'?m|i\s+am)\s+(?:\d{2}|in\s+my\s+\d0s)\s+now\b[^.!?\n]{0,40}?\b(?<!not\s)(?<!never\s)"
+    r"(?:genuinely\s+|really\s+|very\s+|so\s+|mostly\s+|pretty\s+)?"
+    r"(?:happy|well|content|doing\s+(?:well|great|good|fine))\b|"
     # more ways of saying it is over (from a blind probe of 150 invented texts, 2026-12-07):
     # "the depression lifted", "it's long gone", "I'm over it now", "in a good place now",
     # "12 years free of it", "no episodes in five years", "haven't binged since uni"

@@ -76,7 +76,11 @@ _DENIAL_RE = re.compile(
     + _SELF_HARM_ACT
     + r"|\b(?:no|not\s+having\s+any|(?:do\s+not|don'?t|don’t)\s+have\s+any)\s+"
     r"(?:suicidal\s+)?(?:thoughts?|intentions?|plans?|urges?)\b(?:\s+(?:of|to|about)\s+"
-    r"(?:suicide|killing myself|ending (?:it|my life)|dying|self[- ]harm))?",
+    r"(?:suicide|killing myself|ending (?:it|my life)|dying|self[- ]harm))?"
+    # a clinical note: "denies suicidal ideation, intent or plan", "denied any thoughts of suicide"
+    r"|\bden(?:ies|ied|ying)\s+(?:any\s+|all\s+)?(?:current\s+|active\s+)?(?:suicidal\s+"
+    r"(?:ideation|thoughts?|intent|plans?)|thoughts\s+of\s+(?:suicide|self[- ]harm|ending)|"
+    r"(?:si|sih)\b)",
     re.IGNORECASE,
 )
 # "I'm not suicidal, but ..." is often how ambivalence or passive ideation is put ("I don't

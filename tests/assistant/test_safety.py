@@ -54,7 +54,8 @@ def test_classifier_risk_from_ideation_opens_the_gate(gate: SafetyGate, level: s
         ("I'm going to kill myself after work.", "ideation"),
         ("i am gonna end it all tonight", "ideation"),
         ("I will end it tonight, I've decided.", "ideation"),
-        ("I bought a rope last week.", "behavior"),
+        ("I bought a rope last week. Everyone would be better off without me.", "behavior"),
+        ("I tied a noose last night.", "behavior"),
         ("I've been stockpiling my sleeping pills for a month.", "behavior"),
         ("I wrote a goodbye note for my parents.", "behavior"),
         ("I just took 30 pills and feel dizzy.", "attempt"),
@@ -78,6 +79,15 @@ def test_explicit_cues_open_the_gate_even_when_the_classifier_misses(
         "I bought a new phone and some pills for my headache.",
         "My grandfather took his pills this morning.",
         "The movie tonight was about a suicide attempt survivor; it moved me.",
+        # means and preparations with an everyday purpose, no suicidal words, no classifier call
+        "Bought a gun last week for deer season, first time hunting with my dad. Can't wait.",
+        "Been giving away my stuff all week because I'm moving to Australia!",
+        "I bought a rope last week for the tree swing.",
+        "Sorted out who gets the spare room when my sister visits on Friday.",
+        # times and plans without suicidal words
+        "I won't be around after tonight, flying to Spain for the summer.",
+        "Tomorrow it'll all be over, last exam of the year!",
+        "Picked a date for the wedding: next June.",
     ],
 )
 def test_ordinary_mentions_do_not_open_the_gate(gate: SafetyGate, text: str) -> None:
@@ -90,7 +100,7 @@ def test_ordinary_mentions_do_not_open_the_gate(gate: SafetyGate, text: str) -> 
 
 
 def test_block_has_local_resources_and_the_safety_plan(gate: SafetyGate) -> None:
-    decision = _decide(gate, "I bought a rope.", classifier_risk="none")
+    decision = _decide(gate, "I bought a rope. I want to end it all.", classifier_risk="none")
     block = decision.block_markdown
     assert block.startswith("## Safety first")
     assert "URGENT: same-day assessment" in block
@@ -127,7 +137,7 @@ def test_locale_changes_the_numbers() -> None:
 
 
 def test_combine_never_lowers_the_level(gate: SafetyGate) -> None:
-    crisis = _decide(gate, "I bought a rope.", classifier_risk="none")
+    crisis = _decide(gate, "I bought a rope.", classifier_risk="ideation")
     calm = _decide(gate, "Make it shorter please.")
     assert gate.combine(crisis, calm).crisis
     raised = gate.combine(calm, crisis)
@@ -193,3 +203,46 @@ def test_a_follow_up_keeps_or_adds_the_language(checked_gate: SafetyGate) -> Non
     assert checked_gate.combine(spanish, english).language == "es"
     added = checked_gate.combine(english, spanish)
     assert added.language == "es" and added.block_markdown.startswith(f"## {LANGUAGE_HEADING}")
+
+
+@pytest.mark.parametrize(
+    ("text", "classifier_risk", "why"),
+    [
+        # a time, a worked-out plan, preparations: urgent at ideation level too
+        (
+            "I've decided I'm going to kill myself on Friday when my flatmate is away. I've "
+            "worked out which bridge and what time.",
+            "ideation",
+            "a time for ending their life",
+        ),
+        ("I won't be around after tonight.", "none", "a time for ending their life"),
+        (
+            "I've written letters to everyone and sorted out who gets my cat. Tomorrow it'll "
+            "all be over.",
+            "ideation",
+            "means or preparations beside suicidal thoughts",
+        ),
+        ("burning my wrist with a lighter again tonight", "behavior", "self-harm"),
+        ("I took 30 pills an hour ago.", "none", "a suicide attempt"),
+    ],
+)
+def test_a_time_a_plan_or_preparations_are_urgent_and_the_block_says_which(
+    gate: SafetyGate, text: str, classifier_risk: str, why: str
+) -> None:
+    decision = _decide(gate, text, classifier_risk=classifier_risk)
+    assert decision.crisis and decision.urgent, decision.reasons
+    assert "URGENT: same-day assessment.** The text describes " in decision.block_markdown
+    assert why in decision.block_markdown
+
+
+def test_an_attempt_the_writer_says_is_over_is_a_crisis_but_not_urgent(gate: SafetyGate) -> None:
+    """C-SSRS counts lifetime attempts, so the practitioner is told to ask; it is no emergency."""
+    text = (
+        "I tried to end my life when I was 20. I'm 45 now and genuinely happy, and I volunteer "
+        "with a suicide prevention charity."
+    )
+    decision = _decide(gate, text, classifier_risk="attempt")
+    assert decision.crisis and not decision.urgent
+    assert "the writer says it is over: not urgent" in decision.reasons
+    recent = _decide(gate, "I tried to end my life last night.", classifier_risk="attempt")
+    assert recent.urgent

@@ -181,6 +181,9 @@ DENIALS = [
     "I'm not going to kill myself, don't worry.",
     "I would never kill myself, my kids need me.",
     "I am not suicidal, just feeling blank.",
+    # a clinical note's denial
+    "Client seen for review. Mood low since redundancy. Denies suicidal ideation, intent or plan.",
+    "Pt denied any thoughts of suicide at assessment.",
 ]
 NOT_DENIALS = [
     # ideation beside the denial: the rules see it, so the denial must not hide it

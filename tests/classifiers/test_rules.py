@@ -700,6 +700,9 @@ def test_low_and_down_about_other_things_are_not_depression_cues(
         ("Left notes for my parents. I won't be around anymore after tonight.", "behavior"),
         # letters without an ending the writer chooses stay out
         ("I've written letters to both my kids for their 18th birthdays.", "none"),
+        # giving things away with the everyday reason beside it
+        ("Been giving away my stuff all week because I'm moving to Australia!", "none"),
+        ("I'm giving away my things, I won't need them where I'm going.", "behavior"),
         ("Wrote letters to my kids while I was deployed, they loved them.", "none"),
     ],
 )
@@ -889,6 +892,8 @@ def test_denials_and_returning_pasts_are_scoped(
         ("bipolar II, no episodes in five years on lithium", True),
         ("I'm so over it, can't stop crying", False),  # fed up, not recovered
         ("I haven't worked since college, the depression wrecked me", False),
+        ("I tried to end my life when I was 20. I'm 45 now and genuinely happy.", True),
+        ("I'm 16 now and not happy at all", False),
     ],
 )
 def test_more_ways_of_saying_it_is_over(clf: LexiconClassifier, text: str, resolved: bool) -> None:
