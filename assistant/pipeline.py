@@ -55,6 +55,7 @@ from assistant.redact import RedactionResult, redact_text
 from assistant.safety import SafetyGate
 from assistant.session import CaseSession
 from classifiers.base import Classification, Classifier, InvalidTextError
+from classifiers.labels import risk_rank
 from classifiers.text_checks import validate_text
 from retrieval.base import RetrievalQuery, Retriever
 
@@ -227,8 +228,9 @@ class CarePipeline:
         """Continue the session's case with ``message``, or start a new case if it is one.
 
         The gate is re-run on the message and can only raise the case's level; the classification
-        and passages stay those of the case (a case that got no draft retrieves passages once a
-        follow-up makes it one to draft, e.g. with a crisis cue).
+        and passages stay those of the case, except that passages are fetched again when the
+        follow-up makes the case a crisis or a graver one ("she's been saving up her pills"), or
+        makes a case that got no draft one to draft.
 
         Raises:
             InputError: Before any event, when the message cannot be used.
@@ -380,20 +382,32 @@ class CarePipeline:
         classification = self._classify(redacted.text)
         timings["classify"] = _ms(t)
         t = time.perf_counter()
-        gate = self.gate.combine(case.gate, self.gate.decide(classification, redacted.text))
+        # A follow-up is the practitioner reporting on a person brought to a mental-health
+        # tool: means or preparations in it count without suicidal words ("Update: they told me
+        # they bought a rope").
+        gate = self.gate.combine(
+            case.gate, self.gate.decide(classification, redacted.text, context=True)
+        )
         timings["gate"] = _ms(t)
         t = time.perf_counter()
         no_draft = no_draft_reason(bool(case.classification.get("relevant", True)), gate)
         passages = case.passages
         retrieval_error = None
-        if no_draft is None and case.no_draft_reason is not None:
-            # The case skipped retrieval, and the follow-up (a crisis cue) makes it one to draft.
+        # The follow-up raised the risk ("she's been saving up her pills"): the case's passages
+        # were chosen for a lower one, so safety planning and crisis passages are fetched.
+        escalated = gate.crisis and (
+            risk_rank(gate.level) > risk_rank(case.gate.level) or gate.urgent > case.gate.urgent
+        )
+        if no_draft is None and (case.no_draft_reason is not None or escalated):
+            # The case skipped retrieval, or the follow-up makes it a crisis or a graver one.
             passages, retrieval_error = self._retrieve(
                 f"{case.redacted_text}\n{redacted.text}",
                 tuple(case.labels),
                 case.severity,
                 gate,
             )
+            if escalated and not passages and case.passages:
+                passages = case.passages  # a broken store: the case's passages beat none
         timings["retrieve"] = _ms(t)
         draft = case.model_copy(
             update={

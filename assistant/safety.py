@@ -238,12 +238,17 @@ class SafetyGate:
         )
         return [(p, phrase) for p, phrase in hits if context or not p.needs_context]
 
-    def decide(self, classification: Classification | dict[str, Any], text: str) -> SafetyDecision:
+    def decide(
+        self, classification: Classification | dict[str, Any], text: str, context: bool = False
+    ) -> SafetyDecision:
         """Crisis, urgency, level and the crisis block for one text.
 
         Args:
             classification: The classifier's result (object or its ``to_dict()``).
             text: The (redacted) text the classification was made on.
+            context: The text is a practitioner's follow-up on a case ("Update: they told me
+                they bought a rope"), so means and preparations count without suicidal words
+                of their own.
 
         Returns:
             The decision; ``block_markdown`` is empty when there is no crisis and the text is
@@ -259,7 +264,7 @@ class SafetyGate:
         why: list[str] = []
         if risk_rank(level) >= risk_rank("behavior") and not over:
             why.append(_LEVEL_WHY[level])
-        for pattern, phrase in self.matches(text, context=is_crisis(level)):
+        for pattern, phrase in self.matches(text, context=context or is_crisis(level)):
             reasons.append(f'explicit {pattern.name} cue: "{phrase}"')
             level = _level_max(level, pattern.level)
             if pattern.urgent and not (over and pattern.name == "act"):

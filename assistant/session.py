@@ -36,6 +36,21 @@ _FOLLOW_UP_RE = re.compile(
     r"(?:his|her|their) |why |which |is |are |does |should |would |now )",
     re.IGNORECASE,
 )
+#: A message in the first person that is not a request: a post, when nobody else is named.
+_DISCLOSURE_RE = re.compile(
+    r"^\s*(?:i|i'?m|im|i'?ve|ive|i'?ll|i\s+am|i\s+have)\b"
+    r"(?!\s*(?:'d|would|want\s+you|need\s+you|wonder|think|thought|guess|mean|meant|was\s+"
+    r"wondering|forgot|also\s+want|just\s+want(?:ed)?\s+(?:to\s+(?:add|ask|say|know|check)|you))\b)"
+    r"[^?]*[.!]?\s*$",
+    re.IGNORECASE,
+)
+#: Someone other than the writer: the practitioner speaking of the person.
+_ABOUT_SOMEONE_RE = re.compile(
+    r"\b(?:she|he|they|her|him|them|hers|his|their|the\s+(?:person|client|patient|user|poster)|"
+    r"my\s+(?:client|patient|son|daughter|child|kid|wife|husband|partner|mum|mom|dad|friend|"
+    r"brother|sister)|draft|answer|reply|recommendation|passage|plan)\b",
+    re.IGNORECASE,
+)
 _CASE_REF_RE = re.compile(
     r"\b(?:the draft|this draft|the recommendation|the plan|this case|the case|above|"
     r"your (?:answer|draft|suggestion)s?|the person|the client|the patient|the poster|years? old|"
@@ -122,6 +137,11 @@ class CaseSession:
             return False
         opens_like_follow_up = bool(_FOLLOW_UP_RE.match(text))
         if len(text) >= NEW_CASE_CHARS:
+            return False
+        if _DISCLOSURE_RE.match(text) and not _ABOUT_SOMEONE_RE.search(text):
+            # "I keep hearing voices telling me I'm worthless": a person's own words, a new post,
+            # not the practitioner's note on the case ("I think she's worse", "I'd like it
+            # shorter").
             return False
         if len(text) <= SHORT_MESSAGE_CHARS:
             return True

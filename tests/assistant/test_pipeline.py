@@ -385,6 +385,27 @@ def test_follow_up_with_crisis_content_raises_the_gate(
     assert final.recommendation.startswith("## Safety first")
 
 
+def test_a_follow_up_that_makes_the_case_a_crisis_fetches_passages_for_it(
+    rules: Any, gate: SafetyGate, retriever: FakeRetriever
+) -> None:
+    """The case's passages were chosen for its first reading; a follow-up that raises the risk
+    gets passages chosen for the new one, and the prompt is built on them."""
+    chat = FakeChat(GOOD_REPLY)
+    pipeline = _pipeline(rules, gate, retriever, chat)
+    session = pipeline.new_session()
+    first = pipeline.recommend(DEPRESSED_POST, session)
+    assert not first.gate.crisis and len(retriever.queries) == 1
+    message = "She just told me she's been saving up her pills and wrote goodbye letters."
+    final = list(pipeline.follow_up(session, message))[-1].draft
+    assert final is not None and final.gate.urgent
+    assert len(retriever.queries) == 2
+    query = retriever.queries[-1]
+    assert query.risk == final.gate.level and message in query.text
+    # a follow-up that changes nothing of the risk keeps the passages
+    list(pipeline.follow_up(session, "make it shorter"))
+    assert len(retriever.queries) == 2
+
+
 def test_follow_up_without_a_case_starts_one(
     rules: Any, gate: SafetyGate, retriever: FakeRetriever
 ) -> None:

@@ -53,6 +53,32 @@ def test_follow_ups_keep_the_case(message: str) -> None:
     assert session.is_follow_up(message)
 
 
+@pytest.mark.parametrize(
+    ("message", "follow_up"),
+    [
+        # a person's own words: a new post, however short
+        (
+            "I keep hearing voices telling me I'm worthless and the neighbours are spying on me",
+            False,
+        ),
+        ("I can't stop crying and I haven't eaten in days.", False),
+        ("I feel like nothing matters anymore.", False),
+        # the practitioner, in the first person, on the case
+        ("I think she's worse than the post suggests", True),
+        ("I'd like it shorter", True),
+        ("I want you to focus on sleep", True),
+        ("I'm worried about her safety", True),
+        ("I have seen her twice this week", True),
+    ],
+)
+def test_first_person_words_are_a_new_post_unless_they_speak_of_the_person(
+    message: str, follow_up: bool
+) -> None:
+    session = CaseSession()
+    session.start_case(_draft())
+    assert session.is_follow_up(message) is follow_up
+
+
 def test_long_new_post_is_a_new_case() -> None:
     session = CaseSession()
     session.start_case(_draft())
