@@ -648,15 +648,26 @@ class HybridRetriever:
         ladder = (
             self.filter_ladder(query) if self.use_filters else [_Filter("none", None, None, None)]
         )
-        for n_level, level in enumerate(ladder):
-            if len(chosen) >= query.k:
-                break
-            cands = self._candidates(level, index, qvec, lexical_text, exclude=taken, prior=prior)
-            picked = self._select(cands, index, query.k - len(chosen), already=chosen)
-            for c in picked:
-                c.scores["filter_level"] = float(n_level)
-            chosen.extend(picked)
-            taken.update(c.id for c in picked)
+        # At a crisis the suicide-risk tag admits every condition's crisis passages: an
+        # eating-disorder or bipolar plan for an overdose post with no such signal. The ladder
+        # is first walked without passages written only for conditions not detected (all
+        # condition-specific ones when none is), then, if that leaves slots, with them.
+        foreign: set[str] = set()
+        if self.use_filters and query.risk and risk_rank(query.risk) >= risk_rank("ideation"):
+            flags = index.foreign(query.conditions)
+            foreign = {d.id for d, f in zip(index.docs, flags, strict=True) if f}
+        for skip in [foreign, set()] if foreign else [set()]:
+            for n_level, level in enumerate(ladder):
+                if len(chosen) >= query.k:
+                    break
+                cands = self._candidates(
+                    level, index, qvec, lexical_text, exclude=taken | skip, prior=prior
+                )
+                picked = self._select(cands, index, query.k - len(chosen), already=chosen)
+                for c in picked:
+                    c.scores["filter_level"] = float(n_level)
+                chosen.extend(picked)
+                taken.update(c.id for c in picked)
 
         results = [c.to_passage() for c in chosen[: query.k]]
         logger.debug(
