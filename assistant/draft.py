@@ -28,7 +28,7 @@ DISCLAIMER = (
     "Detected signals are consistent with, not proof of, a condition; verify everything before use."
 )
 
-RedactionKind = Literal["NAME", "EMAIL", "PHONE", "URL", "HANDLE", "ADDRESS"]
+RedactionKind = Literal["NAME", "EMAIL", "PHONE", "URL", "HANDLE", "ADDRESS", "DATE_OF_BIRTH"]
 
 
 def classification_evidence(
@@ -37,17 +37,49 @@ def classification_evidence(
     """Evidence spans of every detected label and of the risk call (``Classification.to_dict()``
     form), each with the ``label`` it supports (``"risk: <level>"`` for the risk call).
 
+    The risk call's spans keep the classifier's order (highest level first, so the span that set
+    the level leads), with denials and thoughts that are history after the cues of the level.
+
     Args:
         classification: The classification as a dict.
-        risk_first: Put the risk call's spans first (for evidence lists: the classifier orders
-            them highest level first, so the span that set the level leads); else the labels'.
+        risk_first: Put the risk call's spans first (for evidence lists); else the labels'.
     """
+    risk_cues, risk_notes, label_spans = _evidence_by_importance(classification)
+    risk_spans = risk_cues + risk_notes
+    return risk_spans + label_spans if risk_first else label_spans + risk_spans
+
+
+def ranked_evidence(classification: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Evidence spans in order of importance, for showing overlapping spans once each.
+
+    The risk call's cues come first (they set its level: a crisis is never hidden by a
+    condition), then its denials and thoughts that are history, then the labels' spans. Within
+    each group a rule cue comes before a model's reading (a whole sentence or text the model's
+    call rests on), then a longer span before a shorter one, then the classifier's order.
+    """
+
+    def by_size(spans: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return sorted(spans, key=lambda ev: (is_model_reading(ev), -len(str(ev["text"]))))
+
+    return [ev for group in _evidence_by_importance(classification) for ev in by_size(group)]
+
+
+def is_model_reading(evidence: Mapping[str, Any]) -> bool:
+    """Whether an evidence span is a model's reading (cue ``model: ...``), not a rule cue."""
+    return str(evidence.get("cue", "")).startswith("model:")
+
+
+def _evidence_by_importance(
+    classification: Mapping[str, Any],
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
+    """``(risk cues, risk denials and past thoughts, label spans)``, each in classifier order."""
     label_spans: list[dict[str, Any]] = []
     for lab in classification.get("labels", []):
         for ev in lab.get("evidence", []):
             if isinstance(ev, dict) and ev.get("text"):
                 label_spans.append({**ev, "label": str(lab.get("label", ""))})
-    risk_spans: list[dict[str, Any]] = []
+    risk_cues: list[dict[str, Any]] = []
+    risk_notes: list[dict[str, Any]] = []
     risk = classification.get("risk", {})
     for ev in risk.get("evidence", []) if isinstance(risk, dict) else []:
         if isinstance(ev, dict) and ev.get("text"):
@@ -56,8 +88,18 @@ def classification_evidence(
             cue = str(ev.get("cue", ""))
             note = " (denied)" if cue.startswith("denied:") else ""
             note = " (past)" if cue.startswith("past:") else note
-            risk_spans.append({**ev, "label": f"risk: {risk.get('level', '')}{note}"})
-    return risk_spans + label_spans if risk_first else label_spans + risk_spans
+            span = {**ev, "label": f"risk: {risk.get('level', '')}{note}"}
+            (risk_notes if note else risk_cues).append(span)
+    return risk_cues, risk_notes, label_spans
+
+
+def checked_draft(draft: CareDraft) -> str:
+    """Which draft the grounding check is about, for the lines that report it: in degraded mode
+    the passage excerpts shown, not the LLM's draft (which may have been rejected for failing
+    that same check)."""
+    if draft.degraded:
+        return "the draft shown (excerpts from the retrieved passages)"
+    return "the LLM's draft"
 
 
 def evidence_lines(classification: Mapping[str, Any], limit: int = 12) -> list[str]:
@@ -246,8 +288,8 @@ class CareDraft(BaseModel):
         out += ["", "## Recommendation draft", "", body or "_(no draft)_", ""]
         if self.unsupported_count or self.removed_count:
             out.append(
-                f"_Grounding check: {self.unsupported_count} unsupported sentence(s) flagged, "
-                f"{self.removed_count} removed._"
+                f"_Grounding check of {checked_draft(self)}: {self.unsupported_count} "
+                f"unsupported sentence(s) flagged, {self.removed_count} removed._"
             )
             out.append("")
         out += ["## Sources", ""]

@@ -544,8 +544,8 @@ class CarePipeline:
             # Nothing the model wrote is backed by the evidence (small models often ramble or
             # skip citations): passage excerpts serve the practitioner better than noise.
             degraded_reason = (
-                f"LLM draft not grounded: 0 of {len(report.sentences)} sentences supported by "
-                "the evidence; showing passage excerpts instead"
+                f"LLM draft not grounded: none of its {len(report.sentences)} sentences was "
+                "supported by the passages, so it was replaced by excerpts from them"
             )
             logger.warning("case %s degraded: LLM draft not grounded", draft.case_id)
             body = extractive_draft(draft.passages, draft.redacted_text)

@@ -1,9 +1,16 @@
 """Redaction of identifiers before any model or log sees a text.
 
 Regex patterns find emails, URLs, phone numbers (international and national formats), @handles
-and Reddit ``u/`` usernames, and street addresses (a house number followed by a street word);
-names are found by cue heuristics ("my name is X", "I'm X", "called X", "Dr X", "my sister X",
-sign-offs). Each hit is replaced by a typed placeholder such as ``[NAME]``; the returned
+and Reddit ``u/`` usernames, street addresses (a house number followed by a street word), UK
+postcodes in full (outward and inward code), US ZIP codes after a cue ("zip code 62704",
+"Springfield, IL 62704") and dates of birth after a cue ("dob 12/03/1990", "born on 12 March
+1990"). Names are found by cue heuristics ("my name is X", "I'm X", "called X", "Dr X", "my
+sister X", sign-offs); a name is one to three words of letters in any script, with inner
+hyphens and apostrophes (Mary-Jane, O'Connor). After most cues only a word that does not start
+in lower case counts as a name ("I'm tired" is kept); after an explicit naming cue ("my name
+is", "call me", "I'm called", "named") a lower-case name counts too ("my name is renée").
+Common words that follow such cues ("I'm Depressed", "I'm Self-Harming", "call me lazy") are
+never names. Each hit is replaced by a typed placeholder such as ``[NAME]``; the returned
 :class:`~assistant.draft.Redaction` records kind and offsets on the original text, never the value.
 
 Why no NER model: no official spaCy English model is published on PyPI (only unofficial
@@ -14,14 +21,20 @@ planted identifiers in ``tests/assistant/test_redact.py``.
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 
 from assistant.draft import Redaction, RedactionKind
 
-_EMAIL = re.compile(r"\b[\w.+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}\b")
+# Bounded as the standards bound them (a local part of 64 characters, DNS labels of 63, a few
+# labels): unbounded runs made a long hyphenated word ("Mary-Jane-Mary-Jane-...") take seconds,
+# each word start scanning the whole run for an "@" or a dot.
+_EMAIL = re.compile(
+    r"\b[\w.+-]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63}){0,8}\.[A-Za-z]{2,24}\b"
+)
 _URL = re.compile(
     r"\b(?:https?://|www\.)[^\s<>\"')\]]+"
-    r"|\b[a-z0-9-]+(?:\.[a-z0-9-]+)*\.(?:com|org|net|io|co|uk|de|fr|me|info|ly|gg|tv|app)"
+    r"|\b[a-z0-9-]{1,63}(?:\.[a-z0-9-]{1,63}){0,8}\.(?:com|org|net|io|co|uk|de|fr|me|info|ly|gg|tv|app)"
     r"(?:/[^\s<>\"')\]]*)?",
     re.IGNORECASE,
 )
@@ -40,35 +53,143 @@ _STREET_WORDS = (
 _ADDRESS = re.compile(
     r"\b\d{1,5}[A-Za-z]?\s+(?:[A-Z][a-zA-Z'-]+\s+){1,3}(?i:" + _STREET_WORDS + r")\b\.?",
 )
-# Capitalised word(s) = a name candidate; up to three tokens ("Mary Ann Smith").
-_NAME_TOKENS = r"([A-Z][a-z'’-]+(?:\s+[A-Z][a-z'’-]+){0,2})"
+# A full UK postcode (outward code, optional space, inward code) in any case: A9 9AA, A99 9AA,
+# AA9 9AA, AA99 9AA, A9A 9AA, AA9A 9AA. The letter sets are the Royal Mail's (no Q, V, X first;
+# no C, I, K, M, O, V in the inward code), so "10mg" or "x20mg" never read as one. An outward
+# code alone ("M25", "B12") is too common in ordinary text to redact without a cue.
+_UK_OUTWARD = r"[A-PR-UWYZ](?:\d[A-HJKPSTUW\d]?|[A-HK-Y]\d[ABEHMNPRVWXY\d]?)"
+_UK_POSTCODE = re.compile(
+    r"\b(?:" + _UK_OUTWARD + r"|GIR)[^\S\n]?\d[ABD-HJLNP-UW-Z]{2}\b", re.IGNORECASE
+)
+_US_STATES = (
+    "AL|AK|AZ|AR|CA|CO|CT|DE|DC|FL|GA|HI|ID|IL|IN|IA|KS|KY|LA|ME|MD|MA|MI|MN|MS|MO|MT|NE|NV|NH|"
+    "NJ|NM|NY|NC|ND|OH|OK|OR|PA|RI|SC|SD|TN|TX|UT|VT|VA|WA|WV|WI|WY"
+)
+# A postal code after a cue: "zip code 62704", "postcode: LS1 4AB", "post code LS1" (here an
+# outward code alone counts).
+_POSTAL_CUED = re.compile(
+    r"\b(?i:zip\s*code|zip|postal\s+code|post\s*code)\s*(?:is\b|:|#)?\s*"
+    r"(?P<id>\d{5}(?:-\d{4})?(?!\d)"
+    r"|(?i:" + _UK_OUTWARD + r"(?:[^\S\n]?\d[ABD-HJLNP-UW-Z]{2})?)\b)"
+)
+# A US ZIP after a state code at the end of an address line: "Springfield, IL 62704".
+_US_STATE_ZIP = re.compile(
+    r",[^\S\n]*(?:" + _US_STATES + r")[^\S\n]+(?P<id>\d{5}(?:-\d{4})?)(?!\d)"
+)
+_MONTH = (
+    r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|"
+    r"sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)(?![a-z])\.?"
+)
+_DAY = r"(?:[12]\d|3[01]|0?[1-9])(?!\d)(?:st|nd|rd|th)?"
+_YEAR = r"(?:1[89]|20)\d{2}(?!\d)"
+_DATE = (
+    r"\d{4}[/.-]\d{1,2}[/.-]\d{1,2}(?!\d)"  # 1990-03-12
+    r"|\d{1,2}[/.-]\d{1,2}[/.-](?:\d{4}|\d{2})(?!\d)"  # 12/03/1990, 12-03-90
+    rf"|{_DAY}\s+(?:of\s+)?{_MONTH}(?:,?\s+{_YEAR})?"  # 12 March 1990, 12th of March
+    rf"|{_MONTH}\s+{_DAY}(?:,?\s+{_YEAR})?"  # March 12, 1990
+    rf"|{_MONTH},?\s+{_YEAR}"  # March 1990
+)
+# A date of birth: only a date after a cue, so that dates of events ("since 12 March") are kept.
+_DATE_OF_BIRTH = re.compile(
+    r"\b(?:d\.?o\.?b(?![a-z])\.?|date\s+of\s+birth|birth\s*date|birthday(?:['’]s)?|born)"
+    r"\s*(?:(?:is|was)\b\s*)?[:=-]?\s*(?:(?:on|in)\s+)?(?:the\s+)?"
+    rf"(?P<id>{_DATE})",
+    re.IGNORECASE,
+)
+
+
+def _combining_marks() -> str:
+    """The combining marks (Unicode Mn, Mc) of the Basic Multilingual Plane as a class body.
+
+    A range runs on across letters and unassigned code points (a word matches those anyway),
+    which keeps the class at about 90 ranges instead of 300.
+    """
+    ranges: list[list[int]] = []
+    bridgeable = True  # nothing but letters, marks or unassigned since the last mark
+    for code in range(0x300, 0x10000):
+        category = unicodedata.category(chr(code))
+        if category in ("Mn", "Mc"):
+            if ranges and bridgeable:
+                ranges[-1][1] = code
+            else:
+                ranges.append([code, code])
+            bridgeable = True
+        elif not (category[0] in "LM" or category == "Cn"):
+            bridgeable = False
+    return "".join(chr(a) if a == b else f"{chr(a)}-{chr(b)}" for a, b in ranges)
+
+
+# Combining marks belong to a word (a decomposed "Zoe\u0308", the vowel signs of Devanagari or
+# Bengali) but are not \w in Python's re.
+_MARK = "[" + _combining_marks() + "]"
+# One name word: letters with inner hyphens or apostrophes (Mary-Jane, O'Connor, D’Angelo).
+_NAME_WORD = r"[^\W\d_](?:[^\W\d_]|" + _MARK + r"|['’-](?=[^\W\d_]))*"
+# Up to three words on one line ("Mary Ann Smith"); which of them are kept is decided by
+# _name_spans (case and common words), not here, because re has no class for upper case.
+_NAME_TOKENS = r"(" + _NAME_WORD + r"(?:[^\S\n]+" + _NAME_WORD + r"){0,2})"
+
+
+@dataclass(frozen=True)
+class _NameCue:
+    """A pattern whose group 1 holds name candidates.
+
+    ``any_case``: a name in lower case counts too. ``not_before``: what, right after the
+    candidates, makes the phrase an idiom rather than a name ("call me picky but").
+    """
+
+    pattern: re.Pattern[str]
+    any_case: bool = False
+    not_before: re.Pattern[str] | None = None
+
+
 _NAME_CUES = [
-    # "my name is Sam", "name's Sam", "I am called Sam", "they call me Sam"
-    re.compile(
-        r"\b(?i:my name is|my name's|name is|names is|call me|called|named)\s+" + _NAME_TOKENS
+    # Explicit naming: "my name is Sam", "her name's Sam", "I'm called Sam", "a son named tom".
+    # Here a writer who types in lower case still gives a name.
+    _NameCue(
+        re.compile(
+            r"\b(?i:(?:my|his|her|their|our|your|whose)\s+(?:names?\s+is|name['’]s)|"
+            r"(?:i['’]?m|i\s+am)\s+called|named)\s+" + _NAME_TOKENS
+        ),
+        any_case=True,
     ),
+    # "they call me lou", but not the idiom "call me picky, but ...".
+    _NameCue(
+        re.compile(r"\b(?i:call\s+me)\s+" + _NAME_TOKENS),
+        any_case=True,
+        not_before=re.compile(r",?\s+(?i:but)\b"),
+    ),
+    # "I called Sam", "a guy called Sam", "the name is Sam": these also precede lower-case words
+    # that are not names ("it is called rumination", "the name is misleading").
+    _NameCue(re.compile(r"\b(?i:called|names?\s+is|name['’]s)\s+" + _NAME_TOKENS)),
     # "I'm Sam", "I am Sam" - only when followed by a capitalised non-common word
-    re.compile(r"\b(?:I'm|I’m|Im|I am|(?i:this is))\s+" + _NAME_TOKENS),
+    _NameCue(re.compile(r"\b(?:I['’]m|Im|I am|(?i:this is))\s+" + _NAME_TOKENS)),
     # Titles: "Dr Patel", "Mrs. Jones"
-    re.compile(r"\b(?:Dr|Mr|Mrs|Ms|Miss|Mx|Prof)\.?\s+" + _NAME_TOKENS),
+    _NameCue(re.compile(r"\b(?:Dr|Mr|Mrs|Ms|Miss|Mx|Prof)\.?\s+" + _NAME_TOKENS)),
     # Relations: "my sister Anna", "my therapist, John"
-    re.compile(
-        r"\b(?i:my|our|his|her|their)\s+(?i:(?:(?:ex|best|older|younger|little|big|step)[\s-]?)?"
-        r"(?:friend|boyfriend|girlfriend|partner|husband|wife|sister|brother|mom|mum|mother|dad|"
-        r"father|son|daughter|cousin|aunt|uncle|therapist|counsellor|counselor|doctor|gp|"
-        r"psychiatrist|teacher|boss|roommate|flatmate|coworker|colleague|fiance|fiancee|"
-        r"grandma|grandpa|grandmother|grandfather|niece|nephew))\s*,?\s+" + _NAME_TOKENS
+    _NameCue(
+        re.compile(
+            r"\b(?i:my|our|his|her|their)\s+(?i:(?:(?:ex|best|older|younger|little|big|step)"
+            r"[\s-]?)?(?:friend|boyfriend|girlfriend|partner|husband|wife|sister|brother|mom|"
+            r"mum|mother|dad|father|son|daughter|cousin|aunt|uncle|therapist|counsellor|"
+            r"counselor|doctor|gp|psychiatrist|teacher|boss|roommate|flatmate|coworker|colleague|"
+            r"fiance|fiancee|grandma|grandpa|grandmother|grandfather|niece|nephew))\s*,?\s+"
+            + _NAME_TOKENS
+        )
     ),
     # Sign-offs at the end of a post: "Thanks, Sam" / "- Sam"
-    re.compile(
-        r"(?:^|\n)\s*(?i:thanks|thank you|cheers|regards|best|love|xoxo|-|—)[,!.]?\s+"
-        + _NAME_TOKENS
-        + r"\s*$"
+    _NameCue(
+        re.compile(
+            r"(?:^|\n)\s*(?i:thanks|thank you|cheers|regards|best|love|xoxo|-|—)[,!.]?\s+"
+            + _NAME_TOKENS
+            + r"\s*$"
+        )
     ),
     # Bare capitalised words elsewhere are too ambiguous; a name found by a cue is redacted
     # wherever else it appears (second pass in _name_spans).
 ]
-# Capitalised words that follow "I'm" or "called" but are not names.
+# Words that follow "I'm", "called" or "call me" but are not names; a hyphenated word with any
+# part here is not a name either ("Self-Harming", "Anxious-Avoidant"). Leave out words that are
+# also common first names (Will, Can, Grace, Hope, Joy, Bill, Mark).
 _NOT_NAMES_TEXT = """
     I Im Me My Mine We Us You He She They It The A An And But Or So Not No Yes Just Really Very
     Still Also Always Never Sorry Sure Fine Ok Okay Tired Done Sad Scared Afraid Alone Lonely
@@ -84,8 +205,32 @@ _NOT_NAMES_TEXT = """
     Then Since Until While Nothing Everything Something Someone Anyone Everyone Nobody Dr Mr Mrs
     Ms Miss Prof Adhd Ocd Ptsd Bpd Cptsd Gad Mdd Hi Hello Hey Thanks Thank Please Help Mom Mum
     Dad Mother Father Pretty
+    Him Her Them Myself Yourself Himself Herself Themselves Our Your His Their Its Is Am Are Was
+    Were Be Been Have Has Had Do Does Did Would Could Should Might Must Don't Can't Won't Didn't
+    Isn't Wasn't Ain't Too Even Only Already Ever Again Once Now Later Soon Maybe Probably
+    Definitely Actually Apparently Obviously Seriously Totally Completely Absolutely Extremely
+    Super Quite Slightly Barely Hardly Constantly Kind Sort Bit Lot Back Out Up Down Off After
+    Before Anytime Whatever Anything Lol Btw Tbh Idk Ive Haha Lmao Omg Ugh Um Uh Well Yeah Yep
+    Nope Nah Crazy Lazy Selfish Weak Dramatic Names Needy Clingy Sensitive Annoying Difficult
+    Toxic Psycho Mental Insane Weird Hard Awful Terrible Horrible Tough Self Harming Cutting
+    Ashamed Guilty Paranoid Manic Hypomanic Psychotic Schizophrenic Dissociating Dissociated
+    Relapsing Recovering Sober Clean Drunk High Panicking Struggling Spiraling Spiralling Crying
+    Shaking Avoidant Insecure Traumatized Traumatised Neurodivergent Nonbinary Binary Bulimic
+    Anorexic Addicted Alcoholic Fragile Desperate Terrified Furious Angry Mad Upset Hurt Hurting
+    Empty Dead Dying Miserable Unwell Ill Alright Great Calm Confused Isolated Burnt Burned
+    Disabled Pregnant Single Married Divorced Widowed Unemployed Homeless Gone Late Early Glad
+    Grateful Nervous Stressed Tense Irritable Restless Drained Awake Asleep Depression Anxiety
+    Trauma Grief Male Female Man Woman Guy Girl Boy Kid Adult Teen Teenager Student Irish
+    Scottish Welsh Polish Indian Mexican Hindu Buddhist Atheist Agnostic Black White Asian Latino
+    Latina Hispanic One Two Three Four Five Six Seven Eight Nine Ten Eleven Twelve Thirteen
+    Fourteen Fifteen Sixteen Seventeen Eighteen Nineteen Twenty Thirty Forty Fifty Sixty Naive
+    Naïve Every Whenever Sometime Sometimes First Last Next Right Immediately Instead Directly
+    Any All Each Everyday Daily Babe Baby Sweetie Darling Hun Mate Kiddo Sis Bro Dude Sweetheart
+    Buddy Picky Pathetic Disgusting Ungrateful Spoiled Spoilt Manipulative Attention Liar Loser
+    Freak Failure Burden Mistake Disappointment
 """
 _NOT_NAMES = frozenset(w.casefold() for w in _NOT_NAMES_TEXT.split())
+_POSSESSIVE = re.compile(r"['’]s$", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -100,54 +245,95 @@ class RedactionResult:
         return len(self.redactions)
 
 
+def _is_common_word(word: str) -> bool:
+    """Whether ``word`` (or any hyphenated part of it) is a common word, not a name."""
+    folded = word.replace("’", "'").casefold()
+    return folded in _NOT_NAMES or any(part in _NOT_NAMES for part in folded.split("-"))
+
+
+def _kept_name(words: list[str], any_case: bool) -> list[str]:
+    """The leading run of ``words`` that reads as a name (empty when none does).
+
+    A run stops at a common word ("I'm Sam And" -> "Sam") and after a possessive, which loses
+    its "'s" ("Anna's" -> "Anna"). It stops at a word starting in lower case too, unless
+    ``any_case`` and the run itself started in lower case ("my name is renée o'connor"): a
+    writer who capitalises a first name capitalises the surname, so "My name is Sam been
+    struggling" keeps only "Sam". A word in capitals is emphasis or an acronym ("I am FUMING",
+    "a course called MANTRA") unless ``any_case`` ("MY NAME IS SAM").
+    """
+    kept: list[str] = []
+    lower_run = False
+    for word in words:
+        lower = word[0].islower()  # caseless scripts (Chinese, Devanagari) count as capitalised
+        if not kept:
+            lower_run = lower
+        if _is_common_word(word) or (lower and not (any_case and lower_run)):
+            break
+        if not any_case and len(word) > 1 and word.isupper():
+            break
+        bare = _POSSESSIVE.sub("", word)
+        if bare != word:
+            if not _is_common_word(bare):
+                kept.append(bare)
+            break
+        kept.append(word)
+    return kept
+
+
 def _name_spans(text: str) -> list[tuple[int, int]]:
     spans: list[tuple[int, int]] = []
-    for pattern in _NAME_CUES:
-        for match in pattern.finditer(text):
-            start = match.start(1)
-            tokens = match.group(1).split()
-            # Keep the leading run of tokens that are not common words ("I'm Sam And" -> "Sam").
-            kept: list[str] = []
-            for tok in tokens:
-                if tok.strip("'’").casefold() in _NOT_NAMES:
-                    break
-                kept.append(tok)
+    for cue in _NAME_CUES:
+        for match in cue.pattern.finditer(text):
+            words = list(re.finditer(r"\S+", match.group(1)))
+            kept = _kept_name([w.group(0) for w in words], cue.any_case)
             if not kept:
                 continue
-            name = " ".join(kept)
-            spans.append((start, start + len(name)))
-    # Second pass: a name found by a cue is redacted everywhere else it appears too.
+            end = match.start(1) + words[len(kept) - 1].start() + len(kept[-1])
+            if cue.not_before is not None and cue.not_before.match(text, end):
+                continue
+            spans.append((match.start(1), end))
+    # Second pass: a name found by a cue is redacted everywhere else it appears too; a name found
+    # in lower case also in its capitalised form ("renée" ... "Renée").
     names = {text[s:e] for s, e in spans}
     for name in names:
-        for first in {name, name.split()[0]}:
-            if len(first) < 3:
+        first = name.split()[0]
+        for form in {name, first, name.title(), first.title()}:
+            if len(form) < 3:
                 continue
-            for match in re.finditer(r"\b" + re.escape(first) + r"\b", text):
-                spans.append(match.span())
+            for match in re.finditer(r"(?<!\w)" + re.escape(form) + r"(?!\w)", text):
+                # Not the start of a longer word whose next letter is decomposed ("Zoe\u0308").
+                after = text[match.end() : match.end() + 1] or " "
+                if unicodedata.category(after)[0] != "M":
+                    spans.append(match.span())
     return spans
 
 
 def find_identifiers(text: str) -> list[tuple[RedactionKind, int, int]]:
     """All identifier spans in ``text`` as ``(kind, start, end)``, non-overlapping, in order."""
     found: list[tuple[int, RedactionKind, int, int]] = []  # (priority, kind, start, end)
-    for priority, (kind, pattern) in enumerate(
-        (
-            ("EMAIL", _EMAIL),
-            ("URL", _URL),
-            ("HANDLE", _HANDLE),
-            ("ADDRESS", _ADDRESS),
-            ("PHONE", _PHONE),
-        )
-    ):
+    detectors: tuple[tuple[RedactionKind, re.Pattern[str]], ...] = (
+        ("EMAIL", _EMAIL),
+        ("URL", _URL),
+        ("HANDLE", _HANDLE),
+        # Before PHONE: "dob 12-03-1990" has eight digits split by dashes.
+        ("DATE_OF_BIRTH", _DATE_OF_BIRTH),
+        ("ADDRESS", _ADDRESS),
+        ("ADDRESS", _UK_POSTCODE),
+        ("ADDRESS", _POSTAL_CUED),
+        ("ADDRESS", _US_STATE_ZIP),
+        ("PHONE", _PHONE),
+    )
+    for priority, (kind, pattern) in enumerate(detectors):
         for match in pattern.finditer(text):
-            start, end = match.span()
-            value = match.group(0).rstrip(".,;:!?")
+            # A cued pattern redacts only the value, its group "id": "dob [DATE_OF_BIRTH]".
+            start, end = match.span("id" if "id" in pattern.groupindex else 0)
+            value = text[start:end].rstrip(".,;:!?")
             end = start + len(value)
             if kind == "PHONE" and sum(c.isdigit() for c in value) < 7:
                 continue
-            found.append((priority, kind, start, end))  # type: ignore[arg-type]
+            found.append((priority, kind, start, end))
     for start, end in _name_spans(text):
-        found.append((9, "NAME", start, end))
+        found.append((len(detectors), "NAME", start, end))
     # Earlier start wins; at the same start the higher-priority (then longer) match wins.
     found.sort(key=lambda f: (f[2], f[0], -(f[3] - f[2])))
     result: list[tuple[RedactionKind, int, int]] = []

@@ -13,8 +13,13 @@ import unicodedata
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from assistant.draft import DISCLAIMER, CareDraft
-from assistant.export import evidence_spans
+from assistant.draft import (
+    DISCLAIMER,
+    CareDraft,
+    checked_draft,
+    is_model_reading,
+    ranked_evidence,
+)
 from assistant.grounding import UNSUPPORTED_MARKER
 from assistant.language import language_name
 
@@ -80,25 +85,34 @@ def badges_html(draft: CareDraft | None) -> str:
 def highlighted_spans(draft: CareDraft | None) -> list[tuple[str, str | None]]:
     """The redacted post as ``(text, label)`` pieces, evidence spans labelled.
 
-    Spans index the NFC form of the redacted text; overlapping spans keep the first one found
-    (rule cues and n-grams before the model's readings, then conditions before risk cues), so
-    every character is shown exactly once. A sentence the model's own call rests on
-    (``classifiers.attribution``) is labelled as the model's reading ("risk: ideation (model's
-    reading)"), so it is not taken for a cue the rules found.
+    Spans index the NFC form of the redacted text. Where spans overlap, the more important one
+    is shown whole (:func:`~assistant.draft.ranked_evidence`: the risk call's cues before its
+    denials and past thoughts, before condition spans; rule cues before the model's readings;
+    longer before shorter) and the other keeps only the words outside it, or is dropped when
+    none are left. A model's reading (a whole sentence its call rests on) is shown whole or not
+    at all, and is labelled as such ("risk: ideation (model's reading)") so it is not taken for
+    a cue the rules found. Every character is shown exactly once.
     """
     if draft is None:
         return []
     text = unicodedata.normalize("NFC", draft.redacted_text)
     marks: list[tuple[int, int, str]] = []
-    spans = sorted(evidence_spans(draft), key=_is_model_reading)  # stable: order kept within
-    for ev in spans:
+    taken: list[tuple[int, int]] = []
+    for ev in ranked_evidence(draft.classification):
         start, end = _locate(text, ev)
         if start < 0:
             continue
-        if any(start < e and s < end for s, e, _ in marks):
+        free = _uncovered(start, end, taken)
+        if is_model_reading(ev) and free != [(start, end)]:
             continue
-        label = str(ev["label"]) + (MODEL_READING if _is_model_reading(ev) else "")
-        marks.append((start, end, label))
+        taken.append((start, end))
+        label = str(ev["label"]) + (MODEL_READING if is_model_reading(ev) else "")
+        for piece_start, piece_end in free:
+            piece = text[piece_start:piece_end]
+            if not _WORD.search(piece):
+                continue  # only spaces or punctuation left outside the span that won
+            lead = len(piece) - len(piece.lstrip())
+            marks.append((piece_start + lead, piece_start + len(piece.rstrip()), label))
     marks.sort()
     pieces: list[tuple[str, str | None]] = []
     cursor = 0
@@ -115,9 +129,22 @@ def highlighted_spans(draft: CareDraft | None) -> list[tuple[str, str | None]]:
 #: Appended to the label of a span that is the model's reading, not a rule cue.
 MODEL_READING = " (model's reading)"
 
+_WORD = re.compile(r"\w")
 
-def _is_model_reading(ev: dict[str, Any]) -> bool:
-    return str(ev.get("cue", "")).startswith("model:")
+
+def _uncovered(start: int, end: int, taken: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The parts of ``[start, end)`` outside every interval in ``taken``."""
+    parts: list[tuple[int, int]] = []
+    cursor = start
+    for s, e in sorted(taken):
+        if e <= cursor or s >= end:
+            continue
+        if s > cursor:
+            parts.append((cursor, s))
+        cursor = max(cursor, e)
+    if cursor < end:
+        parts.append((cursor, end))
+    return parts
 
 
 def _locate(text: str, ev: dict[str, Any]) -> tuple[int, int]:
@@ -157,11 +184,14 @@ def grounding_markdown(draft: CareDraft | None) -> str:
     if draft is None or not draft.sentences:
         return ""
     flagged = [s for s in draft.sentences if not s.supported]
+    checked = checked_draft(draft)
     if not flagged and not draft.removed_count:
-        return f"Grounding check: all {len(draft.sentences)} checked sentences are supported."
+        count = len(draft.sentences)
+        every = f"all {count} sentences are" if count > 1 else "its one sentence is"
+        return f"Grounding check of {checked}: {every} supported."
     lines = [
-        f"**Grounding check:** {draft.unsupported_count} unsupported sentence(s) flagged"
-        f"{f', {draft.removed_count} removed' if draft.removed_count else ''}; verify them.",
+        f"**Grounding check of {checked}:** {draft.unsupported_count} unsupported sentence(s) "
+        f"flagged{f', {draft.removed_count} removed' if draft.removed_count else ''}; verify them.",
         "",
     ]
     # Small models repeat themselves; list each flagged sentence once, with its count.
@@ -198,9 +228,13 @@ def status_markdown(draft: CareDraft | None) -> str:
             f"(risk level **{draft.gate.level}**). Crisis resources are at the top of the draft."
         )
     if draft.degraded:
+        # The reason may be about the LLM's draft ("0 of 12 sentences supported"), which is not
+        # the one on screen: say which draft is shown and which one the grounding panel checks.
+        checked = " (the grounding check below is of these excerpts)" if draft.sentences else ""
         lines.append(
-            f"> **Degraded mode:** {draft.degraded_reason or 'the LLM was unavailable'}. "
-            "The draft was assembled from the retrieved passages; the analysis is complete."
+            f"> **Degraded mode: no LLM draft shown.** The draft shown was assembled from "
+            f"excerpts of the retrieved passages{checked}; the analysis is complete. Why the "
+            f"LLM's draft is not shown: {draft.degraded_reason or 'the LLM was unavailable'}."
         )
     return "\n\n".join(lines)
 
@@ -233,8 +267,8 @@ def answer_markdown(draft: CareDraft) -> str:
         parts.append(block)
     if draft.degraded:
         parts.append(
-            f"> **Degraded mode:** {draft.degraded_reason or 'the LLM was unavailable'}. "
-            "Draft assembled from the retrieved passages."
+            "> **Degraded mode: no LLM draft shown.** Draft assembled from excerpts of the "
+            f"retrieved passages. Why: {draft.degraded_reason or 'the LLM was unavailable'}."
         )
     parts.append(body)
     parts.append(sources_markdown(draft))

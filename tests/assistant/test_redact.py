@@ -95,3 +95,132 @@ def test_text_without_identifiers_round_trips() -> None:
     result = redact_text("Nothing identifying here, just a bad week.")
     assert result.count == 0
     assert result.text == "Nothing identifying here, just a bad week."
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # The QA report's misses.
+        ("My name is Łukasz Nowak", "My name is [NAME]"),
+        ("My name's José García", "My name's [NAME]"),
+        ("I'm Zoë… my sister Siobhán", "I'm [NAME]… my sister [NAME]"),
+        ("My name is Mary-Jane Watson", "My name is [NAME]"),
+        ("my name is renée o'connor", "my name is [NAME]"),
+        # Names are words of any script, with inner apostrophes and hyphens.
+        ("I'm D'Angelo and I can't sleep", "I'm [NAME] and I can't sleep"),
+        ("my name’s zoë", "my name’s [NAME]"),
+        ("I'm Zoe\u0308, Zoe\u0308 is tired", "I'm [NAME], [NAME] is tired"),  # decomposed ë
+        ("my name is प्रिया", "my name is [NAME]"),
+        ("Hi, I'm 李华.", "Hi, I'm [NAME]."),
+        (
+            "My sister Anna's car broke down. Anna cried.",
+            "My sister [NAME]'s car broke down. [NAME] cried.",
+        ),
+        # Lower case counts right after an explicit naming cue, and the capitalised form of
+        # that name is redacted elsewhere too.
+        ("my name is renée and Renée is tired", "my name is [NAME] and [NAME] is tired"),
+        ("they call me lou", "they call me [NAME]"),
+        ("i'm called siobhán", "i'm called [NAME]"),
+        ("my son named tom is five", "my son named [NAME] is five"),
+        ("my name is sam and i feel low", "my name is [NAME] and i feel low"),
+        ("MY NAME IS SAM AND I CAN'T SLEEP", "MY NAME IS [NAME] AND I CAN'T SLEEP"),
+        # A capitalised name does not run on into lower-case words.
+        ("My name is Sam been struggling", "My name is [NAME] been struggling"),
+    ],
+)
+def test_names_are_redacted_whole(text: str, expected: str) -> None:
+    assert redact_text(text).text == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I'm Depressed. I'm Bipolar. I'm Fine. I'm Sure. I'm Not okay.",
+        "I'm Exhausted and I'm Self-Harming again.",
+        "I'm Anxious-Avoidant, I'm Naïve, I'm Non-Binary, I'm Burnt-Out.",
+        "Honestly I'm Not sure. Maybe I'm Just Tired. Today was Awful.",
+        # Lower-case words are never names without an explicit naming cue.
+        "i'm tired and i'm so done. i called him yesterday.",
+        "They call me lazy and selfish. Call me back later.",
+        "I named my dog after my gran.",
+        "Call me picky, but he never listens. She used to call me every day.",
+        "I am FUMING. They offered something called MANTRA.",
+        "It is called rumination and the name is misleading.",
+    ],
+)
+def test_look_alikes_of_names_are_left_alone(text: str) -> None:
+    assert redact_text(text).text == text
+
+
+@pytest.mark.parametrize(
+    "postcode",
+    ["M1 1AE", "B33 8TH", "CR2 6XH", "DN55 1PT", "W1A 0AX", "EC1A 1BB", "ec1a 1bb", "EC1A1BB"],
+)
+def test_uk_postcodes_in_every_format_are_redacted(postcode: str) -> None:
+    assert redact_text(f"I moved to {postcode}, near my mum.").text == (
+        "I moved to [ADDRESS], near my mum."
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("I live in LS1 4AB.", "I live in [ADDRESS]."),
+        ("42 Maple Street, Leeds LS1 4AB", "[ADDRESS], Leeds [ADDRESS]"),
+        ("my postcode is LS1", "my postcode is [ADDRESS]"),  # an outward code alone, when cued
+        ("zip code 62704", "zip code [ADDRESS]"),
+        ("Springfield, IL 62704-1234", "Springfield, IL [ADDRESS]"),
+    ],
+)
+def test_postal_codes_are_redacted(text: str, expected: str) -> None:
+    assert redact_text(text).text == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I sat on the M25 for hours and now take B12 and vitamin D.",
+        "I take 20mg at 10pm, the A1 was closed, my GAD-7 was 15.",
+        "I walked 12345 steps and scored 62704 points.",
+    ],
+)
+def test_codes_in_ordinary_text_are_left_alone(text: str) -> None:
+    assert redact_text(text).text == text
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("dob 12/03/1990", "dob [DATE_OF_BIRTH]"),
+        ("DOB: 12-03-1990", "DOB: [DATE_OF_BIRTH]"),
+        ("d.o.b. 12.03.90", "d.o.b. [DATE_OF_BIRTH]"),
+        ("date of birth 1990-03-12", "date of birth [DATE_OF_BIRTH]"),
+        ("I was born on 12 March 1990 in Leeds", "I was born on [DATE_OF_BIRTH] in Leeds"),
+        ("born on March 12, 1990.", "born on [DATE_OF_BIRTH]."),
+        ("my birthday is the 12th of March", "my birthday is the [DATE_OF_BIRTH]"),
+    ],
+)
+def test_cued_dates_of_birth_are_redacted(text: str, expected: str) -> None:
+    assert redact_text(text).text == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "On 12 March 1990 my dad left.",
+        "I was born 2 weeks early and I've been anxious since 2019.",
+    ],
+)
+def test_dates_without_a_birth_cue_are_left_alone(text: str) -> None:
+    assert redact_text(text).text == text
+
+
+def test_new_kinds_are_recorded_with_offsets_on_the_original() -> None:
+    text = "dob 12/03/1990, postcode LS1 4AB, my name is renée o'connor"
+    result = redact_text(text)
+    spans = {text[r.start : r.end]: r.kind for r in result.redactions}
+    assert spans == {
+        "12/03/1990": "DATE_OF_BIRTH",
+        "LS1 4AB": "ADDRESS",
+        "renée o'connor": "NAME",
+    }

@@ -232,10 +232,11 @@ def test_clearing_the_chat_ends_the_case(ui_mind: Any) -> None:
     assert len(handlers) == 1, "the chat's Clear button has a handler"
     session = Workbench(ui_mind).new_session()
     session.start_case(Workbench(ui_mind).analyze(DEPRESSED_POST))
-    assert session.is_follow_up("I binge and then make myself sick after meals.")
+    note = "They also binge and then make themselves sick after meals."
+    assert session.is_follow_up(note)
     outputs = handlers[0].fn(session, None)  # no sign-in: no request user
     assert not session.has_case
-    assert not session.is_follow_up("I binge and then make myself sick after meals.")
+    assert not session.is_follow_up(note)
     assert outputs[0] == [] and outputs[2] == "" and outputs[9] == "", "chat, status, draft"
 
 
