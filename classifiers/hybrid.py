@@ -594,12 +594,14 @@ def model_views(
 #: and to behaviour-level risk cues. On the calibration set, capped at moderate: balanced
 #: accuracy 0.403, against 0.395 uncapped and 0.390 without the floor.
 RULES_SEVERITY_CAP = "moderate"
+#: The highest severity kept where a denial or recovery vetoed the model's crisis call.
+VETOED_SEVERITY_CAP = "moderate"
 
 
 # ---- fusion ---------------------------------------------------------------------------------
 def fuse(rules: RulesView, model: ModelView, config: FusionConfig, version: str) -> Classification:
     """Fuse the two views of one text into a :class:`Classification` (pure)."""
-    risk = fuse_risk(rules, model, config)
+    risk, vetoed = _fuse_risk(rules, model, config)
     relevance = fuse_relevance(rules, model, config)
     threshold = (
         config.relevance_threshold
@@ -618,6 +620,17 @@ def fuse(rules: RulesView, model: ModelView, config: FusionConfig, version: str)
         severity = fuse_severity(
             model, rules.risk, config, rules.severity if config.rules_severity_floor else None
         )
+        if vetoed and severity_rank(severity.level) > severity_rank(VETOED_SEVERITY_CAP):
+            # The severity head reads the same words the risk head did ("I'm not suicidal"
+            # raised a two-months-low post from moderate to severe): where the writer's denial
+            # or recovery vetoed the crisis, its severe reading is not kept either.
+            severity = SeverityResult(
+                VETOED_SEVERITY_CAP,
+                min(severity.score, model.severity_cut_points[-1]),
+                (*severity.sources, "rules")
+                if "rules" not in severity.sources
+                else severity.sources,
+            )
         if _resolved_short(rules, config) and not risk.crisis:
             # "Three years ago I was suicidal ... I'm doing well now": the difficulty is over,
             # so is its severity (the severity head read "suicidal" and "hospital" as severe).
@@ -797,6 +810,12 @@ def model_risk(
 
 def fuse_risk(rules: RulesView, model: ModelView, config: FusionConfig) -> RiskResult:
     """Max-based ordinal fusion: the rules can only raise the model's level."""
+    return _fuse_risk(rules, model, config)[0]
+
+
+def _fuse_risk(rules: RulesView, model: ModelView, config: FusionConfig) -> tuple[RiskResult, bool]:
+    """:func:`fuse_risk`, and whether a denial or thoughts that are history vetoed the model's
+    crisis call (``denial_veto``, ``past_veto``)."""
     r = rules.risk
     short = 0 < rules.words < config.short_text_words
     reported = (
@@ -824,7 +843,7 @@ def fuse_risk(rules: RulesView, model: ModelView, config: FusionConfig) -> RiskR
         level = max(RISK_LEVELS[:first], key=lambda lv: model.risk.get(lv, 0.0))
         level = max(level, r.level, key=risk_rank)
         evidence = (*r.evidence, *rules.denials) if level != "none" else r.evidence
-        return RiskResult(level, m_score, evidence, ("model", "rules"))
+        return RiskResult(level, m_score, evidence, ("model", "rules")), True
     if (
         config.past_veto
         and rules.past_only
@@ -836,13 +855,14 @@ def fuse_risk(rules: RulesView, model: ModelView, config: FusionConfig) -> RiskR
         level = max(RISK_LEVELS[:first], key=lambda lv: model.risk.get(lv, 0.0))
         level = max(level, r.level, key=risk_rank)
         evidence = _past_marked(r.evidence, rules.past_only) if level != "none" else r.evidence
-        return RiskResult(level, m_score, evidence, ("model", "rules"))
+        return RiskResult(level, m_score, evidence, ("model", "rules")), True
     if risk_rank(r.level) > risk_rank(m_level):
-        return RiskResult(r.level, max(float(r.score), m_score), r.evidence, ("rules",))
+        return RiskResult(r.level, max(float(r.score), m_score), r.evidence, ("rules",)), False
     if r.level == m_level and r.level != "none":
-        return RiskResult(m_level, max(float(r.score), m_score), r.evidence, ("model", "rules"))
+        fused = RiskResult(m_level, max(float(r.score), m_score), r.evidence, ("model", "rules"))
+        return fused, False
     # The model's call stands; rule spans of a lower level still show what was seen.
-    return RiskResult(m_level, m_score, r.evidence, ("model",))
+    return RiskResult(m_level, m_score, r.evidence, ("model",)), False
 
 
 def _past_marked(evidence: Sequence[Evidence], past: Sequence[Evidence]) -> tuple[Evidence, ...]:

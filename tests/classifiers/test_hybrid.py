@@ -639,6 +639,10 @@ def test_a_denial_keeps_the_model_alone_from_calling_a_crisis() -> None:
     assert fuse(rules, calm, on, "v").risk == fuse(rules, calm, base, "v").risk
     assert "denial_veto" not in FusionConfig().to_dict()  # older digests are kept
     assert FusionConfig.from_dict(on.to_dict()) == on
+    # the severity head read the same words: its severe reading goes with the vetoed crisis
+    grave = dataclasses.replace(model, severity_score=0.9)
+    assert fuse(rules, grave, base, "v").severity.level == "severe"
+    assert fuse(rules, grave, on, "v").severity.level == "moderate"
 
 
 @pytest.mark.slow
