@@ -57,11 +57,20 @@ def _rx(pattern: str) -> re.Pattern[str]:
     return re.compile(pattern, re.IGNORECASE)
 
 
-_SELF = r"(?:kill|end|off|hang|shoot|drown|poison)\s+(?:myself|my\s*self|my\s+life|it\s+all)"
-_DIE = r"(?:" + _SELF + r"|end\s+it|suicide|die|not\s+wake\s+up|be\s+gone)"
+_SELF = r"(?:kill|end|off|hang|shoot|drown|poison)\s+(?:my\s*s(?:el|le)f|mysef|my\s+life|it\s+all)"
+_DIE = (
+    r"(?:" + _SELF + r"|end\s+it|suicide|die(?!\s+(?:if|of|laughing|from\s+embarrassment))"
+    r"|not\s+wake\s+up|be\s+gone|jump\s+(?:off|from|in\s+front\s+of)\s+(?:the|a)\s+\w+"
+    r"|take\s+(?:all\s+(?:of\s+)?)?my\s+(?:tablets|pills|meds)|(?:i'?m|i\s+am)\s+gone)"
+)
 _WHEN = (
-    r"(?:tonight|tomorrow|this\s+weekend|today|(?:on\s+|this\s+|next\s+)?(?:monday|tuesday|"
-    r"wednesday|thursday|friday|saturday|sunday))"
+    r"(?:tonight|tomorr?ow|tmrw|this\s+weekend|today|next\s+(?:week|month)|on\s+my\s+birthday|"
+    r"(?:on\s+|this\s+|next\s+)?(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday))"
+)
+#: Laughter or a joke in the sentence: "kill myself on Friday lol that meeting".
+_JOKE_RE = re.compile(
+    r"\b(?:lol|lmao|lmfao|rofl|haha\w*|jk|joking|laughing)\b|[\U0001F602\U0001F923]",
+    re.IGNORECASE,
 )
 #: Suicidal words that give means or preparations their meaning (with a classifier crisis).
 _SUICIDAL_CONTEXT_RE = re.compile(
@@ -99,6 +108,9 @@ CRISIS_PATTERNS: tuple[CrisisPattern, ...] = (
             # "I won't be around after tonight." (a reason after it, "... I'm flying out", is not)
             + r"|\b(?:i\s+)?(?:won'?t|will\s+not)\s+be\s+(?:around|here|alive)\s+(?:any\s*more\s+)?"
             r"(?:after|by|past)\s+" + _WHEN + r"\s*(?:[.!]|$)"
+            r"|\bby\s+the\s+time\s+(?:you|anyone|someone)\s+reads?\s+this,?\s+i'?(?:ll|\s+will)\s+"
+            r"be\s+(?:gone|dead)\b"
+            r"|\btonight'?s\s+the\s+night\b[^\n]{0,40}\bi'?m\s+(?:done|finished|out)\b"
         ),
         urgent=True,
         why="a time for ending their life",
@@ -110,12 +122,15 @@ CRISIS_PATTERNS: tuple[CrisisPattern, ...] = (
             r"\b(?:worked|figured|thought)\s+out\s+(?:exactly\s+)?(?:how|which|when|where|"
             r"the\s+(?:date|day|time|place|spot|method|way|bridge))\b"
             r"|\b(?:picked|chosen|chose|set)\s+(?:a|the)\s+(?:date|day|time|place|spot|method|bridge)\b"
+            r"|\b(?:know|decided|picked|chosen)\s+(?:exactly\s+)?(?:which|where|what)\s+(?:bridge|"
+            r"building|place|spot|time|day|pills|rope|method)\b"
             r"|\b(?:when|after)\s+\w+\s+(?:is|are)\s+(?:away|out|asleep|gone)\b"
             r"|\b" + _WHEN + r"\b[^.!?\n]{0,40}\b(?:it'?ll|it\s+will)\s+(?:all\s+)?be\s+over\b"
+            r"(?!\s+with)"
         ),
         urgent=True,
         needs_context=True,
-        why="a worked-out plan or a time for suicide",
+        why="a worked-out plan",
     ),
     CrisisPattern(
         "means",
@@ -161,6 +176,23 @@ CRISIS_PATTERNS: tuple[CrisisPattern, ...] = (
         urgent=True,
         why="a suicide attempt",
     ),
+)
+#: Someone else's attempt or self-harm, reported in a practitioner's follow-up on a case
+#: ("He took an overdose last night"): read only in that context (``decide(context=True)``).
+_WHO = r"\b(?:he|she|they|my\s+\w+|the\s+(?:person|client|patient))\s+(?:has\s+|have\s+|had\s+|just\s+)?"
+_REPORTED_ACT = CrisisPattern(
+    "reported act",
+    "attempt",
+    _rx(
+        _WHO
+        + r"(?:took|taken|swallowed)\s+(?:an?\s+)?(?:overdose|all\s+(?:of\s+)?(?:his|her|their)\s+"
+        r"(?:pills|tablets|meds))"
+        r"|" + _WHO + r"(?:attempted\s+suicide|tried\s+to\s+(?:kill|hang|end)\s+(?:himself|herself|"
+        r"themselves|(?:his|her|their)\s+life)|overdosed|cut\s+(?:himself|herself|themselves)|"
+        r"(?:hurt|harmed|burn(?:ed|t))\s+(?:himself|herself|themselves))"
+    ),
+    urgent=True,
+    why="a suicide attempt or self-harm of the person",
 )
 #: What an urgent classifier level describes, for the block.
 _LEVEL_WHY = {"behavior": "self-harm or preparations for suicide", "attempt": "a suicide attempt"}
@@ -227,10 +259,13 @@ class SafetyGate:
         or beside another cue that needs none.
         """
         hits: list[tuple[CrisisPattern, str]] = []
-        for pattern in self.patterns:
-            match = pattern.pattern.search(text)
-            if match:
+        patterns = (*self.patterns, _REPORTED_ACT) if context else self.patterns
+        for pattern in patterns:
+            for match in pattern.pattern.finditer(text):
+                if _JOKE_RE.search(_sentence(text, match.start(), match.end())):
+                    continue  # "kill myself on Friday lol": the classifier decides
                 hits.append((pattern, " ".join(match.group(0).split())))
+                break
         context = (
             context
             or bool(_SUICIDAL_CONTEXT_RE.search(text))
@@ -293,7 +328,20 @@ class SafetyGate:
             return first.model_copy(update={"reasons": reasons})
         crisis = first.crisis or second.crisis
         urgent = first.urgent or second.urgent
-        return self._decision(crisis, urgent, level, reasons, language)
+        return self._decision(crisis, urgent, level, reasons, language, self._why(reasons))
+
+    def _why(self, reasons: list[str]) -> tuple[str, ...]:
+        """What an urgent decision describes, read back from its reasons (for a combined one)."""
+        why: list[str] = []
+        for reason in reasons:
+            if reason.startswith("classifier risk level: "):
+                level = reason.removeprefix("classifier risk level: ")
+                if level in _LEVEL_WHY and "the writer says it is over: not urgent" not in reasons:
+                    why.append(_LEVEL_WHY[level])
+            for pattern in (*self.patterns, _REPORTED_ACT):
+                if pattern.urgent and reason.startswith(f"explicit {pattern.name} cue:"):
+                    why.append(pattern.why)
+        return tuple(dict.fromkeys(why))
 
     def _decision(
         self,
@@ -357,6 +405,13 @@ class SafetyGate:
 
     def _locale(self) -> str:
         return self.resources.locale if self.resources is not None else ""
+
+
+def _sentence(text: str, start: int, end: int) -> str:
+    """The sentence (or line) around ``text[start:end]``."""
+    begin = max(text.rfind(c, 0, start) for c in ".!?\n") + 1
+    ends = [i for i in (text.find(c, end) for c in ".!?\n") if i >= 0]
+    return text[begin : min(ends) + 1 if ends else len(text)]
 
 
 def _risk_level(classification: Classification | dict[str, Any]) -> str:

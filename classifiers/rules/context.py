@@ -190,7 +190,10 @@ _RESOLVED_RE = re.compile(
     # "I'm 45 now and genuinely happy", "I'm 38 now, two kids, a job I like, and I've been well"
     r"\b(?:i'?m|i\s+am)\s+(?:\d{2}|in\s+my\s+\d0s)\s+now\b[^.!?\n]{0,40}?\b(?<!not\s)(?<!never\s)"
     r"(?:genuinely\s+|really\s+|very\s+|so\s+|mostly\s+|pretty\s+)?"
-    r"(?:happy|well|content|doing\s+(?:well|great|good|fine))\b|"
+    r"(?:happy|well|content|doing\s+(?:well|great|good|fine)|life\s+is\s+good)\b|"
+    # "I've been in a really good place for a decade now"
+    r"\bin\s+a\s+(?:really\s+|much\s+|very\s+)?(?:good|better|great|happy)\s+place\s+for\s+"
+    r"(?:a\s+decade|decades|years|ages|a\s+long\s+time|(?:\d+|two|three|four|five|six|ten)\s+years)\b|"
     # more ways of saying it is over (from a blind probe of 150 invented texts, 2026-12-07):
     # "the depression lifted", "it's long gone", "I'm over it now", "in a good place now",
     # "12 years free of it", "no episodes in five years", "haven't binged since uni"

@@ -88,6 +88,10 @@ def test_explicit_cues_open_the_gate_even_when_the_classifier_misses(
         "I won't be around after tonight, flying to Spain for the summer.",
         "Tomorrow it'll all be over, last exam of the year!",
         "Picked a date for the wedding: next June.",
+        # jokes and hyperbole beside a time
+        "I'm gonna die if I have to sit through another meeting on Friday haha",
+        "Kill myself on Friday lol that meeting is going to be awful",
+        "My grandfather passed away last night, tomorrow it'll all be over with the funeral.",
     ],
 )
 def test_ordinary_mentions_do_not_open_the_gate(gate: SafetyGate, text: str) -> None:
@@ -223,6 +227,24 @@ def test_a_follow_up_keeps_or_adds_the_language(checked_gate: SafetyGate) -> Non
             "means or preparations beside suicidal thoughts",
         ),
         ("burning my wrist with a lighter again tonight", "behavior", "self-harm"),
+        # other ways of giving a time (a QA re-test)
+        (
+            "ive decided im gonna kill myslef on saturday when my roomate is out, i know which "
+            "bridge n what time",
+            "ideation",
+            "a worked-out plan",
+        ),
+        ("I'm going to jump off the bridge tomorrow night.", "none", "a time for ending"),
+        ("im going to end it all tomorow", "none", "a time for ending"),
+        (
+            "Next Tuesday, when the kids are at their dad's, I'll take all my tablets.",
+            "none",
+            "time",
+        ),
+        ("Everyone will be better off when I'm gone on Sunday.", "none", "a time for ending"),
+        ("By the time you read this I'll be gone.", "none", "a time for ending"),
+        ("I've decided to end my life on my birthday next month.", "none", "a time for ending"),
+        ("Tonight's the night. I'm done.", "none", "a time for ending"),
         ("I took 30 pills an hour ago.", "none", "a suicide attempt"),
     ],
 )
@@ -246,3 +268,37 @@ def test_an_attempt_the_writer_says_is_over_is_a_crisis_but_not_urgent(gate: Saf
     assert "the writer says it is over: not urgent" in decision.reasons
     recent = _decide(gate, "I tried to end my life last night.", classifier_risk="attempt")
     assert recent.urgent
+    for over in (
+        "I attempted suicide when I was a teenager. I'm 50 now and life is good.",
+        "Years ago, in college, I overdosed. I've been in a really good place for a decade now.",
+    ):
+        assert not _decide(gate, over, classifier_risk="attempt").urgent, over
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "He took an overdose last night.",
+        "She attempted suicide yesterday.",
+        "She cut herself badly last night.",
+        "My son has taken all of his tablets.",
+    ],
+)
+def test_someone_elses_attempt_in_a_follow_up_is_urgent(gate: SafetyGate, text: str) -> None:
+    """A practitioner's follow-up reports on the person: their attempt or self-harm is the
+    case's crisis. In a fresh post the classifier decides (someone else's words)."""
+    follow_up = gate.decide(FakeClassifier().predict(["x"])[0].to_dict(), text, context=True)
+    assert follow_up.crisis and follow_up.urgent and follow_up.level == "attempt"
+    assert "a suicide attempt or self-harm of the person" in follow_up.block_markdown
+    fresh = _decide(gate, text, classifier_risk="none")
+    assert not fresh.crisis
+
+
+def test_a_combined_decision_says_what_the_follow_up_describes(gate: SafetyGate) -> None:
+    calm = _decide(gate, "I feel low.", classifier_risk="none")
+    later = gate.decide(
+        FakeClassifier().predict(["x"])[0].to_dict(), "He took an overdose last night.", True
+    )
+    assert (
+        "a suicide attempt or self-harm of the person" in gate.combine(calm, later).block_markdown
+    )
