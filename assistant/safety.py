@@ -177,8 +177,9 @@ CRISIS_PATTERNS: tuple[CrisisPattern, ...] = (
         why="a suicide attempt",
     ),
 )
-#: Someone else's attempt or self-harm, reported in a practitioner's follow-up on a case
-#: ("He took an overdose last night"): read only in that context (``decide(context=True)``).
+#: Someone else's attempt or self-harm ("He took an overdose last night"): in a practitioner's
+#: follow-up on a case (``decide(context=True)``) whenever told, in a post only when recent (a
+#: carer writing the night after); the person described is the one at risk.
 _WHO = r"\b(?:he|she|they|my\s+\w+|the\s+(?:person|client|patient))\s+(?:has\s+|have\s+|had\s+|just\s+)?"
 _REPORTED_ACT = CrisisPattern(
     "reported act",
@@ -193,6 +194,12 @@ _REPORTED_ACT = CrisisPattern(
     ),
     urgent=True,
     why="a suicide attempt or self-harm of the person",
+)
+#: A recent act: "last night", "this morning", "an hour ago", "just".
+_RECENT_RE = re.compile(
+    r"\b(?:last\s+night|yesterday|today|tonight|this\s+(?:morning|afternoon|evening|week)|"
+    r"earlier|just|(?:an?|one|two|few|\d+)\s+(?:hours?|minutes?|days?)\s+ago|last\s+week)\b",
+    re.IGNORECASE,
 )
 #: What an urgent classifier level describes, for the block.
 _LEVEL_WHY = {"behavior": "self-harm or preparations for suicide", "attempt": "a suicide attempt"}
@@ -259,11 +266,13 @@ class SafetyGate:
         or beside another cue that needs none.
         """
         hits: list[tuple[CrisisPattern, str]] = []
-        patterns = (*self.patterns, _REPORTED_ACT) if context else self.patterns
-        for pattern in patterns:
+        for pattern in (*self.patterns, _REPORTED_ACT):
             for match in pattern.pattern.finditer(text):
-                if _JOKE_RE.search(_sentence(text, match.start(), match.end())):
+                sentence = _sentence(text, match.start(), match.end())
+                if _JOKE_RE.search(sentence):
                     continue  # "kill myself on Friday lol": the classifier decides
+                if pattern is _REPORTED_ACT and not (context or _RECENT_RE.search(sentence)):
+                    continue  # someone else's attempt in a post: only a recent one ("last night")
                 hits.append((pattern, " ".join(match.group(0).split())))
                 break
         context = (

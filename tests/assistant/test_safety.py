@@ -284,14 +284,18 @@ def test_an_attempt_the_writer_says_is_over_is_a_crisis_but_not_urgent(gate: Saf
         "My son has taken all of his tablets.",
     ],
 )
-def test_someone_elses_attempt_in_a_follow_up_is_urgent(gate: SafetyGate, text: str) -> None:
+def test_someone_elses_attempt_is_urgent_in_a_follow_up_and_when_recent(
+    gate: SafetyGate, text: str
+) -> None:
     """A practitioner's follow-up reports on the person: their attempt or self-harm is the
-    case's crisis. In a fresh post the classifier decides (someone else's words)."""
+    case's crisis. In a post (a carer writing) it is when recent; an old one is history."""
     follow_up = gate.decide(FakeClassifier().predict(["x"])[0].to_dict(), text, context=True)
     assert follow_up.crisis and follow_up.urgent and follow_up.level == "attempt"
     assert "a suicide attempt or self-harm of the person" in follow_up.block_markdown
     fresh = _decide(gate, text, classifier_risk="none")
-    assert not fresh.crisis
+    assert fresh.crisis is any(w in text for w in ("last night", "yesterday"))
+    old = _decide(gate, "My brother tried to kill himself in 2010, he's fine now.", "none")
+    assert not old.crisis
 
 
 def test_a_combined_decision_says_what_the_follow_up_describes(gate: SafetyGate) -> None:
