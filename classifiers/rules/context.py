@@ -169,10 +169,12 @@ _PAST_RE = re.compile(
 # the urge in twelve years", "long behind me"). Read over the whole text, not one hit: fusion
 # drops the conditions of a short text that says so, unless it also says the difficulty is back.
 _RESOLVED_RE = re.compile(
-    r"\b(?:doing|feeling|feel)\s+(?:\w+\s+)?(?:great|well|fine|good|better|brilliant|amazing)"
+    r"\b(?:doing|feeling|feel)\s+(?!(?:not|never|no)\b)(?:\w+\s+)?"
+    r"(?:great|well|fine|good|better|brilliant|amazing)"
     r"\s+now\b|"
-    r"\b(?:i'?m|i\s+am)\s+(?:\w+\s+)?(?:fine|well|good|great|okay|ok|happy|content)"
-    r"(?:\s+\w+)?\s+(?:now|these\s+days|nowadays)\b|"
+    # "I'm happy and stable now"; not "I'm not fine now"
+    r"\b(?:i'?m|i\s+am)\s+(?!(?:not|never|no)\b)(?:\w+\s+)?"
+    r"(?:fine|well|good|great|okay|ok|happy|content)(?:\s+\w+){0,2}?\s+(?:now|these\s+days|nowadays)\b|"
     r"\b(?:these\s+days|nowadays)\s+(?:i'?m|i\s+am)\s+(?:\w+\s+)?"
     r"(?:fine|well|good|great|okay|happy|content)\b|"
     r"\b(?:it'?s|it\s+is|that'?s|that\s+is)\s+(?:all\s+|long\s+)?(?:gone|over)\s+now\b|"

@@ -894,6 +894,11 @@ def test_denials_and_returning_pasts_are_scoped(
         ("I haven't worked since college, the depression wrecked me", False),
         ("I tried to end my life when I was 20. I'm 45 now and genuinely happy.", True),
         ("I'm 16 now and not happy at all", False),
+        (
+            "I used to think about killing myself at uni. That's over, I'm happy and stable now.",
+            True,
+        ),
+        ("I'm not fine now, it's worse than ever", False),
         ("I attempted suicide when I was a teenager. I'm 50 now and life is good.", True),
         ("I overdosed in college. I've been in a really good place for a decade now.", True),
     ],
