@@ -126,7 +126,15 @@ _MARK = "[" + _combining_marks() + "]"
 _NAME_WORD = r"[^\W\d_](?:[^\W\d_]|" + _MARK + r"|['’-](?=[^\W\d_]))*"
 # Up to three words on one line ("Mary Ann Smith"); which of them are kept is decided by
 # _name_spans (case and common words), not here, because re has no class for upper case.
-_NAME_TOKENS = r"(" + _NAME_WORD + r"(?:[^\S\n]+" + _NAME_WORD + r"){0,2})"
+# Particles inside a full name ("Maria del Carmen López Ruiz", "Ludwig van Beethoven").
+_PARTICLES = frozenset(
+    {"de", "del", "della", "la", "las", "los", "da", "das", "do", "dos", "di", "van", "von"}
+    | {"der", "den", "ter", "bin", "binti", "al", "el", "le", "du", "y"}
+)
+_PARTICLE = r"(?:" + "|".join(sorted(_PARTICLES)) + r")"
+_NAME_TOKENS = (
+    r"(" + _NAME_WORD + r"(?:[^\S\n]+(?:" + _PARTICLE + r"[^\S\n]+){0,2}" + _NAME_WORD + r"){0,4})"
+)
 
 
 @dataclass(frozen=True)
@@ -163,6 +171,14 @@ _NAME_CUES = [
     _NameCue(re.compile(r"\b(?i:called|names?\s+is|name['’]s)\s+" + _NAME_TOKENS)),
     # "I'm Sam", "I am Sam" - only when followed by a capitalised non-common word
     _NameCue(re.compile(r"\b(?:I['’]m|Im|I am|(?i:this is))\s+" + _NAME_TOKENS)),
+    # A form field: "Name: Kateřina Nováková", "Client name - Sam"
+    _NameCue(
+        re.compile(
+            r"(?:^|\n)\s*(?i:(?:full\s+|first\s+|client\s+|patient\s+)?name)\s*[:\-–]\s*"
+            + _NAME_TOKENS
+        ),
+        any_case=True,
+    ),
     # Titles: "Dr Patel", "Mrs. Jones"
     _NameCue(re.compile(r"\b(?:Dr|Mr|Mrs|Ms|Miss|Mx|Prof)\.?\s+" + _NAME_TOKENS)),
     # Relations: "my sister Anna", "my therapist, John"
@@ -213,6 +229,7 @@ _NOT_NAMES_TEXT = """
     Before Anytime Whatever Anything Lol Btw Tbh Idk Ive Haha Lmao Omg Ugh Um Uh Well Yeah Yep
     Nope Nah Crazy Lazy Selfish Weak Dramatic Names Needy Clingy Sensitive Annoying Difficult
     Toxic Psycho Mental Insane Weird Hard Awful Terrible Horrible Tough Self Harming Cutting
+    Sleep Deprived PTSD PTSD'd OCD ADHD
     Ashamed Guilty Paranoid Manic Hypomanic Psychotic Schizophrenic Dissociating Dissociated
     Relapsing Recovering Sober Clean Drunk High Panicking Struggling Spiraling Spiralling Crying
     Shaking Avoidant Insecure Traumatized Traumatised Neurodivergent Nonbinary Binary Bulimic
@@ -263,10 +280,13 @@ def _kept_name(words: list[str], any_case: bool) -> list[str]:
     """
     kept: list[str] = []
     lower_run = False
-    for word in words:
+    for i, word in enumerate(words):
         lower = word[0].islower()  # caseless scripts (Chinese, Devanagari) count as capitalised
         if not kept:
             lower_run = lower
+        elif word in _PARTICLES and not lower_run and _name_follows(words[i + 1 :]):
+            kept.append(word)  # "del" in "Maria del Carmen", "de la" in "Maria de la Cruz"
+            continue
         if _is_common_word(word) or (lower and not (any_case and lower_run)):
             break
         if not any_case and len(word) > 1 and word.isupper():
@@ -278,6 +298,12 @@ def _kept_name(words: list[str], any_case: bool) -> list[str]:
             break
         kept.append(word)
     return kept
+
+
+def _name_follows(words: list[str]) -> bool:
+    """Whether a capitalised name word comes next, after at most one more particle."""
+    rest = words[1:] if words and words[0] in _PARTICLES else words
+    return bool(rest) and rest[0][:1].isupper() and not _is_common_word(rest[0])
 
 
 def _name_spans(text: str) -> list[tuple[int, int]]:

@@ -106,6 +106,14 @@ def test_text_without_identifiers_round_trips() -> None:
         ("I'm Zoë… my sister Siobhán", "I'm [NAME]… my sister [NAME]"),
         ("My name is Mary-Jane Watson", "My name is [NAME]"),
         ("my name is renée o'connor", "my name is [NAME]"),
+        # A QA re-test: full names with particles, a form field, health words after "I'm".
+        ("My name is Maria del Carmen López Ruiz.", "My name is [NAME]."),
+        ("I'm Ana Lucía Gómez Pérez and I feel awful", "I'm [NAME] and I feel awful"),
+        ("I'm Maria de la Cruz", "I'm [NAME]"),
+        ("Name: Kateřina Nováková\nAge 34", "Name: [NAME]\nAge 34"),
+        ("I'm Sleep-Deprived and anxious", "I'm Sleep-Deprived and anxious"),
+        ("I'm PTSD'd from the war", "I'm PTSD'd from the war"),
+        ("Ludwig van Beethoven wrote it", "Ludwig van Beethoven wrote it"),  # no cue: kept
         # Names are words of any script, with inner apostrophes and hyphens.
         ("I'm D'Angelo and I can't sleep", "I'm [NAME] and I can't sleep"),
         ("my name’s zoë", "my name’s [NAME]"),
