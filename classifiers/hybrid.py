@@ -831,30 +831,22 @@ def _fuse_risk(rules: RulesView, model: ModelView, config: FusionConfig) -> tupl
         addressed=config.addressed_reply and rules.addressed,
     )
     first = risk_rank(CRISIS_FROM)
-    if (
-        config.denial_veto
-        and rules.denied
-        and risk_rank(m_level) >= first
-        and risk_rank(r.level) < first
-    ):
-        # "I don't want to die or anything, I just feel empty": the writer's denial vetoes the
-        # model's crisis call; the level is the model's below a crisis (or the rules', if
-        # higher), and an indicator shows the denial it rests on.
+    denied = config.denial_veto and rules.denied
+    history = config.past_veto and bool(rules.past_only)
+    if (denied or history) and risk_rank(m_level) >= first and risk_rank(r.level) < first:
+        # A plain denial ("I don't want to die or anything, I just feel empty") or thoughts
+        # that are history in a text that says it is over ("I used to think about killing
+        # myself in high school. Not anymore") veto the model's crisis call; the level is the
+        # model's below a crisis (or the rules', if higher), and an indicator shows what it
+        # rests on.
         level = max(RISK_LEVELS[:first], key=lambda lv: model.risk.get(lv, 0.0))
         level = max(level, r.level, key=risk_rank)
-        evidence = (*r.evidence, *rules.denials) if level != "none" else r.evidence
-        return RiskResult(level, m_score, evidence, ("model", "rules")), True
-    if (
-        config.past_veto
-        and rules.past_only
-        and risk_rank(m_level) >= first
-        and risk_rank(r.level) < first
-    ):
-        # "I used to think about killing myself in high school. Not anymore": history, in a
-        # text that says it is over, vetoes the model's crisis call the same way.
-        level = max(RISK_LEVELS[:first], key=lambda lv: model.risk.get(lv, 0.0))
-        level = max(level, r.level, key=risk_rank)
-        evidence = _past_marked(r.evidence, rules.past_only) if level != "none" else r.evidence
+        if level == "none":
+            evidence = r.evidence
+        elif denied:
+            evidence = (*r.evidence, *rules.denials)
+        else:
+            evidence = _past_marked(r.evidence, rules.past_only)
         return RiskResult(level, m_score, evidence, ("model", "rules")), True
     if risk_rank(r.level) > risk_rank(m_level):
         return RiskResult(r.level, max(float(r.score), m_score), r.evidence, ("rules",)), False
