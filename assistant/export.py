@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from assistant.draft import DISCLAIMER, CareDraft, classification_evidence, evidence_lines
+from assistant.draft import DISCLAIMER, CareDraft, checked_draft, evidence_lines
 
 if TYPE_CHECKING:
     from fpdf import FPDF
@@ -137,7 +137,8 @@ def export_pdf(draft: CareDraft) -> bytes:
     if draft.unsupported_count or draft.removed_count:
         _pdf_note(
             pdf,
-            f"Grounding check: {draft.unsupported_count} unsupported sentence(s) flagged, "
+            f"Grounding check of {checked_draft(draft)}: {draft.unsupported_count} "
+            "unsupported sentence(s) flagged, "
             f"{draft.removed_count} removed.",
         )
 
@@ -181,14 +182,6 @@ def write_exports(draft: CareDraft, out_dir: Path) -> ExportFiles:
         raise ExportError(f"could not write exports to {out_dir}: {exc.strerror or exc}") from exc
     logger.info("case %s exported: reviewed=%s formats=md,json,pdf", draft.case_id, draft.reviewed)
     return files
-
-
-# ---- content shared by the exports and the UI ------------------------------------------------
-
-
-def evidence_spans(draft: CareDraft) -> list[dict[str, Any]]:
-    """Evidence spans of every detected label and of the risk call, each with its ``label``."""
-    return classification_evidence(draft.classification)
 
 
 # ---- PDF helpers --------------------------------------------------------------------------------
