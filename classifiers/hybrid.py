@@ -98,7 +98,15 @@ their subreddit labels, which reward matching a subreddit over reading the post)
   model's most likely one below a crisis, and an indicator shows the denial as evidence.
   Likewise (``past_veto``) where the writer's only suicidal thoughts are history in a text that
   says the difficulty is over ("Three years ago I was suicidal ... I'm doing well now"), with
-  nothing saying it is back; past attempts and self-harm keep their level.
+  nothing saying it is back; past attempts and self-harm keep their level; and
+  (``obsession_veto``) where the rules see harm obsessions of OCD (an intrusive thought of
+  harming someone, with a neutralising act or the writer's horror at it) and no psychotic
+  content. And
+  (``figurative_veto``) where the text holds a figure of speech on killing or dying ("I'd kill
+  for a proper fry-up", "I'm going to kill myself laughing", "this commute is killing me") and
+  the student reads no crisis once the figure's own words are left out
+  (``ModelView.literal``), its crisis call on the whole text is vetoed; the level and the
+  relevance are then the student's reading of the text without them.
 * **Severity** is the model's calibrated ordinal score cut at the artifact's cut points, floored
   by the risk level the rules saw in the writer's own words (``severity_floor_by_risk``: ideation
   -> moderate, behavior and attempt -> severe). A crisis call of the model alone does not floor
@@ -138,7 +146,7 @@ from classifiers.labels import (
     risk_rank,
     severity_rank,
 )
-from classifiers.rules.context import FIRST_PERSON_WORD_RE, split_sentences
+from classifiers.rules.context import FIRST_PERSON_WORD_RE, figurative_spans, split_sentences
 from classifiers.rules.risk import denial_hits, past_ideation_hits
 from classifiers.stacking import blend, weights_from_config
 from classifiers.text_checks import validate_text
@@ -251,6 +259,26 @@ class FusionConfig:
     #: attempts and self-harm keep their level; "lately", "again", "still" void it. A product
     #: rule, not tuned.
     past_veto: bool = False
+    #: Where the text holds a figure of speech on killing or dying (``RulesView.figurative``:
+    #: "I'd kill for a proper fry-up", "I could murder a pint", "I'm going to kill myself
+    #: laughing") and the student, reading the text with the figures' words left out
+    #: (``ModelView.literal``), calls no crisis, its crisis call on the whole text is vetoed:
+    #: level, score and relevance are those of the literal reading. Any rule cue at ideation
+    #: or above outside the figures keeps the crisis ("this exam is killing me haha ...
+    #: working out if it's high enough"), and so does the student's own reading of what is
+    #: left ("This pain is killing me and I keep thinking about the pills in the cupboard").
+    #: A product rule, not tuned.
+    figurative_veto: bool = False
+    #: Where the rules see harm obsessions of OCD in the writer's own words (``RulesView.
+    #: harm_obsession``: an intrusive thought of harming someone, with what the writer does
+    #: about it or how it appals them: "horrible thoughts of hurting him ... I avoid being
+    #: alone with him", "intrusive thoughts about stabbing my partner ... I've hidden all the
+    #: knives"), no psychotic content, and no suicide-risk cue at ideation or above, the model
+    #: alone calls no crisis: the risk head reads "hurting", "stabbing", "drowning" as the
+    #: writer's danger to themselves. Such thoughts are the disorder's fear, not an intent (NICE
+    #: CG31), and a crisis block would tell a parent's practitioner the opposite. A product
+    #: rule, not tuned.
+    obsession_veto: bool = False
     #: The model's blended probability passes a label's threshold and the rules see that same
     #: label strongly in the writer's own words (``rules_add_min``): the text is relevant
     #: whatever the relevance head read. It was trained on subreddits, and r/conspiracy is a
@@ -297,6 +325,10 @@ class FusionConfig:
             del out["denial_veto"]
         if not out["past_veto"]:  # added later, the same way
             del out["past_veto"]
+        if not out["figurative_veto"]:  # added later, the same way
+            del out["figurative_veto"]
+        if not out["obsession_veto"]:  # added later, the same way
+            del out["obsession_veto"]
         if not out["agreement_relevant"]:  # added later, the same way
             del out["agreement_relevant"]
         if not out["rules_severity_floor"]:  # added later, the same way
@@ -347,6 +379,9 @@ class ModelView:
     #: The risk head read token by token (``classifiers.transformer.TokenRisk``), where the
     #: artifact exports it: the evidence of a model crisis call, with no extra pass.
     token_risk: Any = None
+    #: The same outputs for the text with its figures of speech on killing or dying left out
+    #: (``RulesView.figurative``), where it has any; None otherwise.
+    literal: ModelView | None = None
 
     @property
     def crisis(self) -> float:
@@ -412,6 +447,13 @@ class RulesView:
     #: Where the writer's only suicidal thoughts are history in a text that says it is over
     #: (:func:`classifiers.rules.risk.past_ideation_hits`): their spans, shown as evidence.
     past_only: tuple[Evidence, ...] = ()
+    #: Figures of speech on killing or dying ("I'd kill for a proper fry-up", "this commute is
+    #: killing me"; :func:`classifiers.rules.context.figurative_spans`).
+    figurative: tuple[Evidence, ...] = ()
+    #: Harm obsessions of OCD in the writer's own words: an intrusive thought of harming
+    #: someone with a neutralising act, a check or the writer's horror at it, and no psychotic
+    #: content (:func:`harm_obsession_spans`); their spans.
+    harm_obsession: tuple[Evidence, ...] = ()
     #: The rules' own severity (symptom criteria, impairment, intensity, duration, mildness
     #: words); None where not computed.
     severity: SeverityResult | None = None
@@ -518,8 +560,40 @@ def rules_view(analysis: Any, words: int = 0, text: str = "") -> RulesView:
         and not any(h.counted and not h.flags.quoted for h in getattr(analysis, "risk_hits", ())),
         denials=denials,
         past_only=past_only,
+        figurative=tuple(
+            Evidence(start=a, end=b, text=text[a:b], cue="figure of speech")
+            for a, b in figurative_spans(text)
+        )
+        if text
+        else (),
+        harm_obsession=harm_obsession_spans(analysis),
         severity=getattr(analysis, "severity", None),
     )
+
+
+#: OCD cues of an intrusive thought of harm, and of what the writer does about it or feels.
+_HARM_INTRUSION_CUES = frozenset({"intrusive_thoughts", "harm_scrupulosity"})
+_OBSESSION_RESPONSE_CUES = frozenset({"neutralising", "ego_dystonic", "checking", "compulsion"})
+
+
+def harm_obsession_spans(analysis: Any) -> tuple[Evidence, ...]:
+    """The spans of harm obsessions in a ``RuleAnalysis``: plain OCD hits of an intrusive thought
+    of harm together with a neutralising act, a check or the writer's horror at the thought
+    ("horrible thoughts of hurting him ... I avoid being alone with him"), where no psychotic
+    content counts ("I'm scared I might hurt my baby. I've been hearing that he is evil" is
+    not). Empty otherwise."""
+    hits = {la.label: [h for h in la.hits if h.counted and h.flags.plain] for la in analysis.labels}
+    ocd = hits.get("ocd", [])
+    cues = {h.cue for h in ocd}
+    if hits.get("psychosis") or not (
+        cues & _HARM_INTRUSION_CUES and cues & _OBSESSION_RESPONSE_CUES
+    ):
+        return ()
+    return tuple(
+        Evidence(start=h.start, end=h.end, text=h.text, cue=f"obsession: {h.cue}")
+        for h in sorted(ocd, key=lambda h: h.start)
+        if h.cue in _HARM_INTRUSION_CUES | _OBSESSION_RESPONSE_CUES
+    )[:_MAX_EVIDENCE]
 
 
 def _denials(text: str, risk_hits: Sequence[Any]) -> tuple[Evidence, ...]:
@@ -602,7 +676,10 @@ VETOED_SEVERITY_CAP = "moderate"
 def fuse(rules: RulesView, model: ModelView, config: FusionConfig, version: str) -> Classification:
     """Fuse the two views of one text into a :class:`Classification` (pure)."""
     risk, vetoed = _fuse_risk(rules, model, config)
-    relevance = fuse_relevance(rules, model, config)
+    # A crisis vetoed as a figure of speech: the relevance is read without the figure too
+    # ("I'd kill for a proper fry-up" is not about mental health).
+    literal = model.literal if vetoed == "figurative" and model.literal is not None else model
+    relevance = fuse_relevance(rules, literal, config)
     threshold = (
         config.relevance_threshold
         if config.relevance_threshold is not None
@@ -813,48 +890,84 @@ def fuse_risk(rules: RulesView, model: ModelView, config: FusionConfig) -> RiskR
     return _fuse_risk(rules, model, config)[0]
 
 
-def _fuse_risk(rules: RulesView, model: ModelView, config: FusionConfig) -> tuple[RiskResult, bool]:
-    """:func:`fuse_risk`, and whether a denial or thoughts that are history vetoed the model's
-    crisis call (``denial_veto``, ``past_veto``)."""
+def _fuse_risk(
+    rules: RulesView, model: ModelView, config: FusionConfig
+) -> tuple[RiskResult, str | None]:
+    """:func:`fuse_risk`, and what vetoed the model's crisis call, if anything: ``"denial"``,
+    ``"past"``, ``"obsession"`` or ``"figurative"`` (``denial_veto``, ``past_veto``,
+    ``obsession_veto``, ``figurative_veto``)."""
     r = rules.risk
     short = 0 < rules.words < config.short_text_words
     reported = (
         config.reported_frame and rules.reported and risk_rank(r.level) < risk_rank(CRISIS_FROM)
     )
-    m_level, m_score = model_risk(
-        model,
-        config,
-        supported=bool(r.evidence),
-        short=short,
-        words=rules.words,
-        reported=reported,
-        addressed=config.addressed_reply and rules.addressed,
-    )
+
+    def read(view: ModelView) -> tuple[str, float]:
+        return model_risk(
+            view,
+            config,
+            supported=bool(r.evidence),
+            short=short,
+            words=rules.words,
+            reported=reported,
+            addressed=config.addressed_reply and rules.addressed,
+        )
+
+    m_level, m_score = read(model)
     first = risk_rank(CRISIS_FROM)
     denied = config.denial_veto and rules.denied
     history = config.past_veto and bool(rules.past_only)
-    if (denied or history) and risk_rank(m_level) >= first and risk_rank(r.level) < first:
+    obsession = config.obsession_veto and bool(rules.harm_obsession)
+    if (
+        (denied or history or obsession)
+        and risk_rank(m_level) >= first
+        and risk_rank(r.level) < first
+    ):
         # A plain denial ("I don't want to die or anything, I just feel empty") or thoughts
         # that are history in a text that says it is over ("I used to think about killing
-        # myself in high school. Not anymore") veto the model's crisis call; the level is the
-        # model's below a crisis (or the rules', if higher), and an indicator shows what it
-        # rests on.
+        # myself in high school. Not anymore") or harm obsessions ("horrible thoughts of
+        # hurting him ... I avoid being alone with him") veto the model's crisis call; the
+        # level is the model's below a crisis (or the rules', if higher), and an indicator
+        # shows what it rests on.
         level = max(RISK_LEVELS[:first], key=lambda lv: model.risk.get(lv, 0.0))
         level = max(level, r.level, key=risk_rank)
         if level == "none":
             evidence = r.evidence
         elif denied:
             evidence = (*r.evidence, *rules.denials)
-        else:
+        elif history:
             evidence = _past_marked(r.evidence, rules.past_only)
-        return RiskResult(level, m_score, evidence, ("model", "rules")), True
+        else:
+            evidence = (*r.evidence, *rules.harm_obsession)
+        why = "denial" if denied else "past" if history else "obsession"
+        return RiskResult(level, m_score, evidence, ("model", "rules")), why
+    if (
+        config.figurative_veto
+        and rules.figurative
+        and model.literal is not None
+        and risk_rank(m_level) >= first
+        and risk_rank(r.level) < first
+    ):
+        # "I'd kill for a proper fry-up": the student's crisis call is checked on the text
+        # without the figure's words; where that reads no crisis, the literal reading stands.
+        lit_level, lit_score = read(model.literal)
+        if risk_rank(lit_level) < first:
+            level = max(lit_level, r.level, key=risk_rank)
+            return RiskResult(level, lit_score, r.evidence, ("model", "rules")), "figurative"
     if risk_rank(r.level) > risk_rank(m_level):
-        return RiskResult(r.level, max(float(r.score), m_score), r.evidence, ("rules",)), False
+        return RiskResult(r.level, max(float(r.score), m_score), r.evidence, ("rules",)), None
     if r.level == m_level and r.level != "none":
         fused = RiskResult(m_level, max(float(r.score), m_score), r.evidence, ("model", "rules"))
-        return fused, False
+        return fused, None
     # The model's call stands; rule spans of a lower level still show what was seen.
-    return RiskResult(m_level, m_score, r.evidence, ("model",)), False
+    return RiskResult(m_level, m_score, r.evidence, ("model",)), None
+
+
+def _without(text: str, spans: Sequence[Evidence]) -> str:
+    """``text`` with the spans' words left out (whitespace collapsed)."""
+    for e in sorted(spans, key=lambda e: -e.start):
+        text = text[: e.start] + " " + text[e.end :]
+    return " ".join(text.split())
 
 
 def _past_marked(evidence: Sequence[Evidence], past: Sequence[Evidence]) -> tuple[Evidence, ...]:
@@ -948,12 +1061,15 @@ class HybridClassifier:
         # The student runs in a worker thread while the rules run here: ONNX Runtime releases
         # the GIL, so on two cores the (pure-Python) rules and the model overlap instead of
         # adding up.
+        limit = int(getattr(self.rules, "max_chars", 0) or 10**9)
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="hybrid-model") as pool:
             future = pool.submit(self.model.predict_proba, texts)
             try:
+                # Spans index the text as the rules read it (decoded, NFC).
+                clean = [validate_text(text, limit) for text in texts]
                 r_views = [
                     rules_view(self.rules.analyze(text), words=len(text.split()), text=text)
-                    for text in texts
+                    for text in clean
                 ]
             except BaseException:
                 future.cancel()
@@ -961,7 +1077,34 @@ class HybridClassifier:
             ngram_probs, ngram_evidence, stacked = self._ngram(texts)
             scores = future.result()
         m_views = self._model_views(scores, ngram_probs, ngram_evidence, stacked)
+        m_views = self._with_literal(clean, r_views, m_views)
         return list(zip(r_views, m_views, strict=True))
+
+    def _with_literal(
+        self, texts: list[str], r_views: list[RulesView], m_views: list[ModelView]
+    ) -> list[ModelView]:
+        """``m_views`` with :attr:`ModelView.literal` set for the texts that hold a figure of
+        speech on killing or dying: the model side read again without the figures' words (a
+        second pass over those few texts only)."""
+        todo = [i for i, r in enumerate(r_views) if r.figurative]
+        if not todo:
+            return m_views
+        out = list(m_views)
+        left = {i: _without(texts[i], r_views[i].figurative) for i in todo}
+        readable = [i for i in todo if any(ch.isalnum() for ch in left[i])]
+        if readable:
+            rest = [left[i] for i in readable]
+            probs, _, stacked = self._ngram(rest, evidence=False)
+            views = self._model_views(self.model.predict_proba(rest), probs, None, stacked)
+            for i, view in zip(readable, views, strict=True):
+                out[i] = replace(out[i], literal=replace(view, token_risk=None))
+        for i in set(todo) - set(readable):
+            # Nothing but the figure ("Killing me!"): nothing left that reads as a crisis.
+            nothing = {lv: 0.0 for lv in RISK_LEVELS} | {RISK_LEVELS[0]: 1.0}
+            out[i] = replace(
+                out[i], literal=replace(out[i], risk=nothing, relevance=0.0, crisis_support=0.0)
+            )
+        return out
 
     def _model_views(
         self,

@@ -278,6 +278,43 @@ def reported_frame(text: str) -> bool:
     return bool(_REPORTED_FRAME_RE.search(text.replace("’", "'")))
 
 
+# Figures of speech built on killing, murder or dying that say nothing about the writer's
+# life: "I'd kill for a proper fry-up", "I could murder a pint", "this commute is killing me",
+# "I'm going to kill myself laughing", "could have murdered him", "dying to see it", "to die
+# for", "so embarrassed I could have died". Only the idiom's own words: "This pain is killing
+# me and I keep thinking about the pills" keeps the rest of its sentence. A suicide-risk cue
+# inside one does not count, and the student's crisis call on such a text is checked on the
+# text without them (``figurative_veto`` in fusion).
+_FIGURATIVE_RISK_RE = re.compile(
+    r"\b(?:"
+    r"(?:i'?d|i\s+would|i\s+could|could|would)\s+(?:literally\s+|honestly\s+|actually\s+|so\s+)?"
+    r"kill\s+for\b(?:\s+(?:a|an|some|the|one|another|my)\b(?:\s+[\w-]+){0,3})?|"
+    r"(?:i'?d|i\s+would|i\s+could|could|would)\s+(?:really\s+|so\s+|honestly\s+|literally\s+)?"
+    r"murder\s+(?:a|an|some|the)\s+[\w-]+|"
+    r"(?:could|would)\s*(?:have|'ve|of)\s+(?:happily\s+|cheerfully\s+|literally\s+)?"
+    r"(?:murdered|killed|strangled|throttled)\s+(?:him|her|them|myself|my\s+\w+|the\s+\w+)|"
+    r"kill(?:ing|ed)?\s+(?:myself|me)\s+(?:laughing|with\s+laughter)|"
+    r"(?:died|dying|dead|die)\s+(?:of\s+|from\s+|with\s+)?laugh(?:ing|ter)|"
+    r"(?:is|was|are|were|'s|'re|keeps?|kept)\s+(?:\w+\s+)?killing\s+me|"
+    r"dying\s+(?:to\s+(?:see|try|go|know|meet|hear|get|find\s+out|watch|read|tell|visit|taste|"
+    r"eat)|for\s+(?:a|an|some|the)\s+(?:coffee|tea|cuppa|pint|drink|beer|wine|holiday|break|wee|"
+    r"pee|cigarette|smoke|fag|sleep|nap|shower|bath|burger|pizza|kebab|curry|bite|snack|chat))\b|"
+    # "a view to die for", not "I wanted to die for a multitude of reasons"
+    r"(?<!want\s)(?<!wanted\s)(?<!wanna\s)to\s+die\s+for(?=\s*(?:$|[.!?,;:)\"'\u2026]|"
+    r"(?:lol|tbh|honestly|though|too)\b))|"
+    r"could\s+(?:have\s+|'ve\s+)?(?:died|die)\s+(?:of|from)\s+(?:embarrassment|shame|cringe|boredom)|"
+    r"(?:embarrass\w*|mortified|cringe\w*|ashamed)\b[^.!?\n]{0,40}?\bi\s+could\s+(?:have\s+|'ve\s+)?"
+    r"die[ds]?)",
+    re.IGNORECASE,
+)
+
+
+def figurative_spans(text: str) -> list[tuple[int, int]]:
+    """``(start, end)`` of each figure of speech on killing or dying in ``text`` ("I'd kill for
+    a proper fry-up", "this commute is killing me", "kill myself laughing")."""
+    return [(m.start(), m.end()) for m in _FIGURATIVE_RISK_RE.finditer(text.replace("’", "'"))]
+
+
 # A diagnosis name used as an everyday adjective: "I'm so bipolar about my timetable", "the
 # weather is so bipolar", "I'm a bit OCD about my desk". Only the names people use loosely,
 # after a degree word; "so depressed" and "so anxious" stay genuine far too often to discount.
@@ -376,6 +413,7 @@ class TextContext:
         self.sentences = split_sentences(text)
         self._sentence_starts = [s for s, _ in self.sentences]
         self._quotes = quoted_regions(text)
+        self.figurative = figurative_spans(text)
 
     def sentence_of(self, pos: int) -> tuple[int, int]:
         """The ``(start, end)`` of the sentence containing character ``pos``."""
@@ -383,6 +421,11 @@ class TextContext:
         if i < 0:
             return (0, len(self.text))
         return self.sentences[i]
+
+    def in_figure_of_speech(self, start: int, end: int) -> bool:
+        """True when ``[start, end)`` overlaps a figure of speech on killing or dying
+        (:func:`figurative_spans`)."""
+        return any(a < end and start < b for a, b in self.figurative)
 
     def is_quoted(self, start: int, end: int) -> bool:
         """True when ``[start, end)`` lies inside a quote line or quotation marks."""
@@ -523,12 +566,22 @@ def _is_hypothetical(before: str) -> bool:
 _FIRST_PERSON_SUBJECT_RE = re.compile(r"\b(?:i|i'?m|i'?ve|i'?d|i'?ll|im|ive)\b", re.IGNORECASE)
 
 
+_OBJECT_PRONOUN_RE = re.compile(r"him|them", re.IGNORECASE)
+_AND_THEN_RE = re.compile(r"\s*,?\s*(?:and|but|so|then|or)\b", re.IGNORECASE)
+
+
 def _is_third_person(before: str) -> bool:
     """True when the nearest person mentioned before the hit is someone other than the writer."""
     last_third = -1
     plain = before.replace("’", "'")
     for m in _THIRD_PERSON_RE.finditer(plain):
-        if m.group().lower() == "them" and _FIRST_PERSON_SUBJECT_RE.search(plain, 0, m.start()):
+        if (
+            _OBJECT_PRONOUN_RE.fullmatch(m.group())
+            and _FIRST_PERSON_SUBJECT_RE.search(plain, 0, m.start())
+            and (m.group().lower() == "them" or _AND_THEN_RE.match(plain, m.end()))
+        ):
+            # "I avoid being alone with him and keep checking": still the writer's (not "I
+            # can't cope with him wanting to die")
             continue
         last_third = m.end()
     if last_third < 0:

@@ -423,6 +423,9 @@ class LexiconClassifier:
             own = _names_writer(span)
             flags = ctx.flags_for(start, end, first_person_cue=own)
             level = spec.level or "indicator"
+            if ctx.in_figure_of_speech(start, end):
+                # "I'm going to kill myself laughing": an idiom, not the writer's risk.
+                flags = dataclasses.replace(flags, figurative=True)
             if not own and ctx.is_said_to_reader(start, end):
                 # "If you're thinking about suicide, call a hotline": the reader's risk, which
                 # the writer raises; somebody else's words count as an indicator at most.

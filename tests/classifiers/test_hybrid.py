@@ -717,6 +717,117 @@ def test_resolved_past_thoughts_keep_the_model_alone_from_calling_a_crisis() -> 
         assert fuse(view, model, on, "v").risk.crisis, other
 
 
+def test_a_crisis_read_in_a_figure_of_speech_is_checked_without_it() -> None:
+    """ "I'd kill for a proper fry-up" read as ideation to the risk head: with
+    ``figurative_veto`` the crisis call is checked on the text without the figure's words
+    (``ModelView.literal``), and where that reads no crisis, the literal reading stands, its
+    relevance too."""
+    from classifiers.rules import LexiconClassifier
+
+    text = "I'd kill for a proper fry-up right now."
+    rules = rules_view(LexiconClassifier().analyze(text), words=len(text.split()), text=text)
+    assert [e.text for e in rules.figurative] == ["I'd kill for a proper fry-up right"]
+    calm = dataclasses.replace(_crisis_view(0.05), relevance=0.1)
+    model = dataclasses.replace(_crisis_view(0.92), literal=calm)
+    base = FusionConfig(crisis_threshold=0.3, relevance_threshold=0.5)
+    assert fuse(rules, model, base, "v").risk.crisis  # without the rule: the model's crisis
+    on = base.with_overrides(figurative_veto=True)
+    res = fuse(rules, model, on, "v")
+    assert (res.risk.level, res.risk.crisis, res.relevant) == ("none", False, False)
+    assert res.risk.score == pytest.approx(0.05)  # the literal reading's P(crisis)
+    assert "figurative_veto" not in FusionConfig().to_dict()  # older digests are kept
+    assert FusionConfig.from_dict(on.to_dict()) == on
+    # what is left still reads as a crisis: the call stands
+    grave = dataclasses.replace(model, literal=_crisis_view(0.9))
+    assert fuse(rules, grave, on, "v").risk.crisis
+    # no literal reading (no figure found): nothing to check against
+    assert fuse(rules, dataclasses.replace(model, literal=None), on, "v").risk.crisis
+    # a rule cue at ideation outside the figure keeps the crisis whatever the literal reading
+    other = "This job is killing me and honestly I want to kill myself."
+    view = rules_view(LexiconClassifier().analyze(other), len(other.split()), other)
+    assert view.figurative and view.risk.level == "ideation"
+    assert fuse(view, model, on, "v").risk.crisis
+
+
+def test_harm_obsessions_keep_the_model_alone_from_calling_a_crisis() -> None:
+    """Intrusive thoughts of harming someone, with what the writer does about them, are OCD's
+    fear, not an intent: with ``obsession_veto`` the model's crisis call on them is vetoed, and
+    the obsession's spans are the evidence."""
+    from classifiers.rules import LexiconClassifier
+
+    text = (
+        "Since my son was born I keep getting horrible thoughts of hurting him, like dropping "
+        "him down the stairs. I would never do it, it makes me sick, and I avoid being alone "
+        "with him and keep checking the stair gate."
+    )
+    rules = rules_view(LexiconClassifier().analyze(text), words=len(text.split()), text=text)
+    assert [e.cue for e in rules.harm_obsession] == [
+        "obsession: intrusive_thoughts",
+        "obsession: neutralising",
+        "obsession: checking",
+    ]
+    leaning = {"none": 0.2, "indicator": 0.05, "ideation": 0.05, "behavior": 0.7, "attempt": 0.0}
+    model = dataclasses.replace(_crisis_view(0.75), risk=leaning)
+    base = FusionConfig(crisis_threshold=0.3)
+    assert fuse(rules, model, base, "v").risk.level == "behavior"
+    on = base.with_overrides(obsession_veto=True)
+    assert (fuse(rules, model, on, "v").risk.level, fuse(rules, model, on, "v").risk.crisis) == (
+        "none",
+        False,
+    )
+    assert "obsession_veto" not in FusionConfig().to_dict()  # older digests are kept
+    assert FusionConfig.from_dict(on.to_dict()) == on
+    for other in (
+        # no response to the thought: not enough to read it as an obsession
+        "I keep getting horrible thoughts of hurting him.",
+        # psychotic content beside it
+        "I keep getting thoughts of hurting him and I've hidden the knives. I've been hearing "
+        "that he is evil.",
+        # the writer's own suicide risk
+        "I have intrusive thoughts about hurting my baby and I've hidden the knives. I want to "
+        "kill myself.",
+    ):
+        view = rules_view(LexiconClassifier().analyze(other), len(other.split()), other)
+        assert fuse(view, model, on, "v").risk.crisis, other
+
+
+@pytest.mark.slow
+def test_shipped_hybrid_reads_figures_of_speech_and_harm_obsessions_as_no_crisis() -> None:
+    if not (ARTIFACT / "config.json").is_file():
+        pytest.skip(f"student artifact not built at {ARTIFACT} (run `mindsignal train`)")
+    from classifiers.factory import load_classifier
+
+    clf = load_classifier(ARTIFACT, mode="hybrid")
+    assert clf.fusion.figurative_veto
+    results = clf.predict(
+        [
+            "I'd kill for a proper fry-up right now.",
+            "I could murder a pint after the week I've had.",
+            "I'm going to kill myself laughing at this show tonight.",
+            "I was so embarrassed I could have died.",
+            # the rest of the text is still read
+            "This pain is killing me and I keep thinking about the pills in the cupboard.",
+            "Work's killing me, might literally be the thing that does it. Nah but seriously. I "
+            "drive home past the bridge every night and think about how easy it'd be to pull "
+            "over and jump. Did pull over twice last week, sat there twenty minutes.",
+        ]
+    )
+    assert [r.risk.crisis for r in results] == [False, False, False, False, True, True]
+    assert not results[0].relevant
+    assert clf.fusion.obsession_veto
+    harm_ocd, psychotic = clf.predict(
+        [
+            "Since my son was born I keep getting horrible thoughts of hurting him, like "
+            "dropping him down the stairs. I would never do it, it makes me sick, and I avoid "
+            "being alone with him and keep checking the stair gate.",
+            "I'm scared I might hurt my baby. I've been hearing that he is evil and needs to be "
+            "saved.",
+        ]
+    )
+    assert harm_ocd.label_names() == ["ocd"] and not harm_ocd.risk.crisis
+    assert "psychosis" in psychotic.label_names()
+
+
 def test_past_attempts_are_not_history_for_the_past_veto() -> None:
     """C-SSRS counts lifetime attempts: "I tried to kill myself in 2015, I'm in a good place
     now" stays an attempt."""

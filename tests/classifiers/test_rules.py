@@ -937,3 +937,48 @@ def test_cue_sets_find_the_same_with_their_own_scan_or_a_shared_one() -> None:
     # "Skilled" holds "kill" but not at a word start: no match there, one for "kill myself"
     assert [(s.cue, text[a:b]) for s, a, b in tie.find(text)] == [("first", "kill myself")]
     assert pickle.loads(pickle.dumps(shared)).scan(low) == found
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I'm going to kill myself laughing at this show tonight.",
+        "Bridge club tonight. Could have murdered him. Then could have murdered myself.",
+        "I was so embarrassed I could have died.",
+    ],
+)
+def test_figures_of_speech_on_killing_or_dying_are_no_risk_cue(
+    clf: LexiconClassifier, text: str
+) -> None:
+    analysis = clf.analyze(text)
+    assert analysis.risk.level == "none", analysis.risk
+    assert all(h.flags.figurative and h.effective_level == "none" for h in analysis.risk_hits), (
+        analysis.risk_hits
+    )
+
+
+def test_a_figure_of_speech_leaves_the_rest_of_its_sentence_a_cue(clf: LexiconClassifier) -> None:
+    # only the idiom's own words are discounted
+    analysis = clf.analyze("This job is killing me and honestly I want to kill myself.")
+    assert analysis.risk.level == "ideation"
+    assert [h.text for h in analysis.risk_hits if h.counted] == ["kill myself"]
+    from classifiers.rules.context import figurative_spans
+
+    text = "I’d kill for a proper fry-up. I could murder a pint. That cheesecake was to die for."
+    assert [text[a:b] for a, b in figurative_spans(text)] == [
+        "I’d kill for a proper fry-up",
+        "I could murder a pint",
+        "to die for",
+    ]
+    assert figurative_spans("I want to kill myself. I'm dying inside.") == []
+
+
+def test_an_object_pronoun_does_not_take_over_the_writers_cue(clf: LexiconClassifier) -> None:
+    # "him" is who the writer avoids, not who keeps checking
+    text = "I avoid being alone with him and keep checking the stair gate."
+    hits = [h for la in clf.analyze(text).labels for h in la.hits if h.cue == "checking"]
+    assert hits and hits[0].flags.plain
+    # a third-person subject still does
+    text = "I told him and he kept checking the stair gate."
+    hits = [h for la in clf.analyze(text).labels for h in la.hits if h.cue == "checking"]
+    assert hits and hits[0].flags.third_person
