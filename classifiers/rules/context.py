@@ -54,6 +54,10 @@ _CLAUSE_BREAKS = frozenset(
         "or",
     }
 )
+#: A subject that opens a new clause after "or".
+_CLAUSE_SUBJECT_RE = re.compile(
+    r"\b(?:i|i'?m|i'?ve|i'?d|i'?ll|im|ive|you|he|she|it|we|they|there|this|that)\b", re.IGNORECASE
+)
 #: Words after which "that" does not end a negation's scope.
 _THAT_KEEPS_SCOPE = frozenset({"not", "think", "believe"})
 _CLAUSE_PUNCT_RE = re.compile(r"[,;:()\[\]—–]|\s-\s")
@@ -107,6 +111,10 @@ _NEGATION_PHRASES_RE = re.compile(
     r"rul(?:ed|es|ing)\s+out|(?:tested\s+|came\s+back\s+)?negative\s+for|"
     # a clinical note's denial: "denies suicidal ideation, intent or plan"
     r"den(?:ies|ied|y|ying)\b|"
+    # "no thoughts of self-harm", "no history of overdose" (a bare "no" reaches two words only)
+    r"\bno\s+(?:current\s+|recent\s+|active\s+|known\s+|previous\s+|past\s+|further\s+)?"
+    r"(?:thoughts?|history|hx|urges?|plans?|intent(?:ions?)?|evidence|signs?|episodes?)\s+"
+    r"(?:of|to|about)\b|"
     r"(?:don'?t|do\s+not|doesn'?t)\s+meet\s+(?:the\s+)?criteria\s+for|"
     # fixed denials a few words off: "no way I have ADHD", "nothing like a panic attack",
     # "not that I'm anxious", "far from suicidal"
@@ -533,6 +541,10 @@ def _clause_tail(before: str) -> str:
         # "not that I'm anxious", "I don't think that I'm depressed": this "that" opens the
         # denied clause, so the negation before it stays in scope
         if word == "that" and i > 0 and words[i - 1].group().lower() in _THAT_KEEPS_SCOPE:
+            continue
+        # "denied any thoughts of suicide or self-harm": a list under one negation, not a new
+        # clause ("I don't know what to do or I'll kill myself" is one)
+        if word == "or" and not _CLAUSE_SUBJECT_RE.search(tail, words[i].end()):
             continue
         return tail[words[i].end() :]
     return tail

@@ -62,6 +62,10 @@ _SELF_HARM_ACT = (
     r"(?:die|be dead|kill myself|end (?:it all|it|my life)|take my (?:own )?life|commit suicide"
     r"|hurt myself|harm myself|do anything(?: stupid)?)"
 )
+_NO_HISTORY = (
+    r"\bno\s+(?:known\s+|previous\s+|past\s+)?(?:history|hx)\s+of\s+(?:self[- ]?harm|"
+    r"suicid\w*|overdoses?)"
+)
 _DENIAL_RE = re.compile(
     r"\bi\s*(?:'m|’m|am)\s+(?:not|n[o']t)\s+(?:\w+\s+){0,2}?suicidal\b"
     r"|\b(?:definitely|absolutely|really|honestly)?\s*not\s+suicidal\b"
@@ -80,7 +84,20 @@ _DENIAL_RE = re.compile(
     # a clinical note: "denies suicidal ideation, intent or plan", "denied any thoughts of suicide"
     r"|\bden(?:ies|ied|ying)\s+(?:any\s+|all\s+)?(?:current\s+|active\s+)?(?:suicidal\s+"
     r"(?:ideation|thoughts?|intent|plans?)|thoughts\s+of\s+(?:suicide|self[- ]harm|ending)|"
-    r"(?:si|sih)\b)",
+    r"(?:si|sih)\b)"
+    # "I don't self harm or anything", "I've never cut myself"
+    r"|\bi\s*(?:do\s+not|don'?t|don’t|dont|never|have\s+never|'ve\s+never|’ve\s+never|"
+    r"have\s*n'?t\s+ever|haven’t\s+ever)\s+(?:ever\s+)?(?:self[- ]?harm(?:ed)?|"
+    r"(?:cut|hurt|harm(?:ed)?)\s+myself)\b"
+    r"|" + _NO_HISTORY,
+    re.IGNORECASE,
+)
+# A practitioner's note about a client: "She has never self-harmed or attempted suicide", "no
+# history of self-harm". Only these forms deny for someone else ("My brother said he's not
+# suicidal" is his word, reported).
+_CLIENT_DENIAL_RE = re.compile(
+    r"\b(?:has|have|had)\s+never\s+(?:self[- ]?harmed|attempted\s+suicide|overdosed|"
+    r"tried\s+to\s+(?:kill|harm|hurt)\s+(?:him|her|them)sel(?:f|ves))|" + _NO_HISTORY,
     re.IGNORECASE,
 )
 # "I'm not suicidal, but ..." is often how ambivalence or passive ideation is put ("I don't
@@ -96,30 +113,40 @@ _DENIAL_SUBJECT_RE = re.compile(
 )
 
 
+#: The denial forms by the context of the denied cue: the writer's ("I don't want to die"),
+#: or a client's in a practitioner's note ("She has never self-harmed or attempted suicide").
+_DENIAL_FORMS = {("negated",): _DENIAL_RE, ("negated", "third_person"): _CLIENT_DENIAL_RE}
+
+
 def denial_hits(text: str, hits: Sequence[RiskHit]) -> tuple[RiskHit, ...]:
     """The hits where the writer denies suicidal thoughts ("I don't want to die or anything",
     "I am NOT suicidal", "I'm not going to kill myself"), each spanning the whole denial: a
     cue of ideation or above, first person, present, negated and inside one of the plain
     denial forms, with no "but" after it ("I'm not planning to kill myself, but it would be
-    no great loss"). Empty when any cue of the writer's at ideation or above counts ("I'm not
-    suicidal; I wish I wouldn't wake up"), so a denial never hides ideation the rules see."""
+    no great loss"). A practitioner's note denies for the client in its own forms ("She has
+    never self-harmed or attempted suicide", "no history of self-harm"). Empty when any cue of
+    the writer's at ideation or above counts ("I'm not suicidal; I wish I wouldn't wake up"), so
+    a denial never hides ideation the rules see."""
     crisis = risk_rank("ideation")
     if any(risk_rank(h.effective_level) >= crisis for h in hits):
         return ()
     candidates = [
-        h for h in hits if h.flags.reasons == ("negated",) and risk_rank(h.level) >= crisis
+        h for h in hits if h.flags.reasons in _DENIAL_FORMS and risk_rank(h.level) >= crisis
     ]
     if not candidates:
         return ()
-    spans = [
-        (m.start(), m.end())
-        for m in _DENIAL_RE.finditer(text)
-        if _DENIAL_SUBJECT_RE.search(m.group(0))
-        and not _CONTRAST_AFTER_RE.match(text, m.end(), m.end() + 400)
-    ]
+    spans = {
+        reasons: [
+            (m.start(), m.end())
+            for m in forms.finditer(text)
+            if _DENIAL_SUBJECT_RE.search(m.group(0))
+            and not _CONTRAST_AFTER_RE.match(text, m.end(), m.end() + 400)
+        ]
+        for reasons, forms in _DENIAL_FORMS.items()
+    }
     out = []
     for h in candidates:
-        for a, b in spans:
+        for a, b in spans[h.flags.reasons]:
             if a < h.end and h.start < b:
                 # The whole denial is the evidence: "I don't want to die", not "want to die".
                 start, end = min(a, h.start), max(b, h.end)

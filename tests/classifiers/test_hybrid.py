@@ -828,6 +828,29 @@ def test_shipped_hybrid_reads_figures_of_speech_and_harm_obsessions_as_no_crisis
     assert "psychosis" in psychotic.label_names()
 
 
+@pytest.mark.slow
+def test_shipped_hybrid_reads_a_practitioners_negative_findings_as_no_crisis() -> None:
+    """Notes list what was ruled out: "denied any thoughts of suicide or self-harm" was
+    suicidal behaviour, URGENT (the negation stopped at "or" and the model read the words)."""
+    if not (ARTIFACT / "config.json").is_file():
+        pytest.skip(f"student artifact not built at {ARTIFACT} (run `mindsignal train`)")
+    from classifiers.factory import load_classifier
+
+    clf = load_classifier(ARTIFACT, mode="hybrid")
+    results = clf.predict(
+        [
+            "Client denied any thoughts of suicide or self-harm. Mood low for 3 weeks, sleeping "
+            "poorly.",
+            "No thoughts of self-harm or suicide at present. Feels anxious most days.",
+            "She has never self-harmed or attempted suicide. Worried about exams.",
+            "I don't self harm or anything, I just feel really low.",
+            # a denial with "but" after it stays the model's call
+            "I'm not suicidal, but it would be no great loss if I didn't wake up.",
+        ]
+    )
+    assert [r.risk.crisis for r in results] == [False, False, False, False, True]
+
+
 def test_past_attempts_are_not_history_for_the_past_veto() -> None:
     """C-SSRS counts lifetime attempts: "I tried to kill myself in 2015, I'm in a good place
     now" stays an attempt."""

@@ -982,3 +982,36 @@ def test_an_object_pronoun_does_not_take_over_the_writers_cue(clf: LexiconClassi
     text = "I told him and he kept checking the stair gate."
     hits = [h for la in clf.analyze(text).labels for h in la.hits if h.cue == "checking"]
     assert hits and hits[0].flags.third_person
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # a practitioner's note: one negation over a list joined by "or"
+        "Client denied any thoughts of suicide or self-harm. Mood low for 3 weeks.",
+        "No thoughts of self-harm or suicide at present. Feels anxious most days.",
+        "She has never self-harmed or attempted suicide. Worried about exams.",
+        "I don't feel helpless or hopeless, just tired.",
+    ],
+)
+def test_one_negation_covers_a_list_joined_by_or(clf: LexiconClassifier, text: str) -> None:
+    analysis = clf.analyze(text)
+    assert analysis.risk.level == "none", analysis.risk_hits
+    assert analysis.risk_hits and all(h.flags.negated for h in analysis.risk_hits)
+
+
+def test_or_opening_a_new_clause_ends_the_negation(clf: LexiconClassifier) -> None:
+    # "or" followed by a subject is a new clause, not a list under "don't"
+    text = "I don't know what to do anymore or I'm going to kill myself."
+    assert clf.analyze(text).risk.level == "ideation"
+
+
+def test_a_clients_denial_in_a_note_is_a_denial() -> None:
+    from classifiers.rules.risk import denial_hits
+
+    clf = LexiconClassifier()
+    for text in (
+        "She has never self-harmed or attempted suicide. Worried about exams.",
+        "I don't self harm or anything, I just feel really low.",
+    ):
+        assert denial_hits(text, clf.analyze(text).risk_hits), text
