@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 from assistant.draft import SafetyDecision
 from assistant.language import language_name
 from classifiers.labels import RISK_LEVELS, is_crisis, risk_rank
-from classifiers.rules.context import resolved_past
+from classifiers.rules.context import is_past, resolved_past, split_sentences
 
 if TYPE_CHECKING:
     from assistant.language import LanguageDetector
@@ -195,12 +195,33 @@ _REPORTED_ACT = CrisisPattern(
     urgent=True,
     why="a suicide attempt or self-harm of the person",
 )
+_THEIR_END = (
+    r"(?:overdose|od|kill\s+(?:him|her|them)sel(?:f|ves)|(?:end|take)\s+(?:his|her|their)\s+"
+    r"(?:own\s+)?life|hang\s+(?:him|her|them)sel(?:f|ves)|jump\s+(?:off|from|in\s+front\s+of)\s+"
+    r"(?:the|a)\s+\w+)"
+)
+_THEY_MEAN = (
+    r"(?:plan(?:s|ned|ning)?|intends?|intending|intention|going|gonna|decided|wants?)\s+to\s+"
+)
+#: Someone else's plan with a time, in a practitioner's note or a carer's message: "She has a
+#: plan to overdose this weekend", "my son says he's going to kill himself tonight".
+_REPORTED_PLAN = CrisisPattern(
+    "reported plan",
+    "ideation",
+    _rx(
+        r"\b" + _THEY_MEAN + _THEIR_END + r"\b[^.!?\n]{0,60}\b" + _WHEN + r"\b"
+        r"|\b" + _WHEN + r"\b[^.!?\n]{0,60}\b" + _THEY_MEAN + _THEIR_END + r"\b"
+    ),
+    urgent=True,
+    why="a time for ending their life",
+)
 #: A recent act: "last night", "this morning", "an hour ago", "just".
 _RECENT_RE = re.compile(
     r"\b(?:last\s+night|yesterday|today|tonight|this\s+(?:morning|afternoon|evening|week)|"
     r"earlier|just|(?:an?|one|two|few|\d+)\s+(?:hours?|minutes?|days?)\s+ago|last\s+week)\b",
     re.IGNORECASE,
 )
+_IN_THE_PAST = "the attempt or self-harm is dated in the past: not urgent"
 #: What an urgent classifier level describes, for the block.
 _LEVEL_WHY = {"behavior": "self-harm or preparations for suicide", "attempt": "a suicide attempt"}
 
@@ -266,7 +287,7 @@ class SafetyGate:
         or beside another cue that needs none.
         """
         hits: list[tuple[CrisisPattern, str]] = []
-        for pattern in (*self.patterns, _REPORTED_ACT):
+        for pattern in (*self.patterns, _REPORTED_ACT, _REPORTED_PLAN):
             for match in pattern.pattern.finditer(text):
                 sentence = _sentence(text, match.start(), match.end())
                 if _JOKE_RE.search(sentence):
@@ -305,8 +326,12 @@ class SafetyGate:
             reasons.append(f"classifier risk level: {level}")
         # A story the writer says is over: its attempt or self-harm is history, not an emergency.
         over = resolved_past(text)
+        # An attempt or self-harm the text dates in the past ("Previous attempt 2 years ago",
+        # "Hx of overdose in 2019"): a crisis to ask about (C-SSRS counts lifetime attempts),
+        # not a same-day emergency on its own.
+        history = risk_rank(level) >= risk_rank("behavior") and _dated_in_past(classification, text)
         why: list[str] = []
-        if risk_rank(level) >= risk_rank("behavior") and not over:
+        if risk_rank(level) >= risk_rank("behavior") and not over and not history:
             why.append(_LEVEL_WHY[level])
         for pattern, phrase in self.matches(text, context=context or is_crisis(level)):
             reasons.append(f'explicit {pattern.name} cue: "{phrase}"')
@@ -315,6 +340,8 @@ class SafetyGate:
                 why.append(pattern.why)
         if over and risk_rank(level) >= risk_rank("behavior"):
             reasons.append("the writer says it is over: not urgent")
+        elif history:
+            reasons.append(_IN_THE_PAST)
         language = self.language.non_english(text) if self.language is not None else ""
         if language:
             reasons.append(
@@ -345,9 +372,13 @@ class SafetyGate:
         for reason in reasons:
             if reason.startswith("classifier risk level: "):
                 level = reason.removeprefix("classifier risk level: ")
-                if level in _LEVEL_WHY and "the writer says it is over: not urgent" not in reasons:
+                if (
+                    level in _LEVEL_WHY
+                    and "the writer says it is over: not urgent" not in reasons
+                    and _IN_THE_PAST not in reasons
+                ):
                     why.append(_LEVEL_WHY[level])
-            for pattern in (*self.patterns, _REPORTED_ACT):
+            for pattern in (*self.patterns, _REPORTED_ACT, _REPORTED_PLAN):
                 if pattern.urgent and reason.startswith(f"explicit {pattern.name} cue:"):
                     why.append(pattern.why)
         return tuple(dict.fromkeys(why))
@@ -421,6 +452,26 @@ def _sentence(text: str, start: int, end: int) -> str:
     begin = max(text.rfind(c, 0, start) for c in ".!?\n") + 1
     ends = [i for i in (text.find(c, end) for c in ".!?\n") if i >= 0]
     return text[begin : min(ends) + 1 if ends else len(text)]
+
+
+def _dated_in_past(classification: Classification | dict[str, Any], text: str) -> bool:
+    """Every span the risk call rests on is in a sentence that puts it in the past, with
+    nothing recent in it ("Previous attempt 2 years ago"); False without evidence."""
+    if isinstance(classification, dict):
+        evidence = [
+            (int(e.get("start", 0)), int(e.get("end", 0)))
+            for e in classification.get("risk", {}).get("evidence", [])
+        ]
+    else:
+        evidence = [(e.start, e.end) for e in classification.risk.evidence]
+    if not evidence:
+        return False
+    sentences = split_sentences(text)
+    for start, end in evidence:
+        sentence = next((text[a:b] for a, b in sentences if a <= start < b), text[start:end])
+        if not is_past(sentence) or _RECENT_RE.search(sentence):
+            return False
+    return True
 
 
 def _risk_level(classification: Classification | dict[str, Any]) -> str:

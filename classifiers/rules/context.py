@@ -164,6 +164,7 @@ _NOT_HYPOTHETICAL_RE = re.compile(r"\b(?:as|even)\s+if\b", re.IGNORECASE)
 _PAST_RE = re.compile(
     r"\b(?:used\s+to|use\s+to|in\s+the\s+past|back\s+then|years?\s+ago|(?:decades|ages)\s+ago|"
     # "back in 2015", "back in school"; not "it's back in charge" (that is recurrence)
+    r"in\s+(?:19|20)\d\d\b|"
     r"back\s+in\s+(?:the\s+day|(?:19|20)\d\d|the\s+\d0s|'?\d0s|my\s+\w+|high\s+school|school|"
     r"college|uni|university|sixth\s+form)|"
     r"(?:a\s+few|several|many|\d+|two|three|four|five|ten)\s+(?:years?|decades?)\s+ago|"
@@ -172,6 +173,14 @@ _PAST_RE = re.compile(
     r"(?:have|had|has)\s+(?:been\s+)?(?:recovered|healed))\b",
     re.IGNORECASE,
 )
+
+
+def is_past(sentence: str) -> bool:
+    """True when ``sentence`` puts what it says in the past ("years ago", "in 2019", "when I
+    was 16", "previous") and nothing in it makes it present again ("again", "lately", "still
+    am", "today")."""
+    return bool(_PAST_RE.search(sentence)) and not _HIT_RECURRENCE_RE.search(sentence)
+
 
 # The writer says a difficulty is over ("therapy helped and I'm doing great now", "haven't had
 # the urge in twelve years", "long behind me"). Read over the whole text, not one hit: fusion
@@ -317,6 +326,36 @@ _FIGURATIVE_RISK_RE = re.compile(
 )
 
 
+# A practitioner's note about a client, rather than a person writing about themselves: "My
+# client says she ...", "Client reports low mood", "Pt denies SI", "presenting with", "19yo F",
+# "She reports hearing voices", "Hx of overdose". Its pronouns name the person assessed, so
+# their words count as that person's (``TextContext.note``); relatives stay someone else.
+_CASE_NOTE_RE = re.compile(
+    r"\b(?:my|our)\s+(?:\w+\s+)?(?:clients?|patients?|service\s+users?|counsellees?|mentees?|"
+    r"young\s+person)\b|"
+    r"^[\s\-*•]*(?:client|pt|patient|service\s+user|su|yp|young\s+person)\b\s*(?::|"
+    r"(?:is|was|reports?|reported|presents?|presented|presenting|denies|denied|states?|stated|"
+    r"says|said|describes?|described|disclosed|attended|has|had|endorses|endorsed)\b)|"
+    # "She reports hearing voices ...", not "He denies it but I know he cheated"
+    r"^[\s\-*•]*(?:he|she|they)\s+(?:reports|denies|describes|endorses|presents|disclosed)\b"
+    r"(?![^\n]*\b(?:i|i'm|im|i've|me|my)\b)|"
+    r"(?<!\bi'm\s)(?<!\bim\s)(?<!\bam\s)(?<!\bwas\s)\b(?:presents|presented|presenting)\s+with\b|"
+    r"\b(?:hx|h/o)\s+of\b|\bc/o\b|"
+    # "15 year old student, teachers concerned, ...", "19yo F": an age opening a line
+    r"^[\s\-*•]*\d{1,2}\s*(?:yo|y/o|y\.o\.|-?\s*years?[- ]old)\s*(?:f|m|female|male|man|woman|"
+    r"boy|girl|student|pupil)\b(?!\s+here)(?![^\n]{0,80}?\b(?:i|i'm|im|i've|me|my)\b)",
+    re.IGNORECASE | re.MULTILINE,
+)
+
+
+def case_note(text: str) -> bool:
+    """True when ``text`` reads as a practitioner's note about a client ("Client reports low
+    mood ... Hx of overdose in 2019", "My client says she has been thinking about ending her
+    life", "15 year old student, has been cutting her arms", "She reports hearing voices"),
+    not as a person writing about themselves ("20 year old male here, I ...")."""
+    return bool(_CASE_NOTE_RE.search(text.replace("’", "'")))
+
+
 def figurative_spans(text: str) -> list[tuple[int, int]]:
     """``(start, end)`` of each figure of speech on killing or dying in ``text`` ("I'd kill for
     a proper fry-up", "this commute is killing me", "kill myself laughing")."""
@@ -360,6 +399,14 @@ _FIRST_PERSON_RE = re.compile(
     + r"\b))\b",
     re.IGNORECASE,
 )
+#: A risk cue that names someone else ("kill himself", "end her life", "cutting his arms").
+NAMES_SOMEONE_ELSE_RE = re.compile(
+    r"\b(?:(?:him|her|them)sel(?:f|ves)|(?:his|her|their)\s+(?:own\s+)?(?:life|arms?|wrists?|"
+    r"legs?|thighs?|skin|stomach|hips?))\b",
+    re.IGNORECASE,
+)
+
+
 # Cues that name the writer themselves ("kill myself", "I'm autistic") are first person even
 # when someone else was mentioned earlier in the sentence.
 FIRST_PERSON_WORD_RE = re.compile(r"\b(?:i|me|my|myself|i'?m|i’m|im|i'?ve|i’ve)\b", re.IGNORECASE)
@@ -422,6 +469,8 @@ class TextContext:
         self._sentence_starts = [s for s, _ in self.sentences]
         self._quotes = quoted_regions(text)
         self.figurative = figurative_spans(text)
+        #: A practitioner's note about a client (:func:`case_note`).
+        self.note = case_note(text)
 
     def sentence_of(self, pos: int) -> tuple[int, int]:
         """The ``(start, end)`` of the sentence containing character ``pos``."""
@@ -456,10 +505,10 @@ class TextContext:
             negated=_is_negated(clause, self.text[start:end])
             or self._is_disputed(before + self.text[start:end], end, s_end),
             hypothetical=_is_hypothetical(_punct_tail(before)),
-            third_person=(not first_person_cue) and _is_third_person(before),
+            third_person=(not first_person_cue) and _is_third_person(before, self.note),
             # "used to have panic attacks, had one at work today": the recurrence in the
             # sentence makes it present again
-            past=bool(_PAST_RE.search(sentence)) and not _HIT_RECURRENCE_RE.search(sentence),
+            past=is_past(sentence),
             quoted=self.is_quoted(start, end),
             figurative=bool(
                 _LOOSE_DIAGNOSIS_RE.match(self.text[start:end]) and _DEGREE_BEFORE_RE.search(before)
@@ -579,12 +628,20 @@ _FIRST_PERSON_SUBJECT_RE = re.compile(r"\b(?:i|i'?m|i'?ve|i'?d|i'?ll|im|ive)\b",
 
 
 _OBJECT_PRONOUN_RE = re.compile(r"him|them", re.IGNORECASE)
+#: How a case note names its subject: a pronoun, or the client by role.
+_CLIENT_MENTION_RE = re.compile(
+    r"\b(?:he|she|they|him|them|his|her|hers|their|theirs|he'?s|she'?s|they'?re|client|patient|"
+    r"student|pupil|young\s+person|service\s+user|teen|teenager|girl|boy|lad|man|woman|person)$",
+    re.IGNORECASE,
+)
 _AND_THEN_RE = re.compile(r"\s*,?\s*(?:and|but|so|then|or)\b", re.IGNORECASE)
 
 
-def _is_third_person(before: str) -> bool:
-    """True when the nearest person mentioned before the hit is someone other than the writer."""
+def _is_third_person(before: str, note: bool = False) -> bool:
+    """True when the nearest person mentioned before the hit is someone other than the writer
+    (``note``: other than the client of a case note, whom its pronouns name)."""
     last_third = -1
+    last_is_client = False
     plain = before.replace("’", "'")
     for m in _THIRD_PERSON_RE.finditer(plain):
         if (
@@ -596,6 +653,7 @@ def _is_third_person(before: str) -> bool:
             # can't cope with him wanting to die")
             continue
         last_third = m.end()
-    if last_third < 0:
+        last_is_client = note and bool(_CLIENT_MENTION_RE.search(m.group()))
+    if last_third < 0 or last_is_client:
         return False
     return not _FIRST_PERSON_RE.search(before, last_third)

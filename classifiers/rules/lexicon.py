@@ -23,6 +23,7 @@ from classifiers.base import Classification, Evidence, LabelScore, RiskResult, S
 from classifiers.labels import CONDITIONS, risk_rank
 from classifiers.rules.context import (
     FIRST_PERSON_WORD_RE,
+    NAMES_SOMEONE_ELSE_RE,
     ContextFlags,
     TextContext,
     addressed_to_reader,
@@ -423,6 +424,10 @@ class LexiconClassifier:
             own = _names_writer(span)
             flags = ctx.flags_for(start, end, first_person_cue=own)
             level = spec.level or "indicator"
+            if not ctx.note and NAMES_SOMEONE_ELSE_RE.search(span):
+                # "can kill himself instantly", "my sister has been cutting her arms": another
+                # person's act, unless the text is a case note about that person
+                flags = dataclasses.replace(flags, third_person=True)
             if ctx.in_figure_of_speech(start, end):
                 # "I'm going to kill myself laughing": an idiom, not the writer's risk.
                 flags = dataclasses.replace(flags, figurative=True)

@@ -306,3 +306,36 @@ def test_a_combined_decision_says_what_the_follow_up_describes(gate: SafetyGate)
     assert (
         "a suicide attempt or self-harm of the person" in gate.combine(calm, later).block_markdown
     )
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "My client has been thinking about ending her life. She has a plan to overdose this weekend.",
+        "My son says he's going to kill himself tonight.",
+        "He plans to end his life on Friday when his wife is away.",
+    ],
+)
+def test_someone_elses_plan_with_a_time_is_urgent(gate: SafetyGate, text: str) -> None:
+    decision = _decide(gate, text, classifier_risk="none")
+    assert decision.crisis and decision.urgent, decision.reasons
+    assert "a time for ending their life" in decision.block_markdown
+
+
+def test_an_attempt_dated_in_the_past_is_a_crisis_but_not_urgent(gate: SafetyGate) -> None:
+    old = "PHQ-9 score 22, GAD-7 18. Previous attempt 2 years ago."
+    start = old.index("Previous attempt")
+    evidence = [{"start": start, "end": start + 16, "text": "Previous attempt", "cue": "x"}]
+    classification = FakeClassifier().predict([old])[0].to_dict()
+    classification["risk"].update(level="attempt", evidence=evidence)
+    decision = gate.decide(classification, old)
+    assert decision.crisis and not decision.urgent
+    assert any("dated in the past" in r for r in decision.reasons)
+    # the same attempt last night is urgent; so is one with no evidence to date it
+    recent = "Previous attempt last night, brought in by ambulance."
+    classification["risk"]["evidence"] = [
+        {"start": 0, "end": 16, "text": "Previous attempt", "cue": "x"}
+    ]
+    assert gate.decide(classification, recent).urgent
+    classification["risk"]["evidence"] = []
+    assert gate.decide(classification, old).urgent

@@ -791,13 +791,23 @@ def test_harm_obsessions_keep_the_model_alone_from_calling_a_crisis() -> None:
         assert fuse(view, model, on, "v").risk.crisis, other
 
 
-@pytest.mark.slow
-def test_shipped_hybrid_reads_figures_of_speech_and_harm_obsessions_as_no_crisis() -> None:
+@pytest.fixture(scope="module")
+def shipped() -> HybridClassifier:
+    """The shipped hybrid (skips where the student artifact is not built)."""
     if not (ARTIFACT / "config.json").is_file():
         pytest.skip(f"student artifact not built at {ARTIFACT} (run `mindsignal train`)")
     from classifiers.factory import load_classifier
 
     clf = load_classifier(ARTIFACT, mode="hybrid")
+    assert isinstance(clf, HybridClassifier)
+    return clf
+
+
+@pytest.mark.slow
+def test_shipped_hybrid_reads_figures_of_speech_and_harm_obsessions_as_no_crisis(
+    shipped: HybridClassifier,
+) -> None:
+    clf = shipped
     assert clf.fusion.figurative_veto
     results = clf.predict(
         [
@@ -829,14 +839,12 @@ def test_shipped_hybrid_reads_figures_of_speech_and_harm_obsessions_as_no_crisis
 
 
 @pytest.mark.slow
-def test_shipped_hybrid_reads_a_practitioners_negative_findings_as_no_crisis() -> None:
+def test_shipped_hybrid_reads_a_practitioners_negative_findings_as_no_crisis(
+    shipped: HybridClassifier,
+) -> None:
     """Notes list what was ruled out: "denied any thoughts of suicide or self-harm" was
     suicidal behaviour, URGENT (the negation stopped at "or" and the model read the words)."""
-    if not (ARTIFACT / "config.json").is_file():
-        pytest.skip(f"student artifact not built at {ARTIFACT} (run `mindsignal train`)")
-    from classifiers.factory import load_classifier
-
-    clf = load_classifier(ARTIFACT, mode="hybrid")
+    clf = shipped
     results = clf.predict(
         [
             "Client denied any thoughts of suicide or self-harm. Mood low for 3 weeks, sleeping "
@@ -849,6 +857,22 @@ def test_shipped_hybrid_reads_a_practitioners_negative_findings_as_no_crisis() -
         ]
     )
     assert [r.risk.crisis for r in results] == [False, False, False, False, True]
+
+
+@pytest.mark.slow
+def test_shipped_hybrid_reads_a_case_note_as_about_the_client(shipped: HybridClassifier) -> None:
+    """A practitioner's note about a client: its pronouns name the person assessed."""
+    clf = shipped
+    cutting, voices = clf.predict(
+        [
+            "15 year old student, teachers concerned, has been cutting her arms and told a "
+            "friend she wants to die.",
+            "He reports hearing voices telling him he is worthless, and believes the "
+            "neighbours are poisoning his food.",
+        ]
+    )
+    assert cutting.risk.level == "behavior"
+    assert voices.relevant and "psychosis" in voices.label_names()
 
 
 def test_past_attempts_are_not_history_for_the_past_veto() -> None:

@@ -1015,3 +1015,62 @@ def test_a_clients_denial_in_a_note_is_a_denial() -> None:
         "I don't self harm or anything, I just feel really low.",
     ):
         assert denial_hits(text, clf.analyze(text).risk_hits), text
+
+
+@pytest.mark.parametrize(
+    ("text", "note"),
+    [
+        ("My client says she can't stop crying and has been thinking about ending her life.", True),
+        ("Client reports low mood for 2 months, anhedonia, early waking. Hx of overdose.", True),
+        ("He reports hearing voices telling him he is worthless.", True),
+        ("Pt is a 19yo F presenting with binge eating and purging 4x/week.", True),
+        ("15 year old student, teachers concerned, has been cutting her arms.", True),
+        # a person writing about themselves, or someone else in their own story
+        ("I'm a 15 year old girl and I hate myself.", False),
+        ("20 year old male here, I can't sleep and my head won't stop.", False),
+        ("He denies it but I know he cheated.", False),
+        ("My student loans are crushing me.", False),
+        ("I'm presenting with a textbook case of MS, the neurologist said.", False),
+        ("My brother has bipolar and I can't cope.", False),
+    ],
+)
+def test_a_practitioners_case_note_is_recognised(text: str, note: bool) -> None:
+    from classifiers.rules.context import case_note
+
+    assert case_note(text) is note
+
+
+def test_in_a_case_note_the_clients_words_count_and_relatives_stay_others(
+    clf: LexiconClassifier,
+) -> None:
+    note = (
+        "15 year old student, teachers concerned, has been cutting her arms and told a friend "
+        "she wants to die."
+    )
+    analysis = clf.analyze(note)
+    assert analysis.risk.level == "behavior"
+    assert {h.text for h in analysis.risk_hits if h.counted} == {"cutting her arms", "wants to die"}
+    voices = clf.analyze("He reports hearing voices telling him he is worthless.")
+    assert [la.label for la in voices.labels if la.counted_hits] == ["psychosis"] or any(
+        la.label == "psychosis" and la.counted_hits for la in voices.labels
+    )
+    # a relative in the note is still someone else
+    family = clf.analyze("Client reports low mood. Her mother has bipolar disorder.")
+    assert not any(la.label == "bipolar" and la.counted_hits for la in family.labels)
+    # outside a note, someone else's act named as theirs stays theirs
+    for text in (
+        "My sister has been cutting her arms and I don't know how to help.",
+        "What is the cheapest gun that can kill himself instantly? Asking for research.",
+    ):
+        assert clf.analyze(text).risk.level == "none", text
+
+
+def test_a_dated_previous_attempt_is_an_attempt_in_the_past(clf: LexiconClassifier) -> None:
+    hits = clf.analyze("PHQ-9 score 22. Previous attempt 2 years ago.").risk_hits
+    assert [(h.text, h.effective_level, h.flags.past) for h in hits if h.counted] == [
+        ("Previous attempt", "attempt", True)
+    ]
+    hits = clf.analyze("Hx of overdose in 2019.").risk_hits
+    assert [(h.effective_level, h.flags.past) for h in hits if h.counted] == [("attempt", True)]
+    # an attempt at something else is none
+    assert clf.analyze("Previous attempts at dieting never worked.").risk.level == "none"
