@@ -454,6 +454,10 @@ class RulesView:
     #: someone with a neutralising act, a check or the writer's horror at it, and no psychotic
     #: content (:func:`harm_obsession_spans`); their spans.
     harm_obsession: tuple[Evidence, ...] = ()
+    #: The severity band of a standard screening score at a scale's moderate band or above in
+    #: the text ("PHQ-9 score 22": severe; :func:`classifiers.rules.severity.screening_level`),
+    #: or "" where there is none. It makes the text relevant and floors severity, uncapped.
+    screening: str = ""
     #: The rules' own severity (symptom criteria, impairment, intensity, duration, mildness
     #: words); None where not computed.
     severity: SeverityResult | None = None
@@ -567,8 +571,20 @@ def rules_view(analysis: Any, words: int = 0, text: str = "") -> RulesView:
         if text
         else (),
         harm_obsession=harm_obsession_spans(analysis),
+        screening=_screening(analysis),
         severity=getattr(analysis, "severity", None),
     )
+
+
+#: The rules' cue of a standard screening score (PHQ-9, GAD-7) at a moderate band or above.
+SCREENING_CUE = "screening_score"
+
+
+def _screening(analysis: Any) -> str:
+    """The band of the screening scores the rules counted, or "" (minimal or none)."""
+    features = getattr(analysis, "severity_features", None)
+    level = str(getattr(features, "screening", "minimal") or "minimal")
+    return "" if level == "minimal" else level
 
 
 #: OCD cues of an intrusive thought of harm, and of what the writer does about it or feels.
@@ -690,12 +706,17 @@ def fuse(rules: RulesView, model: ModelView, config: FusionConfig, version: str)
         relevance >= threshold
         or risk.crisis
         or rules_show_criteria(rules, config)
+        or bool(rules.screening)
         or model_and_rules_agree(rules, model, config)
     )
     if relevant or has_risk:
         labels = fuse_labels(rules, model, config)
         severity = fuse_severity(
-            model, rules.risk, config, rules.severity if config.rules_severity_floor else None
+            model,
+            rules.risk,
+            config,
+            rules.severity if config.rules_severity_floor else None,
+            screening=rules.screening,
         )
         if vetoed and severity_rank(severity.level) > severity_rank(VETOED_SEVERITY_CAP):
             # The severity head reads the same words the risk head did ("I'm not suicidal"
@@ -819,7 +840,8 @@ def fuse_labels(rules: RulesView, model: ModelView, config: FusionConfig) -> tup
             hit.strong
             and hit.evidence
             and hit.score >= config.rules_add_min
-            and p >= config.model_against
+            # a screening score is numbers the student cannot read: its low p is no verdict
+            and (p >= config.model_against or any(e.cue == SCREENING_CUE for e in hit.evidence))
         ):
             score = max(p, config.rules_add_weight * hit.score)
             out.append(LabelScore(label, score, ("rules",), hit.evidence))
@@ -982,10 +1004,12 @@ def fuse_severity(
     rules_risk: RiskResult,
     config: FusionConfig,
     rules_severity: SeverityResult | None = None,
+    screening: str = "",
 ) -> SeverityResult:
     """The model's ordinal severity, floored by the risk level the rules saw (``rules_risk``:
-    cues in the writer's own words, not the recall-tuned crisis call of the model) and, where
-    given, by the rules' own severity (``FusionConfig.rules_severity_floor``)."""
+    cues in the writer's own words, not the recall-tuned crisis call of the model), where given
+    by the rules' own severity (``FusionConfig.rules_severity_floor``), and by the band of a
+    standard screening score in the text (``screening``: "PHQ-9 score 22" is severe)."""
     idx = int(
         np.searchsorted(np.asarray(model.severity_cut_points), model.severity_score, side="right")
     )
@@ -1006,6 +1030,11 @@ def fuse_severity(
             idx = floor_rank
             score = max(score, model.severity_cut_points[idx - 1])
             sources = ("model", "rules")
+    if screening and severity_rank(screening) > idx:
+        # a validated scale's band is no guess from words: no cap
+        idx = severity_rank(screening)
+        score = max(score, model.severity_cut_points[idx - 1])
+        sources = ("model", "rules")
     return SeverityResult(SEVERITY_LEVELS[idx], float(score), sources)
 
 

@@ -45,7 +45,7 @@ from classifiers.rules.risk import (
     load_construct_tracker_cues,
     score_risk,
 )
-from classifiers.rules.severity import SeverityFeatures, score_severity
+from classifiers.rules.severity import SeverityFeatures, score_severity, screening_level
 from classifiers.text_checks import validate_text
 
 logger = logging.getLogger(__name__)
@@ -366,6 +366,9 @@ class LexiconClassifier:
             mildness=_distinct_counted(self._aux_hits("mildness", text, lowered, found, ctx)),
             risk_level=risk.level,
             words=len(text.split()),
+            screening=screening_level(
+                [h.text for la in labels for h in la.counted_hits if h.kind == "screening"]
+            ),
         )
         severity = score_severity(features)
         relevance_score = _relevance_score(labels, risk_hits, relevance_hits, off_topic_hits)

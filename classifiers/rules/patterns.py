@@ -39,7 +39,8 @@ except ImportError:  # pragma: no cover - Python < 3.11
 
 SYMPTOM = "symptom"
 # Kinds that say a condition is present but nothing about how bad it is.
-NON_SYMPTOM_KINDS = frozenset({"diagnosis", "medication", "treatment", "community"})
+# A "screening" score (PHQ-9, GAD-7) grades severity through its own bands, not as a symptom.
+NON_SYMPTOM_KINDS = frozenset({"diagnosis", "medication", "treatment", "community", "screening"})
 
 
 class LexiconError(ValueError):

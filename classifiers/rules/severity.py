@@ -8,6 +8,7 @@ how long-lasting the writer says it is, and whether there is suicidal ideation o
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 
 from classifiers.base import SeverityResult
@@ -32,6 +33,8 @@ class SeverityFeatures:
     mildness: int = 0
     risk_level: str = "none"
     words: int = 0
+    #: The band of a standard screening score in the text (:func:`screening_level`).
+    screening: str = "minimal"
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -44,6 +47,7 @@ class SeverityFeatures:
             "mildness": self.mildness,
             "risk_level": self.risk_level,
             "words": self.words,
+            "screening": self.screening,
         }
 
 
@@ -79,4 +83,39 @@ def score_severity(features: SeverityFeatures) -> SeverityResult:
     level = SEVERITY_LEVELS[sum(score >= cut for cut in SEVERITY_CUTS)]
     if rank >= risk_rank("behavior"):
         level = "severe"
+    screened = SEVERITY_LEVELS.index(features.screening)
+    if screened > SEVERITY_LEVELS.index(level):
+        # a PHQ-9 of 22 is severe whatever else the note says
+        level = features.screening
+        score = max(score, SEVERITY_CUTS[screened - 1])
     return SeverityResult(level=level, score=round(min(score, 0.99), 4), sources=("rules",))
+
+
+#: Severity bands of the standard scales the rules read (Kroenke et al. 2001 for PHQ-9, with
+#: "moderately severe" 15-19 as moderate; Spitzer et al. 2006 for GAD-7): the lowest score of
+#: each band, highest band first.
+SCREENING_BANDS: dict[str, tuple[tuple[int, str], ...]] = {
+    "phq9": ((20, "severe"), (10, "moderate"), (5, "mild")),
+    "gad7": ((15, "severe"), (10, "moderate"), (5, "mild")),
+}
+_SCORE_RE = re.compile(
+    r"\b(?P<scale>phq|gad)\W?(?P<items>[97])\D{0,20}?(?P<value>\d{1,2})\b"
+    r"|\b(?P<value2>\d{1,2})\s+on\s+(?:\w+\s+)?(?P<scale2>phq|gad)\W?(?P<items2>[97])",
+    re.IGNORECASE,
+)
+
+
+def screening_level(spans: list[str]) -> str:
+    """The highest severity band the screening scores in ``spans`` give ("PHQ-9 score 22":
+    severe), or minimal."""
+    best = 0
+    for span in spans:
+        m = _SCORE_RE.search(span)
+        if m is None:
+            continue
+        scale = (m["scale"] or m["scale2"]).lower() + (m["items"] or m["items2"])
+        bands = SCREENING_BANDS.get(scale, ())
+        value = int(m["value"] or m["value2"])
+        level = next((lv for low, lv in bands if value >= low), "minimal")
+        best = max(best, SEVERITY_LEVELS.index(level))
+    return SEVERITY_LEVELS[best]

@@ -875,6 +875,18 @@ def test_shipped_hybrid_reads_a_case_note_as_about_the_client(shipped: HybridCla
     assert voices.relevant and "psychosis" in voices.label_names()
 
 
+@pytest.mark.slow
+def test_shipped_hybrid_reads_screening_scores(shipped: HybridClassifier) -> None:
+    """The student cannot read "PHQ-9 score 22": the scale's band is the rules' evidence, makes
+    the text relevant and grades severity without the rules' usual cap at moderate."""
+    scored, noted = shipped.predict(
+        ["I scored 24 on the PHQ-9 at my GP today.", "Client reports low mood. PHQ-9: 12."]
+    )
+    assert scored.relevant and scored.label_names() == ["depression"]
+    assert scored.severity.level == "severe"
+    assert noted.label_names() == ["depression"] and noted.severity.level == "moderate"
+
+
 def test_past_attempts_are_not_history_for_the_past_veto() -> None:
     """C-SSRS counts lifetime attempts: "I tried to kill myself in 2015, I'm in a good place
     now" stays an attempt."""

@@ -1074,3 +1074,37 @@ def test_a_dated_previous_attempt_is_an_attempt_in_the_past(clf: LexiconClassifi
     assert [(h.effective_level, h.flags.past) for h in hits if h.counted] == [("attempt", True)]
     # an attempt at something else is none
     assert clf.analyze("Previous attempts at dieting never worked.").risk.level == "none"
+
+
+@pytest.mark.parametrize(
+    ("text", "label", "level"),
+    [
+        ("PHQ-9 score 22, GAD-7 6.", "depression", "severe"),
+        ("Client reports low mood. PHQ-9: 12.", "depression", "moderate"),
+        ("I scored 24 on the PHQ-9 at my GP today.", "depression", "severe"),
+        ("My GAD-7 is 17.", "anxiety", "severe"),
+        ("GAD-7 = 11 at intake.", "anxiety", "moderate"),
+    ],
+)
+def test_a_screening_score_is_evidence_and_grades_severity(
+    clf: LexiconClassifier, text: str, label: str, level: str
+) -> None:
+    analysis = clf.analyze(text)
+    hits = [h for la in analysis.labels if la.label == label for h in la.counted_hits]
+    assert [h.cue for h in hits if h.kind == "screening"] == ["screening_score"]
+    assert analysis.severity_features.screening == level
+    assert analysis.severity.level == level
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "PHQ-9 score 6, GAD-7 4.",  # below the moderate bands: no evidence
+        "PHQ-9 item 9 = 2.",
+        "I scored 14/30 on the quiz and the PHQ-9 leaflet was in the waiting room.",
+    ],
+)
+def test_low_or_other_numbers_are_no_screening_evidence(clf: LexiconClassifier, text: str) -> None:
+    analysis = clf.analyze(text)
+    assert not any(h.kind == "screening" for la in analysis.labels for h in la.hits)
+    assert analysis.severity_features.screening == "minimal"
