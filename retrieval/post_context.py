@@ -11,7 +11,8 @@ a clinician notices at once:
 
   - ``children_young_people``: the writer says they are under 18 ("I'm 15", "(16f)", "in year
     10", "my parents won't let me"), or writes about their child ("our son is 4 ... he can't sit
-    still": a child named and referred to as he or she).
+    still": a child named and referred to as he or she), or describes a young person by age
+    ("15 year old student, teachers concerned": a practitioner's note).
   - ``families_carers``: the writer names someone close (a relative, partner or friend) and
     refers to a third person at least :data:`CARER_MIN_THIRD` times ("My brother washes for
     hours. His hands are raw"), or says "I'm his carer" or "worried about my ...". "My
@@ -59,6 +60,13 @@ _MINOR_WRITER = re.compile(
     r"make|made|found)\b",
     re.IGNORECASE,
 )
+#: A young person described by age, as a practitioner's note or a carer puts it ("15 year old
+#: student, teachers concerned", "Pt is a 14yo F").
+_MINOR_DESCRIBED = re.compile(
+    r"\b(?:1[0-7]|[6-9])\s*(?:yo|y/o|y\.o\.|-?\s*(?:year|yr)s?[- ]old)\s*(?:f|m|female|male|boy|"
+    r"girl|student|pupil|child|kid)\b",
+    re.IGNORECASE,
+)
 _CLOSE_OTHER = re.compile(
     _POSSESSIVE + r"(?:son|daughter|child|kid|teen|teenager|husband|wife|partner|boyfriend|"
     r"girlfriend|bf|gf|fiance|fiancee|fiancé|fiancée|mum|mom|mother|dad|father|brother|sister|"
@@ -79,7 +87,11 @@ def detect_population(text: str) -> frozenset[str]:
     """The populations a post is about (empty: an adult writing about themselves)."""
     found: set[str] = set()
     third = len(_THIRD.findall(text))
-    if _MINOR_WRITER.search(text) or (third and _CHILD_OF_WRITER.search(text)):
+    if (
+        _MINOR_WRITER.search(text)
+        or _MINOR_DESCRIBED.search(text)
+        or (third and _CHILD_OF_WRITER.search(text))
+    ):
         found.add(CHILDREN)
     if _CARER_SELF.search(text) or (third >= CARER_MIN_THIRD and _CLOSE_OTHER.search(text)):
         found.add(CARERS)

@@ -43,6 +43,9 @@ def test_someone_close_to_the_person(text: str) -> None:
         "I'm 15 and I can't stop checking the door locks.",
         "(16f) my parents won't let me see a therapist.",
         "I'm in year 10 and I throw up after lunch most days.",
+        # a practitioner's note describing a young person by age
+        "15 year old student, teachers concerned, has been cutting her arms.",
+        "Pt is a 14yo F presenting with low mood and school refusal.",
     ],
 )
 def test_children_and_young_people(text: str) -> None:
@@ -55,6 +58,8 @@ def test_children_and_young_people(text: str) -> None:
         "I'm 15 minutes late to everything because I check the stove.",
         "I'm 9 weeks sober today.",
         "My daughter's wedding is next month and I'm dreading the crowds.",  # no he/she
+        "20 year old male here, I can't stop checking the stove.",
+        "Pt is a 24yo F presenting with panic attacks.",
     ],
 )
 def test_numbers_and_passing_mentions_are_not_a_child(text: str) -> None:
