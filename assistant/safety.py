@@ -157,6 +157,9 @@ CRISIS_PATTERNS: tuple[CrisisPattern, ...] = (
             r"|\b(?:written|wrote|writing)\s+(?:letters|notes)\s+to\s+(?:everyone|all\s+my|my\s+"
             r"(?:family|kids|children|parents|friends))\b"
             r"|\b(?:sorted|sorting)\s+out\s+who\s+(?:gets|will\s+get|takes|will\s+take|has)\b"
+            # "I've been saving my sleeping pills for a month" ("saving up" needs no context)
+            r"|\b(?:sav(?:ing|ed)|hid(?:ing|den)?)\s+(?:all\s+)?(?:of\s+)?my\s+"
+            r"(?:\w+\s+)?(?:pills|tablets|meds|medication|painkillers)\b"
         ),
         urgent=True,
         needs_context=True,

@@ -57,6 +57,8 @@ def test_classifier_risk_from_ideation_opens_the_gate(gate: SafetyGate, level: s
         ("I bought a rope last week. Everyone would be better off without me.", "behavior"),
         ("I tied a noose last night.", "behavior"),
         ("I've been stockpiling my sleeping pills for a month.", "behavior"),
+        # saving pills needs a suicidal word beside it
+        ("I've been saving my sleeping pills for a month. I just want to die.", "behavior"),
         ("I wrote a goodbye note for my parents.", "behavior"),
         ("I just took 30 pills and feel dizzy.", "attempt"),
         ("I'm standing on the bridge right now.", "attempt"),
@@ -83,6 +85,7 @@ def test_explicit_cues_open_the_gate_even_when_the_classifier_misses(
         "Bought a gun last week for deer season, first time hunting with my dad. Can't wait.",
         "Been giving away my stuff all week because I'm moving to Australia!",
         "I bought a rope last week for the tree swing.",
+        "I've been saving my sleeping pills for the trip, the pharmacy is shut there.",
         "Sorted out who gets the spare room when my sister visits on Friday.",
         # times and plans without suicidal words
         "I won't be around after tonight, flying to Spain for the summer.",
