@@ -330,21 +330,29 @@ _FIGURATIVE_RISK_RE = re.compile(
 # client says she ...", "Client reports low mood", "Pt denies SI", "presenting with", "19yo F",
 # "She reports hearing voices", "Hx of overdose". Its pronouns name the person assessed, so
 # their words count as that person's (``TextContext.note``); relatives stay someone else.
+#: Cues anywhere in a note; each holds one of ``_CASE_NOTE_WORDS`` (a quick pre-check).
 _CASE_NOTE_RE = re.compile(
     r"\b(?:my|our)\s+(?:\w+\s+)?(?:clients?|patients?|service\s+users?|counsellees?|mentees?|"
     r"young\s+person)\b|"
-    r"^[\s\-*•]*(?:client|pt|patient|service\s+user|su|yp|young\s+person)\b\s*(?::|"
+    r"(?<!\bi'm\s)(?<!\bim\s)(?<!\bam\s)(?<!\bwas\s)\b(?:presents|presented|presenting)\s+with\b|"
+    r"\b(?:hx|h/o)\s+of\b|\bc/o\b",
+    re.IGNORECASE,
+)
+_CASE_NOTE_WORDS = ("client", "patient", "service", "counsellee", "mentee", "young", "present",
+                    "hx", "h/o", "c/o")  # fmt: skip
+#: Cues that open a line of a note.
+_CASE_NOTE_LINE_RE = re.compile(
+    r"[\s\-*•]*(?:"
+    r"(?:client|pt|patient|service\s+user|su|yp|young\s+person)\b\s*(?::|"
     r"(?:is|was|reports?|reported|presents?|presented|presenting|denies|denied|states?|stated|"
     r"says|said|describes?|described|disclosed|attended|has|had|endorses|endorsed)\b)|"
     # "She reports hearing voices ...", not "He denies it but I know he cheated"
-    r"^[\s\-*•]*(?:he|she|they)\s+(?:reports|denies|describes|endorses|presents|disclosed)\b"
-    r"(?![^\n]*\b(?:i|i'm|im|i've|me|my)\b)|"
-    r"(?<!\bi'm\s)(?<!\bim\s)(?<!\bam\s)(?<!\bwas\s)\b(?:presents|presented|presenting)\s+with\b|"
-    r"\b(?:hx|h/o)\s+of\b|\bc/o\b|"
+    r"(?:he|she|they)\s+(?:reports|denies|describes|endorses|presents|disclosed)\b"
+    r"(?!.*\b(?:i|i'm|im|i've|me|my)\b)|"
     # "15 year old student, teachers concerned, ...", "19yo F": an age opening a line
-    r"^[\s\-*•]*\d{1,2}\s*(?:yo|y/o|y\.o\.|-?\s*years?[- ]old)\s*(?:f|m|female|male|man|woman|"
-    r"boy|girl|student|pupil)\b(?!\s+here)(?![^\n]{0,80}?\b(?:i|i'm|im|i've|me|my)\b)",
-    re.IGNORECASE | re.MULTILINE,
+    r"\d{1,2}\s*(?:yo|y/o|y\.o\.|-?\s*years?[- ]old)\s*(?:f|m|female|male|man|woman|"
+    r"boy|girl|student|pupil)\b(?!\s+here)(?!.{0,80}?\b(?:i|i'm|im|i've|me|my)\b))",
+    re.IGNORECASE,
 )
 
 
@@ -353,12 +361,23 @@ def case_note(text: str) -> bool:
     mood ... Hx of overdose in 2019", "My client says she has been thinking about ending her
     life", "15 year old student, has been cutting her arms", "She reports hearing voices"),
     not as a person writing about themselves ("20 year old male here, I ...")."""
-    return bool(_CASE_NOTE_RE.search(text.replace("’", "'")))
+    plain = text.replace("’", "'")
+    if any(_CASE_NOTE_LINE_RE.match(line) for line in plain.splitlines()):
+        return True
+    low = plain.lower()
+    return any(w in low for w in _CASE_NOTE_WORDS) and bool(_CASE_NOTE_RE.search(plain))
+
+
+#: Every figure above holds one of these (a quick pre-check; "died" holds "die").
+_FIGURATIVE_WORDS = ("kill", "murder", "strangl", "throttl", "die", "dying", "dead")
 
 
 def figurative_spans(text: str) -> list[tuple[int, int]]:
     """``(start, end)`` of each figure of speech on killing or dying in ``text`` ("I'd kill for
     a proper fry-up", "this commute is killing me", "kill myself laughing")."""
+    low = text.lower()
+    if not any(w in low for w in _FIGURATIVE_WORDS):
+        return []
     return [(m.start(), m.end()) for m in _FIGURATIVE_RISK_RE.finditer(text.replace("’", "'"))]
 
 
