@@ -1108,3 +1108,22 @@ def test_low_or_other_numbers_are_no_screening_evidence(clf: LexiconClassifier, 
     analysis = clf.analyze(text)
     assert not any(h.kind == "screening" for la in analysis.labels for h in la.hits)
     assert analysis.severity_features.screening == "minimal"
+
+
+def test_case_insensitive_cues_read_the_lower_cased_text_with_the_same_offsets(
+    clf: LexiconClassifier,
+) -> None:
+    from classifiers.rules.patterns import lowercase_pattern
+
+    # letters lower-cased, escapes kept: \S is not \s, \W is not \w
+    assert lowercase_pattern(r"GAD\S+\W(?:PANIC|Panic)\b") == r"gad\S+\W(?:panic|panic)\b"
+    text = "I have CRIPPLING ANXIETY and PANIC ATTACKS every day."
+    hits = [h for la in clf.analyze(text).labels for h in la.hits if la.label == "anxiety"]
+    assert hits and all(text[h.start : h.end] == h.text for h in hits)
+    assert {h.text for h in hits} >= {"CRIPPLING ANXIETY"}
+    # "İ" lower-cases to two characters: the cues then read the original text, offsets intact
+    turkish = "İstanbul. I have crippling anxiety and panic attacks every day."
+    assert len(turkish.lower()) != len(turkish)
+    hits = [h for la in clf.analyze(turkish).labels for h in la.hits if la.label == "anxiety"]
+    assert hits and all(turkish[h.start : h.end] == h.text for h in hits)
+    assert {h.text for h in hits} >= {"crippling anxiety"}
