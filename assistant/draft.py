@@ -28,7 +28,7 @@ DISCLAIMER = (
     "Detected signals are consistent with, not proof of, a condition; verify everything before use."
 )
 
-RedactionKind = Literal["NAME", "EMAIL", "PHONE", "URL", "HANDLE", "ADDRESS", "DATE_OF_BIRTH"]
+RedactionKind = Literal["NAME", "EMAIL", "PHONE", "URL", "HANDLE", "ADDRESS", "DATE_OF_BIRTH", "ID"]
 
 
 def classification_evidence(

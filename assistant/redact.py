@@ -89,6 +89,15 @@ _DATE = (
     rf"|{_MONTH}\s+{_DAY}(?:,?\s+{_YEAR})?"  # March 12, 1990
     rf"|{_MONTH},?\s+{_YEAR}"  # March 1990
 )
+# A record number after its name: "NHS no 943 476 5919", "MRN: 00123456", "hospital number
+# RX1234567", "NI number QQ 12 34 56 C", "SSN 123-45-6789" (a case note's identifiers).
+_RECORD_ID = re.compile(
+    r"\b(?:nhs|chi|mrn|hospital|patient|client|case|record|ni|national\s+insurance|"
+    r"social\s+security|ssn|medicare|medicaid|insurance|member)\s*"
+    r"(?:no\.?|num(?:ber)?|#|id)?\s*[:=#-]?\s*"
+    r"(?P<id>[a-z]{0,3}\s?\d[\d\s-]{4,14}\d(?:\s?[a-d])?)(?![\w-])",
+    re.IGNORECASE,
+)
 # A date of birth: only a date after a cue, so that dates of events ("since 12 March") are kept.
 _DATE_OF_BIRTH = re.compile(
     r"\b(?:d\.?o\.?b(?![a-z])\.?|date\s+of\s+birth|birth\s*date|birthday(?:['’]s)?|born)"
@@ -142,12 +151,14 @@ class _NameCue:
     """A pattern whose group 1 holds name candidates.
 
     ``any_case``: a name in lower case counts too. ``not_before``: what, right after the
-    candidates, makes the phrase an idiom rather than a name ("call me picky but").
+    candidates, makes the phrase an idiom rather than a name ("call me picky but"). ``whole``:
+    only when every candidate word reads as part of the name.
     """
 
     pattern: re.Pattern[str]
     any_case: bool = False
     not_before: re.Pattern[str] | None = None
+    whole: bool = False
 
 
 _NAME_CUES = [
@@ -179,6 +190,14 @@ _NAME_CUES = [
         ),
         any_case=True,
     ),
+    # A case note's heading: "Client: Mohammed Al-Rashid", "Pt: Sarah Jones" (capitalised only:
+    # "Client: reports low mood" is no name)
+    _NameCue(
+        re.compile(
+            r"(?:^|\n)\s*(?i:client|patient|pt|service\s+user|young\s+person)\s*[:\-–]\s*"
+            + _NAME_TOKENS
+        )
+    ),
     # Titles: "Dr Patel", "Mrs. Jones"
     _NameCue(re.compile(r"\b(?:Dr|Mr|Mrs|Ms|Miss|Mx|Prof)\.?\s+" + _NAME_TOKENS)),
     # Relations: "my sister Anna", "my therapist, John"
@@ -199,6 +218,16 @@ _NAME_CUES = [
             + _NAME_TOKENS
             + r"\s*$"
         )
+    ),
+    # ... or after the last sentence, when all that follows is the name ("Thanks for
+    # listening. - Priya"; not "I finished the race. - Proud of myself")
+    _NameCue(
+        re.compile(
+            r"(?<=[.!?])[^\S\n]+(?i:thanks|thank you|cheers|regards|best|love|xoxo|-|—)[,!.]?\s+"
+            + _NAME_TOKENS
+            + r"\s*$"
+        ),
+        whole=True,
     ),
     # Bare capitalised words elsewhere are too ambiguous; a name found by a cue is redacted
     # wherever else it appears (second pass in _name_spans).
@@ -245,6 +274,8 @@ _NOT_NAMES_TEXT = """
     Any All Each Everyday Daily Babe Baby Sweetie Darling Hun Mate Kiddo Sis Bro Dude Sweetheart
     Buddy Picky Pathetic Disgusting Ungrateful Spoiled Spoilt Manipulative Attention Liar Loser
     Freak Failure Burden Mistake Disappointment
+    Reports Reported Presents Presented Presenting Denies Denied States Stated Attended Seen
+    Discharged Referred Referral Assessment Review Update Notes Note Summary Plan Risk History
 """
 _NOT_NAMES = frozenset(w.casefold() for w in _NOT_NAMES_TEXT.split())
 _POSSESSIVE = re.compile(r"['’]s$", re.IGNORECASE)
@@ -312,7 +343,7 @@ def _name_spans(text: str) -> list[tuple[int, int]]:
         for match in cue.pattern.finditer(text):
             words = list(re.finditer(r"\S+", match.group(1)))
             kept = _kept_name([w.group(0) for w in words], cue.any_case)
-            if not kept:
+            if not kept or (cue.whole and len(kept) < len(words)):
                 continue
             end = match.start(1) + words[len(kept) - 1].start() + len(kept[-1])
             if cue.not_before is not None and cue.not_before.match(text, end):
@@ -341,8 +372,10 @@ def find_identifiers(text: str) -> list[tuple[RedactionKind, int, int]]:
         ("EMAIL", _EMAIL),
         ("URL", _URL),
         ("HANDLE", _HANDLE),
-        # Before PHONE: "dob 12-03-1990" has eight digits split by dashes.
+        # Before PHONE: "dob 12-03-1990" has eight digits split by dashes, and "NHS no 943 476
+        # 5919" ten.
         ("DATE_OF_BIRTH", _DATE_OF_BIRTH),
+        ("ID", _RECORD_ID),
         ("ADDRESS", _ADDRESS),
         ("ADDRESS", _UK_POSTCODE),
         ("ADDRESS", _POSTAL_CUED),

@@ -134,6 +134,10 @@ def test_text_without_identifiers_round_trips() -> None:
         ("MY NAME IS SAM AND I CAN'T SLEEP", "MY NAME IS [NAME] AND I CAN'T SLEEP"),
         # A capitalised name does not run on into lower-case words.
         ("My name is Sam been struggling", "My name is [NAME] been struggling"),
+        # A case note's heading and a sign-off after the last sentence.
+        ("Client: Mohammed Al-Rashid, 34.", "Client: [NAME], 34."),
+        ("Pt: Sarah Jones\nPresenting with low mood.", "Pt: [NAME]\nPresenting with low mood."),
+        ("Thanks for listening. - Priya", "Thanks for listening. - [NAME]"),
     ],
 )
 def test_names_are_redacted_whole(text: str, expected: str) -> None:
@@ -154,6 +158,8 @@ def test_names_are_redacted_whole(text: str, expected: str) -> None:
         "Call me picky, but he never listens. She used to call me every day.",
         "I am FUMING. They offered something called MANTRA.",
         "It is called rumination and the name is misleading.",
+        "Client: reports low mood. Client: Reports low mood since March.",
+        "I finished the race. - Proud of myself",
     ],
 )
 def test_look_alikes_of_names_are_left_alone(text: str) -> None:
@@ -232,3 +238,25 @@ def test_new_kinds_are_recorded_with_offsets_on_the_original() -> None:
         "LS1 4AB": "ADDRESS",
         "renée o'connor": "NAME",
     }
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("NHS no 943 476 5919.", "NHS no [ID]."),
+        ("MRN: 00123456. Hospital number RX1234567.", "MRN: [ID]. Hospital number [ID]."),
+        ("NI number QQ 12 34 56 C", "NI number [ID]"),
+        ("SSN 123-45-6789", "SSN [ID]"),
+    ],
+)
+def test_record_numbers_after_their_name_are_redacted(text: str, expected: str) -> None:
+    assert redact_text(text).text == expected
+    assert {r.kind for r in redact_text(text).redactions} == {"ID"}
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["I was in hospital 2 weeks.", "Case 12 was the hardest.", "The patient 3 beds down cried."],
+)
+def test_numbers_after_those_words_without_a_record_shape_are_kept(text: str) -> None:
+    assert redact_text(text).text == text
