@@ -218,6 +218,27 @@ _REPORTED_PLAN = CrisisPattern(
     urgent=True,
     why="a time for ending their life",
 )
+#: Danger to someone else beside psychotic content (the classifier's psychosis label): "I'm
+#: scared I might hurt my baby. I've been hearing that he is evil", "the voices tell me to hurt
+#: people". Not a suicide-risk level, so it raises none; it makes the decision a crisis and
+#: urgent. Harm obsessions of OCD ("thoughts of hurting him ... I avoid being alone with him")
+#: carry no psychosis label and stay out, as they should; so do persecutory beliefs ("they're
+#: poisoning him").
+_OTHERS_AT_RISK = CrisisPattern(
+    "danger to others",
+    "none",
+    _rx(
+        r"\b(?:hurt|harm|kill|stab|drown|smother|strangle|attack|sacrifice)\w*\s+"
+        r"(?:my\s+(?:baby|newborn|son|daughter|child|children|kids?|wife|husband|partner|mum|mom|"
+        r"dad|mother|father|family|neighbou?rs?)|the\s+(?:baby|children|kids|neighbou?rs?)|"
+        r"him|her|them|people|someone|somebody|everyone|others)\b"
+    ),
+    urgent=True,
+    why=(
+        "possible danger to someone else beside psychotic content (assess the risk to others "
+        "and follow local safeguarding procedures)"
+    ),
+)
 #: A recent act: "last night", "this morning", "an hour ago", "just".
 _RECENT_RE = re.compile(
     r"\b(?:last\s+night|yesterday|today|tonight|this\s+(?:morning|afternoon|evening|week)|"
@@ -345,12 +366,16 @@ class SafetyGate:
             reasons.append("the writer says it is over: not urgent")
         elif history:
             reasons.append(_IN_THE_PAST)
+        others = _others_at_risk(classification, text)
+        if others:
+            reasons.append(f'explicit {_OTHERS_AT_RISK.name} cue: "{others}"')
+            why.append(_OTHERS_AT_RISK.why)
         language = self.language.non_english(text) if self.language is not None else ""
         if language:
             reasons.append(
                 f"text not in English, looks like {language_name(language)}: not assessed"
             )
-        crisis = is_crisis(level)
+        crisis = is_crisis(level) or bool(others)
         urgent = crisis and bool(why)
         return self._decision(crisis, urgent, level, reasons, language, tuple(dict.fromkeys(why)))
 
@@ -381,7 +406,7 @@ class SafetyGate:
                     and _IN_THE_PAST not in reasons
                 ):
                     why.append(_LEVEL_WHY[level])
-            for pattern in (*self.patterns, _REPORTED_ACT, _REPORTED_PLAN):
+            for pattern in (*self.patterns, _REPORTED_ACT, _REPORTED_PLAN, _OTHERS_AT_RISK):
                 if pattern.urgent and reason.startswith(f"explicit {pattern.name} cue:"):
                     why.append(pattern.why)
         return tuple(dict.fromkeys(why))
@@ -475,6 +500,18 @@ def _dated_in_past(classification: Classification | dict[str, Any], text: str) -
         if not is_past(sentence) or _RECENT_RE.search(sentence):
             return False
     return True
+
+
+def _others_at_risk(classification: Classification | dict[str, Any], text: str) -> str:
+    """The phrase of harm to someone else in a text the classifier reads as psychotic, or ""."""
+    if isinstance(classification, dict):
+        labels = {str(lab.get("label")) for lab in classification.get("labels", [])}
+    else:
+        labels = set(classification.label_names())
+    if "psychosis" not in labels:
+        return ""
+    match = _OTHERS_AT_RISK.pattern.search(text)
+    return " ".join(match.group(0).split()) if match else ""
 
 
 def _risk_level(classification: Classification | dict[str, Any]) -> str:

@@ -342,3 +342,30 @@ def test_an_attempt_dated_in_the_past_is_a_crisis_but_not_urgent(gate: SafetyGat
     assert gate.decide(classification, recent).urgent
     classification["risk"]["evidence"] = []
     assert gate.decide(classification, old).urgent
+
+
+def _with_labels(text: str, labels: list[str]) -> dict:
+    as_dict = FakeClassifier().predict([text])[0].to_dict()
+    as_dict["labels"] = [{"label": lab, "score": 0.8, "sources": ["rules"]} for lab in labels]
+    as_dict["risk"]["level"] = "none"
+    return as_dict
+
+
+def test_danger_to_others_beside_psychotic_content_is_urgent(gate: SafetyGate) -> None:
+    text = "I'm scared I might hurt my baby. I've been hearing that he is evil."
+    decision = gate.decide(_with_labels(text, ["psychosis"]), text)
+    assert decision.crisis and decision.urgent and decision.level == "none"
+    assert "possible danger to someone else" in decision.block_markdown
+    assert "safeguarding" in decision.block_markdown
+    # the same words read as harm obsessions (OCD), or without a psychosis label: no crisis
+    obsession = (
+        "I keep getting horrible thoughts of hurting my baby. I would never do it and I avoid "
+        "being alone with him."
+    )
+    assert not gate.decide(_with_labels(obsession, ["ocd"]), obsession).crisis
+    persecuted = "The voices say my neighbours are poisoning me."
+    assert not gate.decide(_with_labels(persecuted, ["psychosis"]), persecuted).crisis
+    # a combined (follow-up) decision keeps saying what it describes
+    calm = gate.decide(_with_labels("Low mood.", []), "Low mood.")
+    combined = gate.combine(calm, decision)
+    assert combined.urgent and "possible danger to someone else" in combined.block_markdown
