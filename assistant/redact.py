@@ -276,6 +276,8 @@ _NOT_NAMES_TEXT = """
     Freak Failure Burden Mistake Disappointment
     Reports Reported Presents Presented Presenting Denies Denied States Stated Attended Seen
     Discharged Referred Referral Assessment Review Update Notes Note Summary Plan Risk History
+    Goodbye Farewell Samaritans Shout Childline Overdose Suicide Dermatillomania
+    Trichotillomania Bulimia Anorexia Psychosis Schizophrenia Mania Insomnia Agoraphobia
 """
 _NOT_NAMES = frozenset(w.casefold() for w in _NOT_NAMES_TEXT.split())
 _POSSESSIVE = re.compile(r"['’]s$", re.IGNORECASE)
@@ -294,9 +296,27 @@ class RedactionResult:
 
 
 def _is_common_word(word: str) -> bool:
-    """Whether ``word`` (or any hyphenated part of it) is a common word, not a name."""
+    """Whether ``word`` (or any hyphenated part of it) is a common word, not a name.
+
+    Verb forms count as common words whatever the list says: "I'm Overdosing right now", "I'm
+    Hanging Myself Tonight" and "I'm Sectioned" in a title-case post are the crisis itself, and
+    redaction runs before the classifier reads the text. Names of that shape are rare (an -ing
+    word of six letters or more; an -ed word of seven or more, except the "Mohammed", "Rasheed"
+    endings).
+    """
     folded = word.replace("’", "'").casefold()
-    return folded in _NOT_NAMES or any(part in _NOT_NAMES for part in folded.split("-"))
+    parts = [folded, *folded.split("-")]
+    return any(part in _NOT_NAMES or _is_verb_form(part) for part in parts)
+
+
+def _is_verb_form(word: str) -> bool:
+    if len(word) >= 6 and word.endswith("ing"):
+        return True
+    return (
+        len(word) >= 7
+        and word.endswith("ed")
+        and not word.endswith(("mmed", "amed", "hmed", "eed"))
+    )
 
 
 def _kept_name(words: list[str], any_case: bool) -> list[str]:

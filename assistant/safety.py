@@ -57,7 +57,10 @@ def _rx(pattern: str) -> re.Pattern[str]:
     return re.compile(pattern, re.IGNORECASE)
 
 
-_SELF = r"(?:kill|end|off|hang|shoot|drown|poison)\s+(?:my\s*s(?:el|le)f|mysef|my\s+life|it\s+all)"
+_SELF = (
+    r"(?:kill|end|off|hang|shoot|drown|poison)(?:ing)?\s+"
+    r"(?:my\s*s(?:el|le)f|mysef|my\s+life|it\s+all)"
+)
 _DIE = (
     r"(?:" + _SELF + r"|end\s+it|suicide|die(?!\s+(?:if|of|laughing|from\s+embarrassment))"
     r"|not\s+wake\s+up|be\s+gone|jump\s+(?:off|from|in\s+front\s+of)\s+(?:the|a)\s+\w+"

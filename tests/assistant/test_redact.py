@@ -138,6 +138,10 @@ def test_text_without_identifiers_round_trips() -> None:
         ("Client: Mohammed Al-Rashid, 34.", "Client: [NAME], 34."),
         ("Pt: Sarah Jones\nPresenting with low mood.", "Pt: [NAME]\nPresenting with low mood."),
         ("Thanks for listening. - Priya", "Thanks for listening. - [NAME]"),
+        (
+            "I'm Mohammed and I feel low. My brother Rasheed knows.",
+            "I'm [NAME] and I feel low. My brother [NAME] knows.",
+        ),
     ],
 )
 def test_names_are_redacted_whole(text: str, expected: str) -> None:
@@ -160,6 +164,10 @@ def test_names_are_redacted_whole(text: str, expected: str) -> None:
         "It is called rumination and the name is misleading.",
         "Client: reports low mood. Client: Reports low mood since March.",
         "I finished the race. - Proud of myself",
+        # A title-case post's crisis words are no names: redaction runs before the classifier.
+        "I'm Overdosing right now",
+        "Title: I'm Hanging Myself Tonight",
+        "This is Goodbye. I'm Sectioned under the MHA. I called Samaritans last night.",
     ],
 )
 def test_look_alikes_of_names_are_left_alone(text: str) -> None:

@@ -369,3 +369,12 @@ def test_danger_to_others_beside_psychotic_content_is_urgent(gate: SafetyGate) -
     calm = gate.decide(_with_labels("Low mood.", []), "Low mood.")
     combined = gate.combine(calm, decision)
     assert combined.urgent and "possible danger to someone else" in combined.block_markdown
+
+
+def test_a_title_case_crisis_reaches_the_gate_through_redaction(gate: SafetyGate) -> None:
+    """Redaction runs first: "I'm Hanging Myself Tonight" was "I'm [NAME] Myself Tonight"."""
+    from assistant.redact import redact_text
+
+    text = redact_text("Title: I'm Hanging Myself Tonight\n\nthe rope is in the loft").text
+    decision = _decide(gate, text, classifier_risk="none")
+    assert decision.crisis and decision.urgent, decision.reasons
