@@ -364,9 +364,12 @@ _CASE_NOTE_WORDS = ("client", "patient", "service", "counsellee", "mentee", "you
 #: Cues that open a line of a note.
 _CASE_NOTE_LINE_RE = re.compile(
     r"[\s\-*•]*(?:"
+    # "Referral: 34yo F ...", "Collateral from mother: ..."
+    r"(?:referral|collateral|presenting\s+complaint|hpc|reason\s+for\s+referral)\b[^:\n]{0,30}:|"
     r"(?:client|pt|patient|service\s+user|su|yp|young\s+person)\b\s*(?::|"
     r"(?:is|was|reports?|reported|presents?|presented|presenting|denies|denied|states?|stated|"
-    r"says|said|describes?|described|disclosed|attended|has|had|endorses|endorsed)\b)|"
+    r"says|said|describes?|described|disclosed|attended|has|had|endorses|endorsed|expressed|"
+    r"expresses|voiced|admits|admitted|is\s+a|was\s+a)\b)|"
     # "She reports hearing voices ...", not "He denies it but I know he cheated"
     r"(?:he|she|they)\s+(?:reports|denies|describes|endorses|presents|disclosed)\b"
     r"(?!.*\b(?:i|i'm|im|i've|me|my)\b)|"
@@ -442,7 +445,8 @@ _FIRST_PERSON_RE = re.compile(
 #: A risk cue that names someone else ("kill himself", "end her life", "cutting his arms").
 NAMES_SOMEONE_ELSE_RE = re.compile(
     r"\b(?:(?:him|her|them)sel(?:f|ves)|(?:his|her|their)\s+(?:own\s+)?(?:life|arms?|wrists?|"
-    r"legs?|thighs?|skin|stomach|hips?))\b",
+    r"legs?|thighs?|skin|stomach|hips?)|(?:better\s+off|ready\s+to\s+join)\s+"
+    r"(?:without\s+)?(?:her|him|them))\b",
     re.IGNORECASE,
 )
 

@@ -1127,3 +1127,44 @@ def test_case_insensitive_cues_read_the_lower_cased_text_with_the_same_offsets(
     hits = [h for la in clf.analyze(turkish).labels for h in la.hits if la.label == "anxiety"]
     assert hits and all(turkish[h.start : h.end] == h.text for h in hits)
     assert {h.text for h in hits} >= {"crippling anxiety"}
+
+
+@pytest.mark.parametrize(
+    ("text", "level"),
+    [
+        # a practitioner's shorthand
+        ("No current SI. OD of 30 x paracetamol 2/7 ago, did not present to hospital.", "attempt"),
+        ("She disclosed that she took 15 sertraline last week and didn't tell anyone.", "attempt"),
+        ("Client reports passive SI most days, no plan or intent.", "ideation"),
+        ("SI: passive, no plan, no intent. HI: denies.", "ideation"),
+        ("SI: denies. HI: denies. Mood low.", "none"),
+        ("SI/HI - nil. Sleeping better.", "none"),
+        (
+            "Denies SI. However reports DSH last night - superficial lacerations to thighs.",
+            "behavior",
+        ),
+        ("cut deeper than usual last night, probably needed stitches", "behavior"),
+        # passive ideation of an older adult; a perinatal referral
+        (
+            "I've been thinking they'd be better off if I went to sleep and didn't wake up.",
+            "ideation",
+        ),
+        (
+            "Referral: 34yo F, 3/52 postpartum, intrusive thoughts that the baby would be better "
+            "off without her and that she should walk into the sea.",
+            "ideation",
+        ),
+        # hyperbole stays out; someone else's "better off without him" is theirs
+        ("if I see one more form I'm going to throw myself off the garden shed lol", "none"),
+        ("My mum would be better off without him, he's useless.", "none"),
+    ],
+)
+def test_clinical_shorthand_and_other_forms_of_risk(
+    clf: LexiconClassifier, text: str, level: str
+) -> None:
+    assert clf.analyze(text).risk.level == level
+
+
+def test_a_single_voice_giving_orders_is_a_hallucination(clf: LexiconClassifier) -> None:
+    analysis = clf.analyze("the voice keeps telling me to kill my neighbour")
+    assert any(la.label == "psychosis" and la.counted_hits for la in analysis.labels)
