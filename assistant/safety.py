@@ -70,6 +70,12 @@ _WHEN = (
     r"(?:tonight|tomorr?ow|tmrw|this\s+weekend|today|next\s+(?:week|month)|on\s+my\s+birthday|"
     r"(?:on\s+|this\s+|next\s+)?(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday))"
 )
+#: Means of suicide named in a plan.
+_METHOD = (
+    r"(?:car\s+exhaust|exhaust\s+fumes|hose\s?pipe|charcoal|carbon\s+monoxide|helium|noose|"
+    r"ligature|the\s+rope|a\s+rope|(?:all\s+)?(?:the|my)\s+(?:pills|tablets)|the\s+(?:bridge|cliff|"
+    r"viaduct|multi-?storey|car\s+park\s+roof|railway|train\s+line|tracks))"
+)
 #: Laughter or a joke in the sentence: "kill myself on Friday lol that meeting".
 _JOKE_RE = re.compile(
     r"\b(?:lol|lmao|lmfao|rofl|haha\w*|jk|joking|laughing)\b|[\U0001F602\U0001F923]",
@@ -130,6 +136,27 @@ CRISIS_PATTERNS: tuple[CrisisPattern, ...] = (
             r"|\b(?:when|after)\s+\w+\s+(?:is|are)\s+(?:away|out|asleep|gone)\b"
             r"|\b" + _WHEN + r"\b[^.!?\n]{0,40}\b(?:it'?ll|it\s+will)\s+(?:all\s+)?be\s+over\b"
             r"(?!\s+with)"
+        ),
+        urgent=True,
+        needs_context=True,
+        why="a worked-out plan",
+    ),
+    CrisisPattern(
+        # A method and a time in one sentence, beside suicidal words or a classifier crisis:
+        # "on Friday I can use the car exhaust in the garage" (the end of a long post the
+        # student reads only the start of).
+        "timed method",
+        "ideation",
+        _rx(
+            r"\b"
+            + _WHEN
+            + r"\b[^.!?\n]{0,80}\b"
+            + _METHOD
+            + r"|\b"
+            + _METHOD
+            + r"\b[^.!?\n]{0,80}\b"
+            + _WHEN
+            + r"\b"
         ),
         urgent=True,
         needs_context=True,

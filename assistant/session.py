@@ -51,6 +51,12 @@ _ABOUT_SOMEONE_RE = re.compile(
     r"brother|sister)|draft|answer|reply|recommendation|passage|plan)\b",
     re.IGNORECASE,
 )
+#: A practitioner announcing another case: "Next client: ...", "Pt 2: ...", "New post - ...".
+_NEW_CASE_RE = re.compile(
+    r"^\s*(?:(?:next|new|another|second|third|different)\s+(?:client|patient|pt|case|post|person|"
+    r"referral|one)\b|(?:client|patient|pt|case|post|referral)\s*#?\s*\d+\s*[:\-–.)])",
+    re.IGNORECASE,
+)
 _CASE_REF_RE = re.compile(
     r"\b(?:the draft|this draft|the recommendation|the plan|this case|the case|above|"
     r"your (?:answer|draft|suggestion)s?|the person|the client|the patient|the poster|years? old|"
@@ -135,6 +141,8 @@ class CaseSession:
         text = message.strip()
         if not text:
             return False
+        if _NEW_CASE_RE.match(text):
+            return False  # "Next client: ...", "Pt 2: ...", "New post: ..."
         opens_like_follow_up = bool(_FOLLOW_UP_RE.match(text))
         if len(text) >= NEW_CASE_CHARS:
             return False

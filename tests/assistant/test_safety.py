@@ -378,3 +378,14 @@ def test_a_title_case_crisis_reaches_the_gate_through_redaction(gate: SafetyGate
     text = redact_text("Title: I'm Hanging Myself Tonight\n\nthe rope is in the loft").text
     decision = _decide(gate, text, classifier_risk="none")
     assert decision.crisis and decision.urgent, decision.reasons
+
+
+def test_a_method_and_a_time_beside_a_crisis_are_urgent(gate: SafetyGate) -> None:
+    """The end of a long post the student reads only the start of."""
+    text = (
+        "if I take the dog to my mum's on Friday I can use the car exhaust in the garage while "
+        "my girlfriend is at her sister's, and nobody has to find me straight away."
+    )
+    assert _decide(gate, text, classifier_risk="ideation").urgent
+    # a method and a time alone are everyday ("take the train on Friday")
+    assert not _decide(gate, "I'll take the train on Friday to see mum.").crisis

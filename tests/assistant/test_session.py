@@ -69,6 +69,10 @@ def test_follow_ups_keep_the_case(message: str) -> None:
         ("I want you to focus on sleep", True),
         ("I'm worried about her safety", True),
         ("I have seen her twice this week", True),
+        # another case announced: a new case whatever it says about "she"
+        ("Next client: 19yo F, she has been bingeing and purging daily.", False),
+        ("Pt 2: he reports hearing voices.", False),
+        ("New post - she says she can't go on.", False),
     ],
 )
 def test_first_person_words_are_a_new_post_unless_they_speak_of_the_person(

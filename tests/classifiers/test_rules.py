@@ -1168,3 +1168,15 @@ def test_clinical_shorthand_and_other_forms_of_risk(
 def test_a_single_voice_giving_orders_is_a_hallucination(clf: LexiconClassifier) -> None:
     analysis = clf.analyze("the voice keeps telling me to kill my neighbour")
     assert any(la.label == "psychosis" and la.counted_hits for la in analysis.labels)
+
+
+def test_reckless_giving_in_mania_is_no_suicide_preparation(clf: LexiconClassifier) -> None:
+    analysis = clf.analyze(
+        "I'm the messiah, I haven't slept for a week and I gave all my savings to strangers on "
+        "the street"
+    )
+    assert analysis.risk.level == "none"
+    bipolar = next(la for la in analysis.labels if la.label == "bipolar")
+    assert {h.cue for h in bipolar.counted_hits} >= {"grandiosity", "risky_behaviour"}
+    # giving everything away with no such context is still a preparation cue
+    assert clf.analyze("I gave all my savings away this week.").risk.level == "behavior"
