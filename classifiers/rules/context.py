@@ -547,6 +547,7 @@ class TextContext:
         sentence = self.text[s_start:s_end]
         return ContextFlags(
             negated=_is_negated(clause, self.text[start:end])
+            or _list_negated(before, self.note)
             or self._is_disputed(before + self.text[start:end], end, s_end),
             hypothetical=_is_hypothetical(_punct_tail(before)),
             third_person=(not first_person_cue) and _is_third_person(before, self.note),
@@ -657,6 +658,35 @@ def _is_negated(clause: str, hit: str = "") -> bool:
                 continue
             return True
     return False
+
+
+#: A clinical negation that heads a list to the end of its sentence ("No evidence of psychosis,
+#: mania or eating disorder"; "Nil suicidal ideation, self-harm, psychotic sx"), NegEx's
+#: pre-negations with a sentence-long scope.
+_LIST_NEGATOR_RE = re.compile(
+    r"\b(?:no\s+(?:evidence|signs?|features|symptoms|history|hx|indication)\s+of|"
+    r"not\s+suggestive\s+of|negative\s+for|ruled\s+out)\b",
+    re.IGNORECASE,
+)
+#: The same in a case note only: "denied" and "nil" are everyday words elsewhere ("the doctors
+#: denied him pain medicine, and he had to recover in excruciating pain").
+_NOTE_LIST_NEGATOR_RE = re.compile(r"\b(?:nil|den(?:ies|ied))\b", re.IGNORECASE)
+#: What ends such a list before the cue ("No evidence of psychosis, but low mood").
+_LIST_BREAK_RE = re.compile(
+    r"\b(?:but|however|although|though|apart\s+from|except|whereas|yet|reports?|describes?|"
+    r"endorses?)\b|[;:]",
+    re.IGNORECASE,
+)
+
+
+def _list_negated(before: str, note: bool = False) -> bool:
+    """True when a clinical negation earlier in the sentence heads a list the hit is part of
+    (``note``: the text is a case note, where "denies" and "nil" head lists too)."""
+    ends = [m.end() for m in _LIST_NEGATOR_RE.finditer(before)]
+    if note:
+        ends += [m.end() for m in _NOTE_LIST_NEGATOR_RE.finditer(before)]
+        ends.sort()
+    return bool(ends) and not _LIST_BREAK_RE.search(before, ends[-1])
 
 
 def _is_hypothetical(before: str) -> bool:

@@ -1180,3 +1180,29 @@ def test_reckless_giving_in_mania_is_no_suicide_preparation(clf: LexiconClassifi
     assert {h.cue for h in bipolar.counted_hits} >= {"grandiosity", "risky_behaviour"}
     # giving everything away with no such context is still a preparation cue
     assert clf.analyze("I gave all my savings away this week.").risk.level == "behavior"
+
+
+@pytest.mark.parametrize(
+    ("text", "absent", "present"),
+    [
+        (
+            "No evidence of psychosis, mania or eating disorder. Mood low.",
+            {"psychosis", "bipolar", "eating_disorder"},
+            set(),
+        ),
+        (
+            "Client denies low mood, anxiety or panic attacks but reports flashbacks and "
+            "nightmares since the assault.",
+            {"depression", "anxiety"},
+            {"ptsd"},
+        ),
+    ],
+)
+def test_a_clinical_negation_heads_a_list_to_the_end_of_its_sentence(
+    clf: LexiconClassifier, text: str, absent: set[str], present: set[str]
+) -> None:
+    counted = {la.label for la in clf.analyze(text).labels if la.counted_hits}
+    assert not counted & absent and present <= counted
+    # outside a note "denied" is an everyday word: the rest of the sentence stays the writer's
+    everyday = "The doctors denied me pain medicine and I've been having panic attacks since."
+    assert any(la.label == "anxiety" and la.counted_hits for la in clf.analyze(everyday).labels)
