@@ -576,8 +576,9 @@ def rules_view(analysis: Any, words: int = 0, text: str = "") -> RulesView:
     )
 
 
-#: The rules' cue of a standard screening score (PHQ-9, GAD-7) at a moderate band or above.
-SCREENING_CUE = "screening_score"
+#: The rules' cues of measurements the student cannot read: a standard screening score (PHQ-9,
+#: GAD-7) at a moderate band or above, an eating disorder's medical risk ("BMI 13.2", "HR 38").
+SCREENING_CUES = frozenset({"screening_score", "medical_risk"})
 
 
 def _screening(analysis: Any) -> str:
@@ -841,7 +842,7 @@ def fuse_labels(rules: RulesView, model: ModelView, config: FusionConfig) -> tup
             and hit.evidence
             and hit.score >= config.rules_add_min
             # a screening score is numbers the student cannot read: its low p is no verdict
-            and (p >= config.model_against or any(e.cue == SCREENING_CUE for e in hit.evidence))
+            and (p >= config.model_against or any(e.cue in SCREENING_CUES for e in hit.evidence))
         ):
             score = max(p, config.rules_add_weight * hit.score)
             out.append(LabelScore(label, score, ("rules",), hit.evidence))

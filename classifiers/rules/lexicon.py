@@ -368,7 +368,9 @@ class LexiconClassifier:
             words=len(text.split()),
             screening=screening_level(
                 [h.text for la in labels for h in la.counted_hits if h.kind == "screening"]
-            ),
+            )
+            if not _eating_disorder_medical_risk(labels)
+            else "severe",
         )
         severity = score_severity(features)
         relevance_score = _relevance_score(labels, risk_hits, relevance_hits, off_topic_hits)
@@ -510,6 +512,16 @@ def _evidence_strength(hits: Sequence[Hit]) -> float:
         values.sort(reverse=True)
         total += values[0] + min(REPEAT_CAP, REPEAT_FACTOR * sum(values[1:]))
     return total
+
+
+def _eating_disorder_medical_risk(labels: Sequence[LabelAnalysis]) -> bool:
+    """An eating disorder's medical risk (a BMI under 15, a heart rate under 45, insulin left
+    out) beside another eating-disorder cue of the writer's: severe."""
+    for la in labels:
+        if la.label == "eating_disorder":
+            cues = {h.cue for h in la.counted_hits}
+            return "medical_risk" in cues and len(cues) > 1
+    return False
 
 
 def _symptom_weight(labels: Sequence[LabelAnalysis]) -> float:

@@ -1206,3 +1206,18 @@ def test_a_clinical_negation_heads_a_list_to_the_end_of_its_sentence(
     # outside a note "denied" is an everyday word: the rest of the sentence stays the writer's
     everyday = "The doctors denied me pain medicine and I've been having panic attacks since."
     assert any(la.label == "anxiety" and la.counted_hits for la in clf.analyze(everyday).labels)
+
+
+@pytest.mark.parametrize(
+    ("text", "severity"),
+    [
+        ("Pt is a 19yo F with anorexia, BMI 13.2, HR 38, dizzy on standing.", "severe"),
+        ("I've been skipping my insulin to lose weight, I'm terrified of gaining.", "severe"),
+        # a measurement without an eating-disorder cue beside it is no such risk
+        ("my resting HR is 42, I'm a marathon runner and I eat loads.", "minimal"),
+    ],
+)
+def test_an_eating_disorders_medical_risk_is_severe(
+    clf: LexiconClassifier, text: str, severity: str
+) -> None:
+    assert clf.analyze(text).severity_features.screening == severity
