@@ -46,9 +46,18 @@ _PHONE = re.compile(
 _HANDLE = re.compile(
     r"(?<![\w/])(?:/?u/[A-Za-z0-9_-]{2,}|@[A-Za-z0-9_](?:[A-Za-z0-9_.]{0,30}[A-Za-z0-9_])?)"
 )
+#: A social handle named by its platform, without "@": "my insta is kayleigh_x_2010", "snap:
+#: kaylz.xo". Only a value with a digit, "_" or "." ("my insta is private" is no handle).
+_PLATFORM_HANDLE = re.compile(
+    r"\b(?:insta(?:gram)?|ig|snap(?:chat)?|tiktok|tik\s+tok|twitter|discord|kik|telegram|"
+    r"threads|twitch)(?:\s*(?:handle|name|username|user|account|id))?(?:\s*(?:is|:|-|=)\s*|\s+)"
+    r"(?P<id>[A-Za-z0-9](?=[\w.]*[\d_.])[\w.]{1,28}[A-Za-z0-9_])(?![\w.])",
+    re.IGNORECASE,
+)
 _STREET_WORDS = (
     "street|st|road|rd|avenue|ave|lane|ln|drive|dr|boulevard|blvd|court|ct|place|pl|way|"
-    "terrace|close|crescent|square|sq|highway|hwy|parkway|pkwy|circle|cir"
+    "terrace|close|crescent|square|sq|highway|hwy|parkway|pkwy|circle|cir|grove|gardens|mews|"
+    "rise|row|walk|hill|green|park|vale|view"
 )
 _ADDRESS = re.compile(
     r"\b\d{1,5}[A-Za-z]?\s+(?:[A-Z][a-zA-Z'-]+\s+){1,3}(?i:" + _STREET_WORDS + r")\b\.?",
@@ -181,7 +190,7 @@ _NAME_CUES = [
     # that are not names ("it is called rumination", "the name is misleading").
     _NameCue(re.compile(r"\b(?i:called|names?\s+is|name['’]s)\s+" + _NAME_TOKENS)),
     # "I'm Sam", "I am Sam" - only when followed by a capitalised non-common word
-    _NameCue(re.compile(r"\b(?:I['’]m|Im|I am|(?i:this is))\s+" + _NAME_TOKENS)),
+    _NameCue(re.compile(r"\b(?:I['’]m|Im|im|I am|(?i:this is))\s+" + _NAME_TOKENS)),
     # A form field: "Name: Kateřina Nováková", "Client name - Sam"
     _NameCue(
         re.compile(
@@ -194,9 +203,27 @@ _NAME_CUES = [
     # "Client: reports low mood" is no name)
     _NameCue(
         re.compile(
-            r"(?:^|\n)\s*(?i:client|patient|pt|service\s+user|young\s+person)\s*[:\-–]\s*"
-            + _NAME_TOKENS
+            r"(?:^|\n|/)\s*(?i:client|patient|pt|service\s+user|young\s+person|re|next\s+of\s+kin|"
+            r"nok|carer|parent|guardian|mother|father|gp|sw|social\s+worker|cpn|key\s*worker|"
+            r"care\s+coordinator|referrer|interpreter)\s*[:\-–]\s*" + _NAME_TOKENS
         )
+    ),
+    # A note naming someone: "Seen by Jane Doe, CPN", "Referral for Aisha Rahman", "spoke to
+    # Priya Sharma" (capitalised only)
+    _NameCue(
+        re.compile(
+            r"\b(?i:seen\s+by|referred\s+by|referral\s+for|spoke\s+(?:to|with)|"
+            r"accompanied\s+by|discussed\s+with)\s+" + _NAME_TOKENS
+        )
+    ),
+    # A name with an age in brackets, or an age after it: "Sarah Jones (34)", "Client (Mohammed,
+    # 29)", "I (Emily, 22)"
+    _NameCue(re.compile(r"\(\s*" + _NAME_TOKENS + r"\s*,\s*\d{1,2}\s*\)")),
+    _NameCue(
+        re.compile(
+            r"(?:^|(?<=[.!?\n]))\s*" + _NAME_TOKENS + r"\s*\(\s*\d{1,2}\s*(?:[mfMF]|yo|y/o|yrs?)?\s*\)"
+        ),
+        whole=True,
     ),
     # Titles: "Dr Patel", "Mrs. Jones"
     _NameCue(re.compile(r"\b(?:Dr|Mr|Mrs|Ms|Miss|Mx|Prof)\.?\s+" + _NAME_TOKENS)),
@@ -207,7 +234,7 @@ _NAME_CUES = [
             r"[\s-]?)?(?:friend|boyfriend|girlfriend|partner|husband|wife|sister|brother|mom|"
             r"mum|mother|dad|father|son|daughter|cousin|aunt|uncle|therapist|counsellor|"
             r"counselor|doctor|gp|psychiatrist|teacher|boss|roommate|flatmate|coworker|colleague|"
-            r"fiance|fiancee|grandma|grandpa|grandmother|grandfather|niece|nephew))\s*,?\s+"
+            r"fiance|fiancee|grandma|grandpa|grandmother|grandfather|niece|nephew|ex))\s*,?\s+"
             + _NAME_TOKENS
         )
     ),
@@ -276,7 +303,7 @@ _NOT_NAMES_TEXT = """
     Freak Failure Burden Mistake Disappointment
     Reports Reported Presents Presented Presenting Denies Denied States Stated Attended Seen
     Discharged Referred Referral Assessment Review Update Notes Note Summary Plan Risk History
-    Goodbye Farewell Samaritans Shout Childline Overdose Suicide Dermatillomania
+    I'm I've I'd I'll Goodbye Farewell Samaritans Shout Childline Overdose Suicide Dermatillomania
     Trichotillomania Bulimia Anorexia Psychosis Schizophrenia Mania Insomnia Agoraphobia
 """
 _NOT_NAMES = frozenset(w.casefold() for w in _NOT_NAMES_TEXT.split())
@@ -332,6 +359,8 @@ def _kept_name(words: list[str], any_case: bool) -> list[str]:
     kept: list[str] = []
     lower_run = False
     for i, word in enumerate(words):
+        if len(word) < 2 and not kept:
+            break  # "(M, 29)": a sex, not a name
         lower = word[0].islower()  # caseless scripts (Chinese, Devanagari) count as capitalised
         if not kept:
             lower_run = lower
@@ -374,7 +403,8 @@ def _name_spans(text: str) -> list[tuple[int, int]]:
     names = {text[s:e] for s, e in spans}
     for name in names:
         first = name.split()[0]
-        for form in {name, first, name.title(), first.title()}:
+        last = name.split()[-1]  # the surname a relative shares ("Next of kin: ... Adeyemi")
+        for form in {name, first, last, name.title(), first.title()}:
             if len(form) < 3:
                 continue
             for match in re.finditer(r"(?<!\w)" + re.escape(form) + r"(?!\w)", text):
@@ -392,6 +422,7 @@ def find_identifiers(text: str) -> list[tuple[RedactionKind, int, int]]:
         ("EMAIL", _EMAIL),
         ("URL", _URL),
         ("HANDLE", _HANDLE),
+        ("HANDLE", _PLATFORM_HANDLE),
         # Before PHONE: "dob 12-03-1990" has eight digits split by dashes, and "NHS no 943 476
         # 5919" ten.
         ("DATE_OF_BIRTH", _DATE_OF_BIRTH),

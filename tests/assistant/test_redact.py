@@ -142,6 +142,18 @@ def test_text_without_identifiers_round_trips() -> None:
             "I'm Mohammed and I feel low. My brother Rasheed knows.",
             "I'm [NAME] and I feel low. My brother [NAME] knows.",
         ),
+        # a second QA probe: a case note's names, ages in brackets, next of kin
+        ("Re: John Smith, DOB 03/04/1988.", "Re: [NAME], DOB [DATE_OF_BIRTH]."),
+        ("Sarah Jones (34) was seen today.", "[NAME] (34) was seen today."),
+        ("Referral for Aisha Rahman, 16, Year 11", "Referral for [NAME], 16, Year 11"),
+        (
+            "Patient: Oluwaseun Adeyemi / Next of kin: Funmilayo Adeyemi (wife)",
+            "Patient: [NAME] / Next of kin: [NAME] (wife)",
+        ),
+        ("Seen by Jane Doe, CPN.", "Seen by [NAME], CPN."),
+        ("I (Emily, 22) live here.", "I ([NAME], 22) live here."),
+        ("my ex Daniel Wright posted my address", "my ex [NAME] posted my address"),
+        ("SW: Priya Sharma.", "SW: [NAME]."),
     ],
 )
 def test_names_are_redacted_whole(text: str, expected: str) -> None:
@@ -168,6 +180,8 @@ def test_names_are_redacted_whole(text: str, expected: str) -> None:
         "I'm Overdosing right now",
         "Title: I'm Hanging Myself Tonight",
         "This is Goodbye. I'm Sectioned under the MHA. I called Samaritans last night.",
+        "I'm (25M) and I'm a psychologist (M, 29). My insta is private.",
+        "Use the coupon code REDDIT15OFF at checkout.",
     ],
 )
 def test_look_alikes_of_names_are_left_alone(text: str) -> None:
@@ -268,3 +282,9 @@ def test_record_numbers_after_their_name_are_redacted(text: str, expected: str) 
 )
 def test_numbers_after_those_words_without_a_record_shape_are_kept(text: str) -> None:
     assert redact_text(text).text == text
+
+
+def test_handles_named_by_their_platform_are_redacted() -> None:
+    text = "my insta is kayleigh_x_2010 and snap is kaylz.xo"
+    assert redact_text(text).text == "my insta is [HANDLE] and snap is [HANDLE]"
+    assert redact_text("Lives at 14 Elm Grove.").text == "Lives at [ADDRESS]."
