@@ -1221,3 +1221,12 @@ def test_an_eating_disorders_medical_risk_is_severe(
     clf: LexiconClassifier, text: str, severity: str
 ) -> None:
     assert clf.analyze(text).severity_features.screening == severity
+
+
+def test_checking_the_door_lock_for_fear_of_fire_is_ocd(clf: LexiconClassifier) -> None:
+    text = (
+        "I check the door lock 40 times before leaving and if I don't the house will burn "
+        "down. I know it's irrational."
+    )
+    ocd = next(la for la in clf.analyze(text).labels if la.label == "ocd")
+    assert {h.cue for h in ocd.counted_hits} >= {"checking", "compulsion"}
