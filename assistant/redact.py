@@ -221,7 +221,9 @@ _NAME_CUES = [
     _NameCue(re.compile(r"\(\s*" + _NAME_TOKENS + r"\s*,\s*\d{1,2}\s*\)")),
     _NameCue(
         re.compile(
-            r"(?:^|(?<=[.!?\n]))\s*" + _NAME_TOKENS + r"\s*\(\s*\d{1,2}\s*(?:[mfMF]|yo|y/o|yrs?)?\s*\)"
+            r"(?:^|(?<=[.!?\n]))\s*"
+            + _NAME_TOKENS
+            + r"\s*\(\s*\d{1,2}\s*(?:[mfMF]|yo|y/o|yrs?)?\s*\)"
         ),
         whole=True,
     ),
