@@ -65,6 +65,81 @@ _PLACEHOLDER_RE = re.compile(r"\[[A-Z_]+\]")
 _WORD_RE = re.compile(r"[\u0e00-\u0e7f\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff]|[^\W\d_]+")
 
 
+#: Hindi or Urdu written in Latin letters ("mujhe ab jeena nahi hai"), which py3langid has not
+#: learned and reads as English or noise: its common function and feeling words. A text is
+#: romanised Hindi when at least ``_ROMAN_HINDI_MIN`` distinct ones make at least a fifth of
+#: its words (English never uses them; a stray "yaar" or "accha" in English stays English).
+_ROMAN_HINDI = frozenset(
+    [
+        "nahi",
+        "nahin",
+        "hai",
+        "hain",
+        "hoon",
+        "hun",
+        "mujhe",
+        "mera",
+        "meri",
+        "mere",
+        "mujhse",
+        "tum",
+        "tumhe",
+        "kya",
+        "kyun",
+        "kyu",
+        "bahut",
+        "bohot",
+        "jeena",
+        "jina",
+        "zindagi",
+        "marna",
+        "marne",
+        "chahta",
+        "chahti",
+        "chahiye",
+        "accha",
+        "acha",
+        "theek",
+        "thik",
+        "raha",
+        "rahi",
+        "rahe",
+        "gaya",
+        "gayi",
+        "karna",
+        "karta",
+        "karti",
+        "kuch",
+        "koi",
+        "yaar",
+        "bhi",
+        "aur",
+        "toh",
+        "kabhi",
+        "sab",
+        "sabko",
+        "pata",
+        "dil",
+        "dard",
+        "akela",
+        "akeli",
+        "udaas",
+        "pareshan",
+        "ghar",
+        "wala",
+        "wali",
+    ]
+)
+_ROMAN_HINDI_MIN = 3
+
+
+def roman_hindi(text: str) -> bool:
+    """True when ``text`` reads as Hindi or Urdu written in Latin letters."""
+    words = [w.lower() for w in _WORD_RE.findall(text)]
+    hits = [w for w in words if w in _ROMAN_HINDI]
+    return len(set(hits)) >= _ROMAN_HINDI_MIN and len(hits) >= 0.2 * len(words)
+
+
 def language_name(code: str) -> str:
     """A readable name for an ISO 639 code: ``"Spanish (es)"``, else the code itself."""
     name = LANGUAGE_NAMES.get(code)
@@ -113,6 +188,8 @@ class LangidLanguageDetector:
         """The text's language code when it is confidently not English, else ``""``."""
         if count_words(_PLACEHOLDER_RE.sub(" ", text)) < self.min_words:
             return ""
+        if roman_hindi(text):
+            return "hi"
         code, probability = self.detect(text)
         # "zxx" is py3langid's "no linguistic content", not a language a reader could help with.
         flagged = code not in ("en", "zxx") and probability >= self.min_probability

@@ -304,7 +304,15 @@ _REPORTED_FRAME_RE = re.compile(
     r"students?|pupils?|kids?|child|partner|someone)\s+(?:\w+\s+)?(?:texted|told|said|messaged|"
     r"mentioned|admitted|confided)|"
     r"(?:peer\s+support|first\s+aid|safeguarding|suicide\s+prevention|mental\s+health)\s+"
-    r"(?:training|course|workshop))\b",
+    r"(?:training|course|workshop)|"
+    # a professional's question about their work: "how do I ask a patient directly about
+    # suicidal thoughts?", "what's the best way to screen my clients for self-harm?"
+    r"(?:how|when)\s+(?:do|should|can|would|could)\s+i\s+(?:best\s+)?(?:ask|talk\s+to|approach|"
+    r"screen|assess|support|respond\s+to|bring\s+(?:it\s+)?up\s+with)\s+(?:a|my|the|our)\s+"
+    r"(?:\w+\s+)?(?:patients?|clients?|students?|pupils?|service\s+users?|young\s+people|"
+    r"staff|team|colleagues?|residents?)|"
+    r"(?:best|right)\s+way\s+to\s+(?:ask|screen|assess)\s+(?:a|my|the|our)\s+(?:\w+\s+)?"
+    r"(?:patients?|clients?|students?|pupils?|service\s+users?))\b",
     re.IGNORECASE,
 )
 

@@ -12,6 +12,8 @@ NOT_ENGLISH = {
     "de": "Ich will nicht mehr leben. Die Tabletten liegen für heute Nacht bereit.",
     "pt": "Não quero mais viver. Tenho os comprimidos prontos para esta noite.",
     "ar": "لا أريد أن أعيش بعد الآن. جهزت الحبوب لهذه الليلة.",
+    # Hindi in Latin letters, which py3langid reads as English
+    "hi": "mujhe ab jeena nahi hai, bahut akela feel hota hai, kuch accha nahi lagta",
 }
 
 
@@ -32,6 +34,7 @@ def test_texts_in_other_languages_are_named(
         "Had a nice walk with my dog today, work was fine.",
         "Muy bien",  # too short to tell, whatever the language
         "My therapist [NAME] says I have PTSD and I can't sleep.",
+        "yaar I am so tired of everything, accha whatever",  # a Hindi word or two in English
     ],
 )
 def test_english_and_short_texts_are_not_flagged(

@@ -969,3 +969,17 @@ def test_the_rules_severity_is_a_floor_on_the_models() -> None:
     assert fuse(calm, model, on, "v").severity.level == "mild"
     assert "rules_severity_floor" not in FusionConfig().to_dict()
     assert FusionConfig.from_dict(on.to_dict()) == on
+
+
+@pytest.mark.slow
+def test_shipped_hybrid_reads_a_professionals_question_as_no_crisis(
+    shipped: HybridClassifier,
+) -> None:
+    question, plea = shipped.predict(
+        [
+            "I'm a nurse; how do I ask a patient directly about suicidal thoughts without "
+            "putting ideas in their head?",
+            "How do I ask my mum for help, I want to die",
+        ]
+    )
+    assert not question.risk.crisis and plea.risk.crisis

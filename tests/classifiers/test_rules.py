@@ -1230,3 +1230,13 @@ def test_checking_the_door_lock_for_fear_of_fire_is_ocd(clf: LexiconClassifier) 
     )
     ocd = next(la for la in clf.analyze(text).labels if la.label == "ocd")
     assert {h.cue for h in ocd.counted_hits} >= {"checking", "compulsion"}
+
+
+def test_a_professionals_question_about_their_work_is_a_reported_frame() -> None:
+    from classifiers.rules.context import reported_frame
+
+    assert reported_frame(
+        "I'm a nurse; how do I ask a patient directly about suicidal thoughts without putting "
+        "ideas in their head?"
+    )
+    assert not reported_frame("How do I ask my mum for help, I want to die")
