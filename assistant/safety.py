@@ -62,7 +62,9 @@ _SELF = (
     r"(?:my\s*s(?:el|le)f|mysef|my\s+life|it\s+all)"
 )
 _DIE = (
-    r"(?:" + _SELF + r"|end\s+it|suicide|die(?!\s+(?:if|of|laughing|from\s+embarrassment))"
+    r"(?:"
+    + _SELF
+    + r"|end\s+it|(?<!'s\s)(?<!’s\s)(?<!his\s)(?<!her\s)(?<!their\s)suicide|die(?!\s+(?:if|of|laughing|from\s+embarrassment))"
     r"|not\s+wake\s+up|be\s+gone|jump\s+(?:off|from|in\s+front\s+of)\s+(?:the|a)\s+\w+"
     r"|take\s+(?:all\s+(?:of\s+)?)?my\s+(?:tablets|pills|meds)|(?:i'?m|i\s+am)\s+gone)"
 )
@@ -269,6 +271,23 @@ _OTHERS_AT_RISK = CrisisPattern(
         "and follow local safeguarding procedures)"
     ),
 )
+#: Dangerous withdrawal: the classifier's substance-use evidence of a medical risk (seizures,
+#: hallucinations or confusion coming off alcohol or benzodiazepines; delirium tremens can kill
+#: within hours; NICE CG100, CG115). Not a suicide-risk level, so it raises none; it makes the
+#: decision a crisis and urgent, with emergency medical care as the first step. The regex is
+#: unused: the rules' ``medical_risk`` cue finds it.
+_MEDICAL_DANGER = CrisisPattern(
+    "medical danger",
+    "none",
+    _rx(r"(?!)"),
+    urgent=True,
+    why=(
+        "signs of dangerous withdrawal (seizures, hallucinations or confusion coming off alcohol "
+        "or sedatives need emergency medical care, not a managed detox at home)"
+    ),
+)
+#: The labels whose ``medical_risk`` evidence is an emergency of its own.
+_MEDICAL_DANGER_LABELS = frozenset({"substance_use"})
 #: A recent act: "last night", "this morning", "an hour ago", "just".
 _RECENT_RE = re.compile(
     r"\b(?:last\s+night|yesterday|today|tonight|this\s+(?:morning|afternoon|evening|week)|"
@@ -400,12 +419,16 @@ class SafetyGate:
         if others:
             reasons.append(f'explicit {_OTHERS_AT_RISK.name} cue: "{others}"')
             why.append(_OTHERS_AT_RISK.why)
+        medical = _medical_danger(classification)
+        if medical:
+            reasons.append(f'explicit {_MEDICAL_DANGER.name} cue: "{medical}"')
+            why.append(_MEDICAL_DANGER.why)
         language = self.language.non_english(text) if self.language is not None else ""
         if language:
             reasons.append(
                 f"text not in English, looks like {language_name(language)}: not assessed"
             )
-        crisis = is_crisis(level) or bool(others)
+        crisis = is_crisis(level) or bool(others) or bool(medical)
         urgent = crisis and bool(why)
         return self._decision(crisis, urgent, level, reasons, language, tuple(dict.fromkeys(why)))
 
@@ -436,7 +459,13 @@ class SafetyGate:
                     and _IN_THE_PAST not in reasons
                 ):
                     why.append(_LEVEL_WHY[level])
-            for pattern in (*self.patterns, _REPORTED_ACT, _REPORTED_PLAN, _OTHERS_AT_RISK):
+            for pattern in (
+                *self.patterns,
+                _REPORTED_ACT,
+                _REPORTED_PLAN,
+                _OTHERS_AT_RISK,
+                _MEDICAL_DANGER,
+            ):
                 if pattern.urgent and reason.startswith(f"explicit {pattern.name} cue:"):
                     why.append(pattern.why)
         return tuple(dict.fromkeys(why))
@@ -542,6 +571,29 @@ def _others_at_risk(classification: Classification | dict[str, Any], text: str) 
         return ""
     match = _OTHERS_AT_RISK.pattern.search(text)
     return " ".join(match.group(0).split()) if match else ""
+
+
+def _medical_danger(classification: Classification | dict[str, Any]) -> str:
+    """The evidence text of a medical emergency the classifier found (dangerous withdrawal), or
+    ""."""
+    if isinstance(classification, dict):
+        labels = [
+            (
+                str(lab.get("label")),
+                [(str(e.get("cue")), str(e.get("text"))) for e in lab.get("evidence", [])],
+            )
+            for lab in classification.get("labels", [])
+        ]
+    else:
+        labels = [
+            (lab.label, [(e.cue, e.text) for e in lab.evidence]) for lab in classification.labels
+        ]
+    for label, evidence in labels:
+        if label in _MEDICAL_DANGER_LABELS:
+            for cue, phrase in evidence:
+                if cue == "medical_risk":
+                    return " ".join(phrase.split())
+    return ""
 
 
 def _risk_level(classification: Classification | dict[str, Any]) -> str:

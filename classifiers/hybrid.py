@@ -146,7 +146,12 @@ from classifiers.labels import (
     risk_rank,
     severity_rank,
 )
-from classifiers.rules.context import FIRST_PERSON_WORD_RE, figurative_spans, split_sentences
+from classifiers.rules.context import (
+    FIRST_PERSON_WORD_RE,
+    bereavement_spans,
+    figurative_spans,
+    split_sentences,
+)
 from classifiers.rules.risk import denial_hits, past_ideation_hits
 from classifiers.stacking import blend, weights_from_config
 from classifiers.text_checks import validate_text
@@ -279,6 +284,16 @@ class FusionConfig:
     #: CG31), and a crisis block would tell a parent's practitioner the opposite. A product
     #: rule, not tuned.
     obsession_veto: bool = False
+    #: Where the text tells of someone else's death by suicide (``RulesView.bereavement``: "My
+    #: dad killed himself when I was 12", "I lost my brother to suicide in March") and no rule
+    #: cue of the writer's own is at ideation or above, the student's crisis call is checked on
+    #: the text without those words (``ModelView.literal``), as for a figure of speech: the
+    #: risk head reads the other person's act as the writer's ("attempt" for a grieving son).
+    #: Where that reading is no crisis, the level is at least an indicator (a suicide
+    #: bereavement is a risk factor, NICE NG225) with the bereavement as its evidence; where it
+    #: is still a crisis ("... and lately I think about doing the same"), its level is the
+    #: literal reading's. A product rule, not tuned.
+    bereavement_veto: bool = False
     #: The model's blended probability passes a label's threshold and the rules see that same
     #: label strongly in the writer's own words (``rules_add_min``): the text is relevant
     #: whatever the relevance head read. It was trained on subreddits, and r/conspiracy is a
@@ -329,6 +344,8 @@ class FusionConfig:
             del out["figurative_veto"]
         if not out["obsession_veto"]:  # added later, the same way
             del out["obsession_veto"]
+        if not out["bereavement_veto"]:  # added later, the same way
+            del out["bereavement_veto"]
         if not out["agreement_relevant"]:  # added later, the same way
             del out["agreement_relevant"]
         if not out["rules_severity_floor"]:  # added later, the same way
@@ -454,6 +471,9 @@ class RulesView:
     #: someone with a neutralising act, a check or the writer's horror at it, and no psychotic
     #: content (:func:`harm_obsession_spans`); their spans.
     harm_obsession: tuple[Evidence, ...] = ()
+    #: Mentions of someone else's death by suicide ("My dad killed himself when I was 12";
+    #: :func:`classifiers.rules.context.bereavement_spans`).
+    bereavement: tuple[Evidence, ...] = ()
     #: The severity band of a standard screening score at a scale's moderate band or above in
     #: the text ("PHQ-9 score 22": severe; :func:`classifiers.rules.severity.screening_level`),
     #: or "" where there is none. It makes the text relevant and floors severity, uncapped.
@@ -571,9 +591,19 @@ def rules_view(analysis: Any, words: int = 0, text: str = "") -> RulesView:
         if text
         else (),
         harm_obsession=harm_obsession_spans(analysis),
+        bereavement=tuple(
+            Evidence(start=a, end=b, text=text[a:b], cue=BEREAVEMENT_CUE)
+            for a, b in bereavement_spans(text)
+        )
+        if text
+        else (),
         screening=_screening(analysis),
         severity=getattr(analysis, "severity", None),
     )
+
+
+#: The cue of a risk result's evidence span that tells of someone else's death by suicide.
+BEREAVEMENT_CUE = "bereaved by suicide (a risk factor)"
 
 
 #: The rules' cues of measurements the student cannot read: a standard screening score (PHQ-9,
@@ -850,6 +880,13 @@ def fuse_labels(rules: RulesView, model: ModelView, config: FusionConfig) -> tup
     return tuple(out)
 
 
+#: The highest risk score of a text whose model crisis call a rule overruled (a denial, thoughts
+#: the writer says are history, a harm obsession, too few words, a song's line, a reply to
+#: someone else): the risk head's P(crisis) on such a text is the reading the rule rejected, and
+#: a score of 0.85 beside "none" told a caller the opposite of the level.
+OVERRULED_SCORE_CAP = 0.5
+
+
 def model_risk(
     model: ModelView,
     config: FusionConfig,
@@ -870,7 +907,8 @@ def model_risk(
     no risk cue of the writer's own) it calls none. The
     thresholds apply to :meth:`ModelView.crisis_score` (the risk head and, where configured,
     the stacked member's second opinion); the score returned is the risk head's calibrated
-    P(crisis).
+    P(crisis), at most :data:`OVERRULED_SCORE_CAP` where one of these rules overruled its crisis
+    call.
     """
     threshold = (
         config.crisis_threshold if config.crisis_threshold is not None else model.crisis_threshold
@@ -888,6 +926,7 @@ def model_risk(
         and model.crisis >= config.crisis_short_model_alone
     ):
         crisis = True  # the risk head alone, where the second opinion cannot read
+    called = crisis
     if (
         crisis
         and not supported
@@ -905,7 +944,8 @@ def model_risk(
     first = risk_rank(CRISIS_FROM)
     side = RISK_LEVELS[first:] if crisis else RISK_LEVELS[:first]
     level = max(side, key=lambda lv: model.risk.get(lv, 0.0))
-    return level, model.crisis
+    score = model.crisis if crisis or not called else min(model.crisis, OVERRULED_SCORE_CAP)
+    return level, score
 
 
 def fuse_risk(rules: RulesView, model: ModelView, config: FusionConfig) -> RiskResult:
@@ -963,20 +1003,36 @@ def _fuse_risk(
         else:
             evidence = (*r.evidence, *rules.harm_obsession)
         why = "denial" if denied else "past" if history else "obsession"
-        return RiskResult(level, m_score, evidence, ("model", "rules")), why
-    if (
-        config.figurative_veto
-        and rules.figurative
-        and model.literal is not None
+        score = min(m_score, OVERRULED_SCORE_CAP)
+        return RiskResult(level, score, evidence, ("model", "rules")), why
+    # The student's crisis call checked on the text without some words of it
+    # (``ModelView.literal``): a figure of speech ("I'd kill for a proper fry-up"), where the
+    # literal reading stands when it is no crisis; someone else's death by suicide ("My dad
+    # killed himself when I was 12"), where the literal reading stands either way.
+    literal_check = (
+        model.literal is not None
         and risk_rank(m_level) >= first
         and risk_rank(r.level) < first
-    ):
-        # "I'd kill for a proper fry-up": the student's crisis call is checked on the text
-        # without the figure's words; where that reads no crisis, the literal reading stands.
+        and (
+            (config.figurative_veto and bool(rules.figurative))
+            or (config.bereavement_veto and bool(rules.bereavement))
+        )
+    )
+    if literal_check and model.literal is not None:
         lit_level, lit_score = read(model.literal)
-        if risk_rank(lit_level) < first:
-            level = max(lit_level, r.level, key=risk_rank)
-            return RiskResult(level, lit_score, r.evidence, ("model", "rules")), "figurative"
+        calm = risk_rank(lit_level) < first
+        if not (config.bereavement_veto and rules.bereavement):
+            if calm:
+                level = max(lit_level, r.level, key=risk_rank)
+                return RiskResult(level, lit_score, r.evidence, ("model", "rules")), "figurative"
+        elif calm:
+            # a suicide bereavement is a risk factor: an indicator, with the loss as evidence
+            level = max(lit_level, r.level, "indicator", key=risk_rank)
+            score = min(lit_score, OVERRULED_SCORE_CAP)
+            evidence = (*r.evidence, *rules.bereavement)
+            return RiskResult(level, score, evidence, ("model", "rules")), "bereavement"
+        else:
+            return RiskResult(lit_level, lit_score, r.evidence, ("model",)), None
     if risk_rank(r.level) > risk_rank(m_level):
         return RiskResult(r.level, max(float(r.score), m_score), r.evidence, ("rules",)), None
     if r.level == m_level and r.level != "none":
@@ -1114,13 +1170,13 @@ class HybridClassifier:
         self, texts: list[str], r_views: list[RulesView], m_views: list[ModelView]
     ) -> list[ModelView]:
         """``m_views`` with :attr:`ModelView.literal` set for the texts that hold a figure of
-        speech on killing or dying: the model side read again without the figures' words (a
-        second pass over those few texts only)."""
-        todo = [i for i, r in enumerate(r_views) if r.figurative]
+        speech on killing or dying or tell of someone else's death by suicide: the model side
+        read again without those words (a second pass over those few texts only)."""
+        todo = [i for i, r in enumerate(r_views) if r.figurative or r.bereavement]
         if not todo:
             return m_views
         out = list(m_views)
-        left = {i: _without(texts[i], r_views[i].figurative) for i in todo}
+        left = {i: _without(texts[i], r_views[i].figurative + r_views[i].bereavement) for i in todo}
         readable = [i for i in todo if any(ch.isalnum() for ch in left[i])]
         if readable:
             rest = [left[i] for i in readable]

@@ -270,7 +270,11 @@ _HIT_RECURRENCE_RE = re.compile(
     r"back\s+again|(?<!never\s)again|returned|returning|relaps\w*|"
     r"still\s+(?:am|do|does|get|gets|struggle|struggling|have\s+(?:it|them|attacks|episodes|urges|"
     r"flashbacks|nightmares)|hear|feel|fighting)|never\s+(?:really\s+)?(?:left|went\s+away|stopped)|"
-    r"today|tonight|this\s+(?:week|month)|lately|recently)\b",
+    r"today|tonight|this\s+(?:week|month)|lately|recently|"
+    # a wish of the writer's in the present beside the dated past: "My dad killed himself when
+    # I was 12 and I want to kill myself too"
+    r"i\s+(?:still\s+|really\s+|just\s+)?(?:want|wanna|wish)\s+(?:to\s+|i\s+(?:was|were)\s+)?"
+    r"(?:die|dead|kill|end|disappear|not\s+(?:be|wake|exist)))\b",
     re.IGNORECASE,
 )
 
@@ -283,6 +287,35 @@ def resolved_past(text: str) -> bool:
     """
     text = text.replace("’", "'")  # the patterns spell apostrophes straight
     return _lower_search(_RESOLVED_RE, text) and not _lower_search(_RECURRENCE_RE, text)
+
+
+# A professional's question about their work: "how do I ask a patient directly about suicidal
+# thoughts?", "what's the best way to screen my clients for self-harm risk?". A frame of the
+# whole text, and in its sentence the cues after it are about people in general, not the writer
+# (``ContextFlags.generic``).
+_PROFESSIONAL_QUESTION = (
+    r"(?:how|when)\s+(?:do|should|can|would|could)\s+(?:i|we)\s+(?:best\s+)?(?:ask|talk\s+to|"
+    r"approach|screen|assess|support|respond\s+to|bring\s+(?:it\s+)?up\s+with)\s+"
+    r"(?:a|my|the|our)\s+(?:\w+\s+)?(?:patients?|clients?|students?|pupils?|service\s+users?|"
+    r"young\s+people|staff|team|colleagues?|residents?)|"
+    r"(?:best|right|safest|good)\s+way\s+to\s+(?:ask|screen|assess|talk\s+to|approach)\s+"
+    r"(?:a|my|the|our)\s+(?:\w+\s+)?(?:patients?|clients?|students?|pupils?|service\s+users?|"
+    r"young\s+people|residents?)"
+)
+_PROFESSIONAL_QUESTION_RE = re.compile(r"\b(?:" + _PROFESSIONAL_QUESTION + r")\b", re.IGNORECASE)
+#: Literal pre-check of :data:`_PROFESSIONAL_QUESTION_RE` (its people words, lower case).
+_PROFESSIONAL_WORDS = (
+    "patient",
+    "client",
+    "student",
+    "pupil",
+    "user",
+    "people",
+    "staff",
+    "team",
+    "colleague",
+    "resident",
+)
 
 
 # The text frames its mental-health content as someone else's work, a school task or a
@@ -304,15 +337,7 @@ _REPORTED_FRAME_RE = re.compile(
     r"students?|pupils?|kids?|child|partner|someone)\s+(?:\w+\s+)?(?:texted|told|said|messaged|"
     r"mentioned|admitted|confided)|"
     r"(?:peer\s+support|first\s+aid|safeguarding|suicide\s+prevention|mental\s+health)\s+"
-    r"(?:training|course|workshop)|"
-    # a professional's question about their work: "how do I ask a patient directly about
-    # suicidal thoughts?", "what's the best way to screen my clients for self-harm?"
-    r"(?:how|when)\s+(?:do|should|can|would|could)\s+i\s+(?:best\s+)?(?:ask|talk\s+to|approach|"
-    r"screen|assess|support|respond\s+to|bring\s+(?:it\s+)?up\s+with)\s+(?:a|my|the|our)\s+"
-    r"(?:\w+\s+)?(?:patients?|clients?|students?|pupils?|service\s+users?|young\s+people|"
-    r"staff|team|colleagues?|residents?)|"
-    r"(?:best|right)\s+way\s+to\s+(?:ask|screen|assess)\s+(?:a|my|the|our)\s+(?:\w+\s+)?"
-    r"(?:patients?|clients?|students?|pupils?|service\s+users?))\b",
+    r"(?:training|course|workshop)|" + _PROFESSIONAL_QUESTION + r")\b",
     re.IGNORECASE,
 )
 
@@ -413,6 +438,40 @@ def figurative_spans(text: str) -> list[tuple[int, int]]:
     return [(m.start(), m.end()) for m in _FIGURATIVE_RISK_RE.finditer(text.replace("’", "'"))]
 
 
+# Someone else's death by suicide, in the writer's life: "My dad killed himself when I was 12",
+# "I lost my brother to suicide in March", "the anniversary of my mum's suicide". Being bereaved
+# by suicide is a risk factor (NICE NG225; C-SSRS counts it beside, not as, the writer's own
+# thoughts), and the student reads the act as the writer's: fusion's ``bereavement_veto``.
+_RELATIVE = (
+    r"(?:dad|father|mum|mom|mother|brother|sister|son|daughter|child|friend|husband|wife|"
+    r"partner|boyfriend|girlfriend|uncle|aunt|auntie|cousin|nephew|niece|grandad|granddad|"
+    r"grandfather|grandpa|grandma|grandmother|nan|fianc[ée]e?|classmate|colleague|coworker|"
+    r"co-worker|teacher|student|patient|client|ex|stepdad|stepmum|stepmom|twin|bestie|mate)"
+)
+_BEREAVEMENT_RE = re.compile(
+    r"\b(?:(?:my|our|a|his|her)\s+(?:\w+\s+){0,2}" + _RELATIVE + r"\s+(?:\w+\s+){0,3}?"
+    r"(?:killed\s+(?:himself|herself|themselves|themself)|took\s+(?:his|her|their)\s+(?:own\s+)?"
+    r"life|committed\s+suicide|died\s+(?:by|of|from)\s+suicide|completed\s+suicide|"
+    r"hanged\s+(?:himself|herself|themselves)|hung\s+(?:himself|herself|themselves)|"
+    r"shot\s+(?:himself|herself|themselves)|ended\s+(?:his|her|their)\s+(?:own\s+)?life)|"
+    r"lost\s+(?:my|our|a)\s+(?:\w+\s+){0,2}" + _RELATIVE + r"\s+to\s+suicide|"
+    r"(?:my|our)\s+(?:\w+\s+){0,2}" + _RELATIVE + r"(?:'s|s')\s+suicide|"
+    r"suicide\s+(?:loss\s+)?(?:survivors?|bereavement)|bereaved\s+by\s+suicide)\b",
+    re.IGNORECASE,
+)
+_BEREAVEMENT_WORDS = ("suicide", "himself", "herself", "themselves", "themself", " life")
+
+
+def bereavement_spans(text: str) -> list[tuple[int, int]]:
+    """``(start, end)`` of each mention of someone else's death by suicide ("My dad killed
+    himself when I was 12", "I lost my brother to suicide")."""
+    low = text.lower()
+    if not any(w in low for w in _BEREAVEMENT_WORDS):
+        return []
+    flat = text.replace("’", "'")
+    return [(m.start(), m.end()) for m in _lowered(_BEREAVEMENT_RE).finditer(flat.lower())]
+
+
 # A diagnosis name used as an everyday adjective: "I'm so bipolar about my timetable", "the
 # weather is so bipolar", "I'm a bit OCD about my desk". Only the names people use loosely,
 # after a degree word; "so depressed" and "so anxious" stay genuine far too often to discount.
@@ -495,11 +554,22 @@ class ContextFlags:
     quoted: bool = False
     #: A diagnosis name used as an everyday adjective ("the weather is so bipolar").
     figurative: bool = False
+    #: About people in general, in a professional's question about their work ("what's the
+    #: best way to screen my clients for self-harm risk?").
+    generic: bool = False
 
     @property
     def reasons(self) -> tuple[str, ...]:
         """Names of the flags that are set, in a fixed order (empty for a plain hit)."""
-        names = ("negated", "hypothetical", "third_person", "past", "quoted", "figurative")
+        names = (
+            "negated",
+            "hypothetical",
+            "third_person",
+            "past",
+            "quoted",
+            "figurative",
+            "generic",
+        )
         return tuple(name for name in names if getattr(self, name))
 
     @property
@@ -566,6 +636,8 @@ class TextContext:
             figurative=bool(
                 _LOOSE_DIAGNOSIS_RE.match(self.text[start:end]) and _DEGREE_BEFORE_RE.search(before)
             ),
+            generic=any(w in before.lower() for w in _PROFESSIONAL_WORDS)
+            and _lower_search(_PROFESSIONAL_QUESTION_RE, before),
         )
 
     def is_said_to_reader(self, start: int, end: int) -> bool:

@@ -60,6 +60,7 @@ CONTEXT_FACTORS = {
     "past": 0.5,
     "quoted": 0.3,
     "figurative": 0.0,
+    "generic": 0.0,
 }
 # Label confidence: 1 - exp(-SCALE * evidence). One strong cue (weight 0.8) gives ~0.7, two
 # medium cues of different criteria (0.4 + 0.4) the same; a single weak cue stays below the
@@ -369,7 +370,7 @@ class LexiconClassifier:
             screening=screening_level(
                 [h.text for la in labels for h in la.counted_hits if h.kind == "screening"]
             )
-            if not _eating_disorder_medical_risk(labels)
+            if not _medical_risk(labels)
             else "severe",
         )
         severity = score_severity(features)
@@ -514,14 +515,21 @@ def _evidence_strength(hits: Sequence[Hit]) -> float:
     return total
 
 
-def _eating_disorder_medical_risk(labels: Sequence[LabelAnalysis]) -> bool:
-    """An eating disorder's medical risk (a BMI under 15, a heart rate under 45, insulin left
-    out) beside another eating-disorder cue of the writer's: severe."""
+def _medical_risk(labels: Sequence[LabelAnalysis]) -> bool:
+    """A medical risk in the writer's own words: severe. An eating disorder's (a BMI under 15,
+    a heart rate under 45, insulin left out) only beside another eating-disorder cue ("my
+    resting HR is 42, I'm a runner" is none); withdrawal's (seizures, hallucinations or
+    confusion coming off alcohol or benzodiazepines) names the substance in its own span."""
     for la in labels:
-        if la.label == "eating_disorder":
-            cues = {h.cue for h in la.counted_hits}
-            return "medical_risk" in cues and len(cues) > 1
+        cues = {h.cue for h in la.counted_hits}
+        if "medical_risk" in cues and (len(cues) > 1 or la.label in _SELF_CONTAINED_MEDICAL_RISK):
+            return True
     return False
+
+
+#: Labels whose ``medical_risk`` patterns carry their own context (the substance and the
+#: stopping), so one hit is enough.
+_SELF_CONTAINED_MEDICAL_RISK = frozenset({"substance_use"})
 
 
 def _symptom_weight(labels: Sequence[LabelAnalysis]) -> float:

@@ -175,13 +175,14 @@ def effective_level(level: str, flags: ContextFlags) -> str:
     """The level a hit supports once its context is taken into account.
 
     Negated and third-person hits say nothing about the writer, nor does a figure of speech
-    ("kill myself laughing"). A quoted hit is somebody
+    ("kill myself laughing") or a professional's question about people in general ("how do I
+    screen my clients for self-harm?"). A quoted hit is somebody
     else's words, and "I used to be suicidal" is history: both count as an indicator only.
     Past attempts stay attempts (C-SSRS counts lifetime attempts) and past self-harm stays
     behaviour. Hypotheticals keep their level: "if this doesn't work I'll kill myself" is
     ideation, and a safety screen should rather over-call here.
     """
-    if flags.negated or flags.third_person or flags.figurative:
+    if flags.negated or flags.third_person or flags.figurative or flags.generic:
         return "none"
     if flags.quoted:
         return "indicator" if risk_rank(level) >= risk_rank("indicator") else level

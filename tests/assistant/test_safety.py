@@ -389,3 +389,35 @@ def test_a_method_and_a_time_beside_a_crisis_are_urgent(gate: SafetyGate) -> Non
     assert _decide(gate, text, classifier_risk="ideation").urgent
     # a method and a time alone are everyday ("take the train on Friday")
     assert not _decide(gate, "I'll take the train on Friday to see mum.").crisis
+
+
+def test_dangerous_withdrawal_is_an_urgent_medical_emergency(gate: SafetyGate) -> None:
+    """Seizures or hallucinations coming off alcohol (the classifier's substance-use evidence of
+    a medical risk) open the gate as an emergency, with no suicide-risk level of their own."""
+    text = "I had a seizure yesterday after stopping drinking, now I'm seeing things"
+    as_dict = _with_labels(text, ["substance_use"])
+    as_dict["labels"][0]["evidence"] = [
+        {"start": 2, "end": 41, "text": text[2:41], "cue": "medical_risk"}
+    ]
+    decision = gate.decide(as_dict, text)
+    assert decision.crisis and decision.urgent and decision.level == "none"
+    assert "dangerous withdrawal" in decision.block_markdown
+    assert "emergency medical care" in decision.block_markdown
+    # substance use without that evidence, or the same cue on another label: no emergency
+    plain = _with_labels(text, ["substance_use"])
+    assert not gate.decide(plain, text).crisis
+    other = _with_labels(text, ["eating_disorder"])
+    other["labels"][0]["evidence"] = as_dict["labels"][0]["evidence"]
+    assert not gate.decide(other, text).crisis
+    # a follow-up keeps saying what it describes
+    calm = gate.decide(_with_labels("Low mood.", []), "Low mood.")
+    assert "dangerous withdrawal" in gate.combine(calm, decision).block_markdown
+
+
+def test_the_date_of_someone_elses_suicide_is_no_plan(gate: SafetyGate) -> None:
+    """ "the anniversary of my mum's suicide tomorrow" was a timed plan, URGENT."""
+    text = "It's the anniversary of my mum's suicide tomorrow and I don't know how to cope."
+    decision = gate.decide(_with_labels(text, []), text)
+    assert not decision.crisis
+    own = "I've decided on suicide tomorrow."
+    assert gate.decide(_with_labels(own, []), own).urgent

@@ -16,6 +16,8 @@ import pytest
 
 from classifiers.base import Classification, Evidence, InvalidTextError, RiskResult, SeverityResult
 from classifiers.hybrid import (
+    BEREAVEMENT_CUE,
+    OVERRULED_SCORE_CAP,
     FusionConfig,
     HybridClassifier,
     ModelView,
@@ -791,6 +793,62 @@ def test_harm_obsessions_keep_the_model_alone_from_calling_a_crisis() -> None:
         assert fuse(view, model, on, "v").risk.crisis, other
 
 
+def test_a_crisis_read_in_someone_elses_suicide_is_checked_without_it() -> None:
+    """ "My dad killed himself when I was 12" was an attempt, a crisis: the risk head reads the
+    father's act as the writer's. With ``bereavement_veto`` the crisis call is checked on the
+    text without the bereavement's words; where that reads none, the level is an indicator (a
+    risk factor) with the bereavement as evidence; where it is still a crisis, its level is the
+    literal reading's."""
+    from classifiers.rules import LexiconClassifier
+
+    text = "My dad killed himself when I was 12. I still think about him every day."
+    rules = rules_view(LexiconClassifier().analyze(text), words=len(text.split()), text=text)
+    assert [(e.text, e.cue) for e in rules.bereavement] == [
+        ("My dad killed himself", BEREAVEMENT_CUE)
+    ]
+    attempt = {"none": 0.1, "indicator": 0.05, "ideation": 0.05, "behavior": 0.1, "attempt": 0.7}
+    model = dataclasses.replace(_crisis_view(0.86), risk=attempt, literal=_crisis_view(0.03))
+    base = FusionConfig(crisis_threshold=0.3)
+    assert fuse(rules, model, base, "v").risk.level == "attempt"  # without the rule
+    on = base.with_overrides(bereavement_veto=True)
+    risk = fuse(rules, model, on, "v").risk
+    assert (risk.level, risk.crisis) == ("indicator", False)
+    assert risk.score == pytest.approx(0.03)
+    assert [e.cue for e in risk.evidence] == [BEREAVEMENT_CUE]
+    assert "bereavement_veto" not in FusionConfig().to_dict()  # older digests are kept
+    assert FusionConfig.from_dict(on.to_dict()) == on
+    # the writer's own thoughts are left once the father's death is out: their level stands
+    ideation = {"none": 0.1, "indicator": 0.1, "ideation": 0.6, "behavior": 0.1, "attempt": 0.1}
+    own = dataclasses.replace(model, literal=dataclasses.replace(_crisis_view(0.7), risk=ideation))
+    risk = fuse(rules, own, on, "v").risk
+    assert (risk.level, risk.crisis) == ("ideation", True)
+    # a rule cue of the writer's own at ideation keeps the model's call
+    other = "My dad killed himself when I was 12 and I want to kill myself too."
+    view = rules_view(LexiconClassifier().analyze(other), len(other.split()), other)
+    assert view.bereavement and view.risk.level == "ideation"
+    assert fuse(view, model, on, "v").risk.level == "attempt"
+
+
+def test_an_overruled_crisis_call_keeps_no_crisis_score() -> None:
+    """A score of 0.85 beside level "none" told a caller the opposite of the level: where a
+    rule overrules the model's crisis call (here a denial), the score is capped."""
+    from classifiers.rules import LexiconClassifier
+
+    text = "I'm not suicidal or anything, I just feel really flat lately."
+    rules = rules_view(LexiconClassifier().analyze(text), words=len(text.split()), text=text)
+    assert rules.denied
+    on = FusionConfig(crisis_threshold=0.3, denial_veto=True)
+    risk = fuse(rules, _crisis_view(0.9), on, "v").risk
+    assert not risk.crisis and risk.score <= OVERRULED_SCORE_CAP
+    # too few words for a model-only crisis: the same cap
+    few = "Not okay."
+    view = rules_view(LexiconClassifier().analyze(few), words=2, text=few)
+    risk = fuse(
+        view, _crisis_view(0.9), FusionConfig(crisis_threshold=0.3, crisis_min_words=8), "v"
+    ).risk
+    assert not risk.crisis and risk.score <= OVERRULED_SCORE_CAP
+
+
 @pytest.fixture(scope="module")
 def shipped() -> HybridClassifier:
     """The shipped hybrid (skips where the student artifact is not built)."""
@@ -836,6 +894,53 @@ def test_shipped_hybrid_reads_figures_of_speech_and_harm_obsessions_as_no_crisis
     )
     assert harm_ocd.label_names() == ["ocd"] and not harm_ocd.risk.crisis
     assert "psychosis" in psychotic.label_names()
+
+
+@pytest.mark.slow
+def test_shipped_hybrid_reads_suicide_bereavement_and_professional_questions(
+    shipped: HybridClassifier,
+) -> None:
+    """Someone else's suicide was the writer's attempt or ideation, a crisis; a professional's
+    question about screening was suicidal behaviour, URGENT."""
+    clf = shipped
+    assert clf.fusion.bereavement_veto
+    results = clf.predict(
+        [
+            "My dad killed himself when I was 12. I still think about him every day.",
+            "I lost my brother to suicide in March and I can't stop crying at work.",
+            "My best friend took her own life last year. Some days I'm angry at her, some days "
+            "I just miss her.",
+            "What's the best way to screen my clients for self-harm risk?",
+            # the writer's own thoughts beside the loss stay a crisis
+            "My dad killed himself when I was 12 and lately I think about doing the same.",
+            "My dad killed himself when I was 12 and I want to kill myself too.",
+        ]
+    )
+    assert [r.risk.crisis for r in results] == [False, False, False, False, True, True]
+    assert [r.risk.level for r in results[:3]] == ["indicator"] * 3
+    assert results[0].risk.evidence[-1].text == "My dad killed himself"
+    assert results[3].risk.level == "none" and results[3].risk.score <= OVERRULED_SCORE_CAP
+
+
+@pytest.mark.slow
+def test_shipped_hybrid_reads_dangerous_withdrawal_as_severe_substance_use(
+    shipped: HybridClassifier,
+) -> None:
+    """Seizures or hallucinations coming off alcohol or benzodiazepines read as nothing at all;
+    they are severe substance use with the medical risk as evidence."""
+    clf = shipped
+    results = clf.predict(
+        [
+            "Day 3 off the booze, shaking badly and I keep seeing bugs crawling on the walls",
+            "I had a seizure yesterday after stopping drinking, now I'm sweating and seeing things",
+            "Ran out of my xanax 4 days ago and I had a fit this morning",
+            "Had a seizure last year, epilepsy is under control now",
+        ]
+    )
+    for r in results[:3]:
+        assert r.label_names() == ["substance_use"] and r.severity.level == "severe"
+        assert "medical_risk" in {e.cue for lab in r.labels for e in lab.evidence}
+    assert results[3].label_names() == [] and results[3].severity.level != "severe"
 
 
 @pytest.mark.slow

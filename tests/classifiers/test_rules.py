@@ -1240,3 +1240,64 @@ def test_a_professionals_question_about_their_work_is_a_reported_frame() -> None
         "ideas in their head?"
     )
     assert not reported_frame("How do I ask my mum for help, I want to die")
+
+
+def test_cues_in_a_professionals_question_are_about_people_in_general(
+    clf: LexiconClassifier,
+) -> None:
+    """ "What's the best way to screen my clients for self-harm risk?" was suicidal behaviour."""
+    analysis = clf.analyze("What's the best way to screen my clients for self-harm risk?")
+    assert analysis.risk.level == "none"
+    assert [h.flags.reasons for h in analysis.risk_hits] == [("generic",)]
+    # the writer's own words around it still count
+    own = clf.analyze("I'm a nurse and I want to kill myself, how do I ask my patients anything")
+    assert own.risk.level == "ideation"
+
+
+@pytest.mark.parametrize(
+    ("text", "severity"),
+    [
+        (
+            "Day 3 off the booze, shaking badly and I keep seeing bugs crawling on the walls",
+            "severe",
+        ),
+        ("I had a seizure yesterday after stopping drinking, now I'm seeing things", "severe"),
+        ("Ran out of my xanax 4 days ago and I had a fit this morning", "severe"),
+        ("I think I had the DTs last night, I was so confused", "severe"),
+        # no substance stopped: no withdrawal
+        ("Had a seizure last year, epilepsy is under control now", "minimal"),
+        ("I'm so confused about whether I should quit drinking", "minimal"),
+        # someone else's
+        ("My dad had a seizure after he stopped drinking", "minimal"),
+    ],
+)
+def test_dangerous_withdrawal_is_a_medical_risk(
+    clf: LexiconClassifier, text: str, severity: str
+) -> None:
+    assert clf.analyze(text).severity_features.screening == severity
+
+
+def test_a_terse_veterans_note_reads_ptsd(clf: LexiconClassifier) -> None:
+    text = (
+        "Vet, 2 tours Afghanistan, nightmares most nights, jumps at loud noises, avoids "
+        "crowds, drinks to sleep."
+    )
+    ptsd = next(la for la in clf.analyze(text).labels if la.label == "ptsd")
+    assert {h.cue for h in ptsd.counted_hits} >= {"trauma_exposure", "nightmares", "hypervigilance"}
+
+
+@pytest.mark.parametrize(
+    ("text", "spans"),
+    [
+        ("My dad killed himself when I was 12.", ["My dad killed himself"]),
+        ("I lost my brother to suicide in March.", ["lost my brother to suicide"]),
+        ("It's the anniversary of my mum's suicide.", ["my mum's suicide"]),
+        ("My best friend took her own life last year.", ["My best friend took her own life"]),
+        ("I want to kill myself.", []),
+        ("He killed it at the gig last night.", []),
+    ],
+)
+def test_someone_elses_death_by_suicide_is_found(text: str, spans: list[str]) -> None:
+    from classifiers.rules.context import bereavement_spans
+
+    assert [text[a:b] for a, b in bereavement_spans(text)] == spans
