@@ -56,7 +56,7 @@ from assistant.safety import SafetyGate
 from assistant.session import CaseSession
 from classifiers.base import Classification, Classifier, InvalidTextError
 from classifiers.labels import risk_rank
-from classifiers.text_checks import validate_text
+from classifiers.text_checks import strip_hidden, validate_text
 from retrieval.base import RetrievalQuery, Retriever
 
 if TYPE_CHECKING:
@@ -135,10 +135,12 @@ class _LLMOutcome:
 
 
 def check_input(text: Any, max_chars: int) -> str:
-    """Return ``text`` unchanged if it can be analysed, else raise :class:`InputError` saying why.
+    """Return ``text`` if it can be analysed, else raise :class:`InputError` saying why.
 
     The checks are the classifier's (:func:`classifiers.text_checks.validate_text`); the text
-    itself is returned as given so redaction offsets refer to the original.
+    is returned as given, less the invisible characters that split words
+    (:func:`classifiers.text_checks.strip_hidden`), so redaction offsets refer to what every
+    later step reads.
     """
     try:
         validate_text(text, max_chars=max_chars)
@@ -146,8 +148,8 @@ def check_input(text: Any, max_chars: int) -> str:
         message = str(exc)
         raise InputError(message[:1].upper() + message[1:] + ".") from None
     if isinstance(text, (bytes, bytearray)):
-        return bytes(text).decode("utf-8")
-    return str(text)
+        return strip_hidden(bytes(text).decode("utf-8"))
+    return strip_hidden(str(text))
 
 
 def as_chat_messages(messages: Sequence[Mapping[str, str]]) -> list[tuple[str, str]]:

@@ -66,7 +66,9 @@ _DIE = (
     + _SELF
     + r"|end\s+it|(?<!'s\s)(?<!’s\s)(?<!his\s)(?<!her\s)(?<!their\s)suicide|die(?!\s+(?:if|of|laughing|from\s+embarrassment))"
     r"|not\s+wake\s+up|be\s+gone|jump\s+(?:off|from|in\s+front\s+of)\s+(?:the|a)\s+\w+"
-    r"|take\s+(?:all\s+(?:of\s+)?)?my\s+(?:tablets|pills|meds)|(?:i'?m|i\s+am)\s+gone)"
+    r"|take\s+(?:all\s+(?:of\s+)?)?my\s+(?:tablets|pills|meds)|(?:i'?m|i\s+am)\s+gone"
+    # the words of young people's forums: "unalive myself", "ctb" (catch the bus), "kms"
+    r"|unaliv(?:e|ing)\s+(?:my\s*self|me)|ctb|kms)"
 )
 _WHEN = (
     r"(?:tonight|tomorr?ow|tmrw|this\s+weekend|today|next\s+(?:week|month)|on\s+my\s+birthday|"
@@ -96,7 +98,8 @@ CRISIS_PATTERNS: tuple[CrisisPattern, ...] = (
         "intent",
         "ideation",
         _rx(
-            r"\b(?:i'?m|i\s+am|im)\s+(?:going|gonna|planning|about|ready)\s+(?:to\s+)?"
+            r"\b(?:going|gonna|planning)\s+(?:to\s+)?(?:unaliv(?:e|ing)|ctb\b|kms\b)"
+            r"|\b(?:i'?m|i\s+am|im)\s+(?:going|gonna|planning|about|ready)\s+(?:to\s+)?"
             + _DIE
             + r"|\b(?:i\s+)?(?:will|want\s+to|wanna|plan\s+to|intend\s+to|decided\s+to)\s+"
             + _SELF
@@ -173,6 +176,11 @@ CRISIS_PATTERNS: tuple[CrisisPattern, ...] = (
             r"(?:pills|tablets|meds|medication|painkillers|sleeping\s+pills)\b"
             r"|\b(?:enough|bottle\s+of)\s+(?:\w+\s+){0,2}(?:pills|tablets)\s+to\s+(?:die|end|kill)"
             r"|\b(?:wrote|written|writing|left)\s+(?:a|my)\s+(?:suicide|goodbye)\s+(?:note|letter)s?\b"
+            # a ward or case note: "Ligature found in room this am"
+            r"|\bligatures?\s+(?:was\s+|were\s+)?(?:found|discovered|made|tied|fashioned)\b"
+            # "SI w/ plan to OD on home meds, +intent, +access" (not "denies SI with plan")
+            r"|(?<!denies\s)(?<!denied\s)(?<!no\s)(?<!nil\s)\b(?:si|suicidal\s+ideation)\s+(?:w/|with)\s+"
+            r"(?:a\s+|active\s+|clear\s+|specific\s+)?plan\b[^.\n]{0,60}?(?:\+\s*intent|\bwith\s+intent)"
         ),
         urgent=True,
         why="means or preparations for suicide",
@@ -189,6 +197,15 @@ CRISIS_PATTERNS: tuple[CrisisPattern, ...] = (
             r"|\b(?:written|wrote|writing)\s+(?:letters|notes)\s+to\s+(?:everyone|all\s+my|my\s+"
             r"(?:family|kids|children|parents|friends))\b"
             r"|\b(?:sorted|sorting)\s+out\s+who\s+(?:gets|will\s+get|takes|will\s+take|has)\b"
+            # goodbyes and final arrangements: "said bye to everyone on discord", "written
+            # letters to my sisters and sorted the will"
+            r"|\b(?:said|saying|say)\s+(?:my\s+)?(?:good)?byes?\s+to\s+(?:everyone|everybody|"
+            r"all\s+my|my\s+(?:family|friends|kids|mum|mom|dad|parents))\b"
+            r"|\b(?:written|wrote|writing)\s+(?:letters|notes|a\s+letter)\s+to\s+(?:my\s+)?"
+            r"(?:\w+\s+)?(?:sisters?|brothers?|kids|children|sons?|daughters?|wife|husband|mum|mom|"
+            r"dad|parents|partner)\b"
+            r"|\b(?:sorted|made|updated|wrote|written|finished|done)\s+(?:out\s+)?(?:my|the)\s+"
+            r"(?:will|funeral\s+(?:plans|arrangements)|affairs)\b"
             # "I've been saving my sleeping pills for a month" ("saving up" needs no context)
             r"|\b(?:sav(?:ing|ed)|hid(?:ing|den)?)\s+(?:all\s+)?(?:of\s+)?my\s+"
             r"(?:\w+\s+)?(?:pills|tablets|meds|medication|painkillers)\b"
@@ -206,6 +223,11 @@ CRISIS_PATTERNS: tuple[CrisisPattern, ...] = (
             r"|\b(?:i\s+)?(?:have\s+|just\s+)?overdosed\b"
             r"|\b(?:standing|sitting)\s+(?:on|at)\s+(?:the\s+)?(?:edge|ledge|bridge|roof|tracks)\b"
             r"|\bcut\s+(?:myself\s+)?too\s+deep\b"
+            # an aborted attempt: "sat in the car in the garage with the engine running"
+            r"|\b(?:sat|sitting|sit)\s+in\s+(?:the|my)\s+car\s+in\s+the\s+(?:closed\s+|shut\s+)?"
+            r"garage\s+with\s+the\s+engine\s+(?:running|on)\b"
+            r"|\b(?:had|put|tied|tying|held)\s+(?:the|a)\s+(?:rope|noose|ligature|belt|cord)\s+"
+            r"(?:round|around)\s+my\s+neck\b"
             r"|\b(?:tried|attempted)\s+to\s+" + _SELF + r"|\bsuicide\s+attempt\b"
         ),
         urgent=True,
@@ -288,6 +310,224 @@ _MEDICAL_DANGER = CrisisPattern(
 )
 #: The labels whose ``medical_risk`` evidence is an emergency of its own.
 _MEDICAL_DANGER_LABELS = frozenset({"substance_use"})
+
+
+@dataclass(frozen=True)
+class UrgentSign:
+    """An emergency other than the writer's suicide risk that a practitioner may be told of (a
+    medical one, or a safeguarding one): every one of ``parts`` (regexes) found within
+    ``window`` characters of the first one's match. Not a suicide-risk level: it makes the
+    decision a crisis and urgent, with ``why`` in the block."""
+
+    name: str
+    parts: tuple[re.Pattern[str], ...]
+    why: str
+    window: int = 300
+
+    def search(self, text: str) -> str:
+        """The phrase of the first part where every part is found near it, or ""."""
+        for m in self.parts[0].finditer(text):
+            lo, hi = max(0, m.start() - self.window), m.end() + self.window
+            if all(p.search(text, lo, hi) for p in self.parts[1:]):
+                return " ".join(m.group(0).split())
+        return ""
+
+
+_SEROTONERGIC = (
+    r"\b(?:sertraline|fluoxetine|citalopram|escitalopram|paroxetine|venlafaxine|duloxetine|"
+    r"ssris?|snris?|tramadol|mdma|ecstasy|linezolid|lithium|mirtazapine|clomipramine|"
+    r"st\.?\s+john'?s\s+wort|triptans?|sumatriptan|fentanyl|ondansetron)\b"
+)
+_ANTIPSYCHOTIC = (
+    r"\b(?:haloperidol|haldol|olanzapine|risperidone|quetiapine|aripiprazole|paliperidone|"
+    r"zuclopenthixol|flupentixol|chlorpromazine|clozapine|antipsychotics?|depot|neuroleptics?)\b"
+)
+_FEVER = r"\b(?:fever|feverish|temp(?:erature)?\s*(?:of\s+|is\s+|was\s+|:)?\s*(?:3[89]|4[0-2])|high\s+temp\w*|burning\s+up|pyrexi\w+|febrile)"
+#: Emergencies of medication and overdose (BNF; NICE CG185 on lithium, CG178 on antipsychotics;
+#: WHO 2014 on opioid overdose). Each needs the drug and its signs together.
+MEDICAL_SIGNS: tuple[UrgentSign, ...] = (
+    UrgentSign(
+        "overdose",
+        (
+            _rx(
+                r"\b(?:not|isn'?t|won'?t|can'?t)\s+(?:\w+\s+)?(?:waking|wake)\s+(?:him|her|them\s+)?up"
+                r"|\bunresponsive\b|\blips\s+(?:are\s+|have\s+|going\s+|gone\s+|turning\s+)*(?:blue|purple)"
+                r"|\b(?:not|barely|stopped|isn'?t)\s+breathing\b|\bsnoring\s+noises\b"
+                r"|\bgurgling\b|\bpinpoint\s+pupils\b"
+            ),
+            _rx(
+                r"\b(?:took|taken|taking|had|using|used|injected|overdos\w*|od'?d|gear|heroin|"
+                r"fentanyl|opioids?|opiates?|pills|tablets|methadone|ket|ketamine|ghb|g|xanax|"
+                r"benzos?|drunk|drinking|vodka|alcohol)\b"
+            ),
+        ),
+        "signs of an overdose in progress (call emergency services now; naloxone if opioids "
+        "may be involved; recovery position; stay with the person)",
+    ),
+    UrgentSign(
+        # NICE CG192 1.10: suspected postpartum psychosis needs assessment within 4 hours
+        "postpartum psychosis",
+        (
+            _rx(
+                r"\b(?:since\s+(?:our|the|my|her)\s+(?:new\s+)?(?:baby|daughter|son|twins)\s+(?:was|were)\s+"
+                r"born|gave\s+birth|giving\s+birth|post-?partum|post-?natal(?:ly)?|after\s+(?:the\s+)?"
+                r"birth|(?:\d+|two|three|four|five|six)\s+(?:days?|weeks?)\s+(?:after\s+(?:the\s+)?birth|"
+                r"post-?partum|old\s+baby)|new(?:born|\s+baby))\b"
+            ),
+            _rx(
+                r"\b(?:(?:is|was)\s+(?:the\s+devil|evil|possessed|a\s+demon|the\s+antichrist|not\s+(?:really\s+)?"
+                r"(?:mine|hers|ours|my\s+baby|our\s+baby))|(?:been\s+)?chosen\s+(?:by\s+god\s+)?to|"
+                r"voices?\s+(?:say|says|said|tell|tells|told|telling)|hearing\s+(?:voices|things)|"
+                r"seeing\s+things|messages?\s+(?:from|in)\s+the\s+(?:tv|radio|stars)|swapped|"
+                r"replaced\s+(?:him|her|the\s+baby))"
+            ),
+        ),
+        "possible postpartum psychosis (a psychiatric emergency: assessment by the perinatal or "
+        "crisis team within hours; do not leave the mother alone with the baby meanwhile)",
+        window=400,
+    ),
+    UrgentSign(
+        "lithium toxicity",
+        (
+            _rx(r"\blithium\b|\bpriadel\b|\bcamcolit\b"),
+            _rx(
+                r"\b(?:vomit\w*|diarrh\w+|unsteady|slurr\w+|confus\w+|coarse\s+tremor|falling\s+over|"
+                r"keep\s+falling|can'?t\s+walk\s+straight|twitch\w*|drowsy|level\s+(?:of\s+)?"
+                r"(?:1\.[5-9]|[2-9](?:\.\d)?))\b"
+            ),
+            _rx(
+                r"\b(?:vomit\w*|diarrh\w+|unsteady|slurr\w+|confus\w+|tremor|shak\w+|falling|"
+                r"drowsy|thirsty|level)\b"
+            ),
+        ),
+        "signs of lithium toxicity (stop the dose and arrange a same-day lithium level and "
+        "medical review)",
+    ),
+    UrgentSign(
+        "serotonin syndrome",
+        (
+            _rx(_SEROTONERGIC + r"|\bserotonin\s+(?:syndrome|toxicity)\b"),
+            # jerks or clonus, not the tremor and sweating of an ordinary side effect
+            _rx(r"\b(?:jerk\w*|twitch\w*|clonus|spasms?)\b"),
+            _rx(_FEVER + r"|\b(?:agitat\w+|confus\w+)\b"),
+        ),
+        "signs of serotonin toxicity (emergency medical assessment today)",
+    ),
+    UrgentSign(
+        "neuroleptic malignant syndrome",
+        (
+            _rx(_ANTIPSYCHOTIC + r"|\bnms\b|\bneuroleptic\s+malignant\b"),
+            _rx(r"\b(?:rigid\w*|stiff\w*|lead[- ]pipe|ck\s*(?:of\s+|is\s+|:)?\s*\d{4,}|cpk)\b"),
+            _rx(_FEVER + r"|\bconfus\w+"),
+        ),
+        "signs of neuroleptic malignant syndrome (stop the antipsychotic and arrange emergency "
+        "medical care)",
+    ),
+    UrgentSign(
+        "clozapine and infection",
+        (
+            _rx(r"\bclozapine\b|\bclozaril\b|\bdenzapine\b|\bzaponex\b"),
+            _rx(_FEVER + r"|\b(?:sore\s+throat|mouth\s+ulcers?|infection|flu[- ]like|chills)\b"),
+        ),
+        "fever or infection on clozapine (a same-day full blood count for neutropenia)",
+    ),
+    UrgentSign(
+        "hypertensive crisis",
+        (
+            _rx(
+                r"\b(?:phenelzine|nardil|tranylcypromine|parnate|isocarboxazid|moclobemide|maois?|"
+                r"mao\s+inhibitors?)\b"
+            ),
+            _rx(
+                r"\b(?:(?:severe|bad|splitting|thunderclap|pounding|occipital)\s+(?:\w+\s+)?headache|"
+                r"bp\s*(?:of\s+|is\s+|:)?\s*(?:1[89]\d|2\d\d)|blood\s+pressure\s+(?:is\s+)?"
+                r"(?:really\s+|very\s+|dangerously\s+)?(?:high|1[89]\d|2\d\d))"
+            ),
+        ),
+        "signs of a hypertensive crisis on an MAOI (emergency medical care now)",
+    ),
+)
+_CHILD = (
+    r"\b(?:\d+\s*(?:-\s*)?(?:year|yr)s?\s*(?:-\s*)?old|daughter|son|child|kid|toddler|niece|nephew|"
+    r"pupil|granddaughter|grandson|stepdaughter|stepson|little\s+(?:girl|boy)|she'?s\s+\d|he'?s\s+\d)\b"
+)
+#: Safeguarding emergencies (NICE NG76 child abuse and neglect; NICE PH50 domestic violence and
+#: abuse): what is disclosed needs the local procedure today, whoever wrote it.
+SAFEGUARDING_SIGNS: tuple[UrgentSign, ...] = (
+    UrgentSign(
+        "child abuse disclosure",
+        (
+            _rx(
+                r"\b(?:touch(?:es|ed|ing)?|fondl\w+|molest\w*|(?:sexually\s+)?abus(?:es|ed|ing))\s+"
+                r"(?:her|him|them)\b(?!\s+(?:on\s+the\s+(?:shoulder|arm|back)|gently))"
+            ),
+            _rx(_CHILD),
+            _rx(
+                r"\b(?:secret|babysit\w*|private\s+parts|privates|down\s+there|in\s+(?:the|her|his)\s+"
+                r"(?:bed|bedroom|room|bath)|uncle|stepdad|step-?father|grandad|grandpa|coach|"
+                r"mum'?s\s+boyfriend|mom'?s\s+boyfriend|disclosed|told\s+(?:me|her\s+teacher|his\s+"
+                r"teacher|a\s+teacher))\b"
+            ),
+        ),
+        "a child's disclosure of abuse (follow local child-protection procedures today: "
+        "listen, do not investigate, record the child's words and refer to children's social "
+        "care or the police)",
+    ),
+    UrgentSign(
+        "domestic abuse",
+        (
+            _rx(
+                r"\b(?:strangl\w*|chok(?:ed|ing|es)\s+(?:me|her|him)|(?:hands?|arm)\s+(?:round|around)\s+"
+                r"(?:my|her|his)\s+(?:neck|throat)|threat(?:en(?:ed|s|ing)?)?\s+to\s+kill\s+(?:me|her|"
+                r"him|us|the\s+(?:kids|children))|(?:says?|said)\s+(?:he|she)(?:'ll|\s+will|'d|\s+would)"
+                r"\s+kill\s+(?:me|her|us)\s+if\s+(?:i|she|he)\s+(?:ever\s+)?(?:leave|left|tell|told|go|went|"
+                r"call|report|do(?!\s+(?:badly|bad|poorly|worse|that|it\s+again)))|dash\s+(?:score\s+)?(?:(?:of|is|=|:)\s*)?(?:1[4-9]|2\d)|marac)"
+            ),
+            _rx(
+                r"\b(?:partner|husband|boyfriend|wife|girlfriend|ex|fianc\w+|perp\w*|dv|domestic|"
+                r"he|she|abuser|relationship)\b"
+            ),
+        ),
+        "domestic abuse with high-risk signs (strangulation, threats to kill or weapons: follow "
+        "local safeguarding procedures today, such as a DASH risk assessment and a MARAC "
+        "referral in the UK, and plan for the person's safety now)",
+    ),
+)
+#: A threat to harm someone else, with a concrete method or the means at hand: "I'm going to go
+#: round there and stab him", "I've got the knife ready" beside "kill him", "bring my dad's gun
+#: to school", "smother the baby", "a pillow over her face". Not a suicide-risk level; it makes
+#: the decision a crisis and urgent whatever the classifier read. A bare "I'm going to kill
+#: him" is everyday anger and stays with the classifier.
+_VICTIM = (
+    r"(?:him|her|them|everyone|everybody|people|someone|somebody|my\s+(?:\w+\s+)?(?:baby|son|"
+    r"daughter|child|kids?|wife|husband|partner|ex|boss|mum|mom|dad|mother|father|neighbou?rs?|"
+    r"teacher|brother|sister|manager)|the\s+(?:baby|kids?|children|neighbou?rs?|teacher|boss|"
+    r"class|school)|(?:his|her|their)\s+(?:new\s+)?(?:boyfriend|girlfriend|partner|wife|husband))"
+)
+_THREAT_TO_OTHERS = CrisisPattern(
+    "threat to others",
+    "none",
+    _rx(
+        r"\b(?:i'?m|i\s+am|im|i'?ll|i\s+will|i'?m\s+gonna|gonna|going\s+to)\s+(?:\w+\s+){0,5}?"
+        r"(?:stab|shoot|strangle|smother|suffocate|drown|poison|run\s+over|set\s+fire\s+to|burn)\s+"
+        + _VICTIM
+        + r"\b"
+        r"|\b(?:kill|hurt|stab|shoot|get)\s+" + _VICTIM + r"\b[^\n]{0,80}?\b(?:(?:i'?ve|i\s+have|"
+        r"i'?ve\s+already|already)\s+got|i\s+(?:bought|have)|got)\s+(?:the|a|my)\s+(?:\w+\s+)?"
+        r"(?:knife|gun|blade|machete|rifle|shotgun|pistol|bat|hammer|petrol)\b"
+        r"|\b(?:bring|take|taking|bringing)\s+(?:a|my|my\s+\w+'s|the)\s+(?:gun|rifle|knife|weapon|"
+        r"shotgun|pistol)\s+(?:\w+\s+){0,3}?(?:to|into)\s+(?:school|work|class|college|the\s+office)"
+        r"|\b(?:bring|take|get|use|grab)\s+(?:a|my|my\s+\w+'s|the)\s+(?:gun|rifle|knife|weapon|"
+        r"shotgun|pistol)\b[^.!?\n]{0,40}?\b(?:make\s+(?:them|everyone|you)\s+(?:all\s+)?pay|"
+        r"kill|shoot|hurt)\b"
+        r"|\b(?:pillow|cushion|bag)\s+over\s+(?:her|his|their|the\s+baby'?s)\s+(?:face|head|mouth)\b"
+    ),
+    urgent=True,
+    why=(
+        "a threat to harm someone else (assess the risk to others now; follow local "
+        "safeguarding procedures; emergency services if it is imminent)"
+    ),
+)
 #: A recent act: "last night", "this morning", "an hour ago", "just".
 _RECENT_RE = re.compile(
     r"\b(?:last\s+night|yesterday|today|tonight|this\s+(?:morning|afternoon|evening|week)|"
@@ -419,10 +659,21 @@ class SafetyGate:
         if others:
             reasons.append(f'explicit {_OTHERS_AT_RISK.name} cue: "{others}"')
             why.append(_OTHERS_AT_RISK.why)
+        threat = _threat_to_others(text)
+        if threat:
+            reasons.append(f'explicit {_THREAT_TO_OTHERS.name} cue: "{threat}"')
+            why.append(_THREAT_TO_OTHERS.why)
+            others = others or threat
         medical = _medical_danger(classification)
         if medical:
             reasons.append(f'explicit {_MEDICAL_DANGER.name} cue: "{medical}"')
             why.append(_MEDICAL_DANGER.why)
+        for sign in (*MEDICAL_SIGNS, *SAFEGUARDING_SIGNS):
+            phrase = sign.search(text)
+            if phrase:
+                reasons.append(f'explicit {sign.name} cue: "{phrase}"')
+                why.append(sign.why)
+                medical = medical or phrase
         language = self.language.non_english(text) if self.language is not None else ""
         if language:
             reasons.append(
@@ -464,10 +715,14 @@ class SafetyGate:
                 _REPORTED_ACT,
                 _REPORTED_PLAN,
                 _OTHERS_AT_RISK,
+                _THREAT_TO_OTHERS,
                 _MEDICAL_DANGER,
             ):
                 if pattern.urgent and reason.startswith(f"explicit {pattern.name} cue:"):
                     why.append(pattern.why)
+            for sign in (*MEDICAL_SIGNS, *SAFEGUARDING_SIGNS):
+                if reason.startswith(f"explicit {sign.name} cue:"):
+                    why.append(sign.why)
         return tuple(dict.fromkeys(why))
 
     def _decision(
@@ -485,18 +740,29 @@ class SafetyGate:
             urgent=urgent,
             level=level,
             reasons=reasons,
-            block_markdown=self.block_markdown(urgent, language, crisis, why) if shown else "",
+            block_markdown=self.block_markdown(
+                urgent, language, crisis, why, suicidal=is_crisis(level) or not crisis
+            )
+            if shown
+            else "",
             resources=self._resource_dicts() if shown else [],
             locale=self._locale(),
             language=language,
         )
 
     def block_markdown(
-        self, urgent: bool, language: str = "", crisis: bool = True, why: tuple[str, ...] = ()
+        self,
+        urgent: bool,
+        language: str = "",
+        crisis: bool = True,
+        why: tuple[str, ...] = (),
+        suicidal: bool = True,
     ) -> str:
         """The block shown first: the not-English notice (when ``language``), then the urgency
         line (when ``crisis``; an urgent one says what the text describes, ``why``), local
-        resources and the safety-planning outline."""
+        resources and the safety-planning outline (left out where the crisis is not a suicidal
+        one, ``suicidal`` False: an overdose in progress, a child's disclosure, a threat to
+        someone else, where a suicide safety plan is not the next step)."""
         lines: list[str] = []
         if language:
             lines += [f"## {LANGUAGE_HEADING}", "", language_notice(language), ""]
@@ -519,6 +785,8 @@ class SafetyGate:
         region = f" ({self.resources.name})" if self.resources is not None else ""
         lines += [f"**Crisis resources{region}:**", ""]
         lines.append(self.resources.to_markdown() if self.resources else FALLBACK_RESOURCES_MD)
+        if not suicidal:
+            return "\n".join(lines)
         lines += ["", "**Safety plan outline (Stanley & Brown), to complete with the person:**", ""]
         lines += [
             f"{i}. **{title}** - {hint}" for i, (title, hint) in enumerate(SAFETY_PLAN_STEPS, 1)
@@ -571,6 +839,15 @@ def _others_at_risk(classification: Classification | dict[str, Any], text: str) 
         return ""
     match = _OTHERS_AT_RISK.pattern.search(text)
     return " ".join(match.group(0).split()) if match else ""
+
+
+def _threat_to_others(text: str) -> str:
+    """The phrase of a threat to harm someone else with a method or the means at hand, or ""
+    (not in a sentence that laughs it off)."""
+    for match in _THREAT_TO_OTHERS.pattern.finditer(text):
+        if not _JOKE_RE.search(_sentence(text, match.start(), match.end())):
+            return " ".join(match.group(0).split())
+    return ""
 
 
 def _medical_danger(classification: Classification | dict[str, Any]) -> str:

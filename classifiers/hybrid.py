@@ -151,6 +151,7 @@ from classifiers.rules.context import (
     bereavement_spans,
     figurative_spans,
     split_sentences,
+    strong_frame,
 )
 from classifiers.rules.risk import denial_hits, past_ideation_hits
 from classifiers.stacking import blend, weights_from_config
@@ -453,6 +454,9 @@ class RulesView:
     #: The text frames its content as fiction, media, study or a hypothetical ("Psych
     #: homework: describe the symptoms of schizophrenia"; "that song with the line ...").
     reported: bool = False
+    #: The frame holds at any length: the text is a chapter of fiction or a research text
+    #: (:func:`classifiers.rules.context.strong_frame`); ``reported`` is then True too.
+    framed: bool = False
     #: The text speaks to someone else, not about its writer ("Please talk to someone. You
     #: are not alone, your life matters"), and no risk cue in it is the writer's own (a cue
     #: said to the reader, "if you're thinking about suicide", is not).
@@ -541,7 +545,8 @@ class ModelPart(Protocol):
 def rules_view(analysis: Any, words: int = 0, text: str = "") -> RulesView:
     """Turn a ``RuleAnalysis`` (of ``text``, ``words`` words) into the fusion's :class:`RulesView`."""
     conditions: dict[str, RuleHit] = {}
-    reported = bool(getattr(analysis, "reported", False))
+    framed = bool(text) and strong_frame(text)
+    reported = bool(getattr(analysis, "reported", False)) or framed
     own_sentences: list[tuple[int, int]] = []
     if reported and text:
         own_sentences = [
@@ -579,6 +584,7 @@ def rules_view(analysis: Any, words: int = 0, text: str = "") -> RulesView:
         words=words,
         resolved=resolved,
         reported=reported,
+        framed=framed,
         # a risk cue of the writer's own (not quoted, not said to the reader) keeps it theirs
         addressed=bool(getattr(analysis, "addressed", False))
         and not any(h.counted and not h.flags.quoted for h in getattr(analysis, "risk_hits", ())),
@@ -848,7 +854,9 @@ def fuse_labels(rules: RulesView, model: ModelView, config: FusionConfig) -> tup
         return ()
     veto_max = 1.01 if short else config.veto_max
     reported = (
-        config.reported_frame and rules.reported and 0 < rules.words < config.short_text_words
+        config.reported_frame
+        and rules.reported
+        and (0 < rules.words < config.short_text_words or rules.framed)
     )
     for label in CONDITIONS:
         p = float(model.conditions.get(label, 0.0))
@@ -895,6 +903,7 @@ def model_risk(
     words: int = 0,
     reported: bool = False,
     addressed: bool = False,
+    framed: bool = False,
 ) -> tuple[str, float]:
     """The model's risk level and P(crisis), decided as the artifact decides it.
 
@@ -902,7 +911,8 @@ def model_risk(
     ``crisis_unsupported_threshold`` (when set) to call a crisis, and on a text of 1 to
     ``crisis_min_words - 1`` words (``words``; 0: not counted) it calls none; on a ``short`` text
     without a cue, ``crisis_short_model_alone`` lets the risk head's P call one alone; on a
-    ``short`` text in a ``reported`` frame (fiction, homework, a hypothetical) whose rules saw
+    ``short`` text in a ``reported`` frame (fiction, homework, a hypothetical; at any length where
+    ``framed``: a chapter of fiction, a research text) whose rules saw
     no ideation, it calls none; on a text ``addressed`` to someone else (``RulesView.addressed``:
     no risk cue of the writer's own) it calls none. The
     thresholds apply to :meth:`ModelView.crisis_score` (the risk head and, where configured,
@@ -934,7 +944,7 @@ def model_risk(
         and 0 < words < config.crisis_min_words
     ):
         crisis = False
-    if crisis and reported and short:
+    if crisis and reported and (short or framed):
         # A crisis in a song's line or a homework question is not the writer's; theirs would
         # show in a rule cue of their own.
         crisis = False
@@ -974,6 +984,7 @@ def _fuse_risk(
             words=rules.words,
             reported=reported,
             addressed=config.addressed_reply and rules.addressed,
+            framed=rules.framed,
         )
 
     m_level, m_score = read(model)

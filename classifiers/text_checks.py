@@ -20,6 +20,13 @@ _MAX_CONTROL_SHARE = 0.02
 # Separators and format characters (U+200B zero-width space, U+2060 word joiner, U+FEFF ...): a
 # text made only of these shows nothing on screen and gives a classifier nothing to read.
 _INVISIBLE_CATEGORIES = frozenset({"Zs", "Zl", "Zp", "Cf", "Cc"})
+# Characters that show nothing: "to\u200bkill\u200bmyself" hides "kill myself" from every
+# pattern and tokenizer. A zero-width space is a word break by definition and becomes a space
+# where it stands between two words; the others here (soft hyphen, word joiner, invisible
+# operators, byte-order mark) sit inside a word and are left out. Zero-width joiners and
+# non-joiners stay: they build emoji ("family" is three emoji joined) and some scripts.
+_HIDDEN_RE = re.compile("[\u00ad\u180e\u200b\u2060-\u2064\ufeff]")
+_ZW_SPACE_RE = re.compile("(?<=\\S)\u200b+(?=\\S)")
 _MAX_REPLACEMENT_SHARE = 0.10
 _MIN_REPLACEMENTS = 3
 
@@ -32,7 +39,8 @@ def validate_text(text: object, max_chars: int = 50_000) -> str:
         max_chars: Longest text accepted, counted after normalisation.
 
     Returns:
-        The NFC-normalised text; evidence spans of the classifiers index this string.
+        The text without hidden characters (:func:`strip_hidden`), NFC-normalised; evidence
+        spans of the classifiers index this string.
 
     Raises:
         InvalidTextError: The text is not a string, is empty or holds only whitespace and
@@ -76,10 +84,20 @@ def validate_text(text: object, max_chars: int = 50_000) -> str:
             f"text has {replacements} replacement characters (U+FFFD): it was decoded with the "
             "wrong encoding; re-read it as UTF-8"
         )
-    text = unicodedata.normalize("NFC", text)
+    text = unicodedata.normalize("NFC", strip_hidden(text))
     if len(text) > max_chars:
         raise InvalidTextError(
             f"text is {len(text):,} characters long; the limit is {max_chars:,}. "
             "Split it into smaller parts (or raise classifier.max_chars)"
         )
     return text
+
+
+def strip_hidden(text: str) -> str:
+    """``text`` without invisible characters (zero-width spaces, soft hyphens, word joiners, a
+    byte-order mark; a zero-width space between two words becomes a space): "I want
+    to\u200bkill\u200bmyself" hid an explicit plan from every pattern. Zero-width joiners stay
+    (emoji sequences)."""
+    if not _HIDDEN_RE.search(text):
+        return text
+    return _HIDDEN_RE.sub("", _ZW_SPACE_RE.sub(" ", text))

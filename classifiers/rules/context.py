@@ -303,6 +303,18 @@ _PROFESSIONAL_QUESTION = (
     r"young\s+people|residents?)"
 )
 _PROFESSIONAL_QUESTION_RE = re.compile(r"\b(?:" + _PROFESSIONAL_QUESTION + r")\b", re.IGNORECASE)
+# The same, right before the cue: a question about what something looks like ("what are the
+# signs of a fentanyl overdose", "how do I spot self-harm") or about content on a platform
+# ("should we remove posts that describe self-harm methods"). Only the question's own object.
+_GENERIC_OBJECT_RE = re.compile(
+    r"\b(?:(?:what|which)\s+(?:are|r|is)\s+(?:the\s+)?(?:common\s+|main\s+|early\s+|warning\s+|"
+    r"usual\s+)*(?:signs?|symptoms?|red\s+flags)\s+of|how\s+(?:do|can|would|should)\s+(?:i|you|we|"
+    r"parents|staff|teachers)\s+(?:spot|recogni[sz]e|tell\s+if\s+someone\s+is|know\s+if\s+someone\s+is|"
+    r"respond\s+to|manage|treat)|(?:posts?|content|comments?|videos?|images?|threads?|articles?)\s+"
+    r"(?:that|which)?\s*(?:describe[sd]?|describing|mention\w*|discuss\w*|about|show\w*|promot\w*|"
+    r"glorif\w*|depict\w*|encourag\w*))\s+(?:an?\s+|the\s+|someone'?s?\s+|their\s+)?(?:[\w-]+\s+){0,2}$",
+    re.IGNORECASE,
+)
 #: Literal pre-check of :data:`_PROFESSIONAL_QUESTION_RE` (its people words, lower case).
 _PROFESSIONAL_WORDS = (
     "patient",
@@ -324,6 +336,7 @@ _PROFESSIONAL_WORDS = (
 # on short texts, where it keeps only what the rules see the writer say about themselves.
 _REPORTED_FRAME_RE = re.compile(
     r"\b(?:homework|coursework|assignment|essay\s+question|exam\s+question|textbook|"
+    r"dissertation|thesis|literature\s+review|research\s+(?:project|paper|proposal|question)|"
     r"media\s+studies|(?:psych(?:ology)?|sociology|health|english|drama|media)\s+"
     r"(?:class|course|homework|essay|exam|module|lecture|teacher|assignment|coursework)|"
     r"(?:writing|wrote|write|i'?m\s+writing)\s+(?:a|an|my|the)\s+(?:\w+\s+)?"
@@ -337,9 +350,46 @@ _REPORTED_FRAME_RE = re.compile(
     r"students?|pupils?|kids?|child|partner|someone)\s+(?:\w+\s+)?(?:texted|told|said|messaged|"
     r"mentioned|admitted|confided)|"
     r"(?:peer\s+support|first\s+aid|safeguarding|suicide\s+prevention|mental\s+health)\s+"
-    r"(?:training|course|workshop)|" + _PROFESSIONAL_QUESTION + r")\b",
+    r"(?:training|course|workshop)|"
+    # a moderator's question about the community's content
+    r"as\s+(?:a|the|an)\s+(?:sub(?:reddit)?\s+|forum\s+|server\s+|discord\s+|community\s+)?"
+    r"(?:mod|moderator|admin)s?\b|(?:our|the)\s+mod\s+team|" + _PROFESSIONAL_QUESTION + r")\b",
     re.IGNORECASE,
 )
+
+
+# A frame of the whole text at any length: a chapter of fiction, or a research text (two of its
+# markers: "Abstract:", "we conducted", "cohort study", "hazard ratio", "95% CI" ...). The student
+# read "Ellen stood on the bridge ... the pills in her coat pocket" and a suicide-mortality
+# abstract as the writer's crisis.
+_FICTION_OPENING_RE = re.compile(
+    r"^\W*(?:chapter\s+(?:\d+|[ivxlc]+\b|one|two|three|four|five|six|seven|eight|nine|ten|eleven|"
+    r"twelve|thirteen|fourteen|fifteen|twenty)|prologue|epilogue|excerpt\s+from)\b",
+    re.IGNORECASE,
+)
+_RESEARCH_MARKERS = tuple(
+    re.compile(p, re.IGNORECASE)
+    for p in (
+        r"\babstract\s*:",
+        r"\b(?:background|methods?|results|conclusions?|objectives?|aims?)\s*:",
+        r"\bwe\s+(?:conducted|examined|investigated|analy[sz]ed|recruited|surveyed|estimated)\b",
+        r"\b(?:cohort|cross-sectional|longitudinal|case-control|randomi[sz]ed|qualitative)\s+"
+        r"(?:study|trial|design)\b",
+        r"\b(?:hazard|odds|risk|incidence\s+rate)\s+ratios?\b",
+        r"\b9[059]\s*%\s*(?:ci|confidence\s+interval)\b",
+        r"\b(?:systematic\s+review|meta-analys[ie]s|regression\s+models?)\b",
+        r"\bp\s*[<=]\s*0?\.\d",
+        r"\b(?:n\s*=\s*\d|\d[\d,]*\s+(?:adults|participants|patients|respondents))\b",
+    )
+)
+
+
+def strong_frame(text: str) -> bool:
+    """True when the whole text is fiction (it opens on "Chapter 12", "Prologue") or a research
+    text (two markers such as "Abstract:", "cohort study", "hazard ratio"), whatever its length."""
+    if _FICTION_OPENING_RE.search(text):
+        return True
+    return sum(1 for rx in _RESEARCH_MARKERS if rx.search(text)) >= 2
 
 
 def reported_frame(text: str) -> bool:
@@ -365,6 +415,19 @@ _FIGURATIVE_RISK_RE = re.compile(
     r"(?:could|would)\s*(?:have|'ve|of)\s+(?:happily\s+|cheerfully\s+|literally\s+)?"
     r"(?:murdered|killed|strangled|throttled)\s+(?:him|her|them|myself|my\s+\w+|the\s+\w+)|"
     r"kill(?:ing|ed)?\s+(?:myself|me)\s+(?:laughing|with\s+laughter)|"
+    # a bad day, not a life: "Just want this day to end", "need this week to be over"
+    r"(?:want|wanna|need|wish|can'?t\s+wait\s+for)\s+(?:this|the|today'?s?|tonight'?s?)\s+(?:\w+\s+)?"
+    r"(?:day|week|shift|semester|term|exam\s+season|meeting|month|year|flight|lecture|party)\s+"
+    r"(?:to\s+)?(?:end|be\s+over|finish)|"
+    # a break, not a death: "lowkey wanna disappear but like not in a sad way i just want a
+    # holiday"
+    r"(?:wanna|want\s+to|would\s+love\s+to|like\s+to)\s+disappear\b(?=[^.!?\n]{0,60}\b(?:holiday|"
+    r"vacation|beach|island|cabin|for\s+a\s+(?:bit|while|week|few\s+days|weekend)|off\s+the\s+grid|"
+    r"not\s+in\s+a\s+(?:sad|bad|dark)\s+way))|"
+    # someone else's anger to come: "my sister is going to kill me when she finds out"
+    r"(?:going\s+to|gonna|will|'ll)\s+(?:literally\s+|actually\s+)?kill\s+me\s+when\s+"
+    r"(?:s?he|they|mum|mom|dad|my\s+\w+)\s+(?:finds?\s+out|sees?|hears?|gets?\s+home|realises|"
+    r"realizes|notices)|"
     r"(?:died|dying|dead|die)\s+(?:of\s+|from\s+|with\s+)?laugh(?:ing|ter)|"
     r"(?:is|was|are|were|'s|'re|keeps?|kept)\s+(?:\w+\s+)?killing\s+me|"
     r"dying\s+(?:to\s+(?:see|try|go|know|meet|hear|get|find\s+out|watch|read|tell|visit|taste|"
@@ -426,7 +489,18 @@ def case_note(text: str) -> bool:
 
 
 #: Every figure above holds one of these (a quick pre-check; "died" holds "die").
-_FIGURATIVE_WORDS = ("kill", "murder", "strangl", "throttl", "die", "dying", "dead")
+_FIGURATIVE_WORDS = (
+    "kill",
+    "murder",
+    "strangl",
+    "throttl",
+    "die",
+    "dying",
+    "dead",
+    "end",
+    "over",
+    "disappear",
+)
 
 
 def figurative_spans(text: str) -> list[tuple[int, int]]:
@@ -449,7 +523,11 @@ _RELATIVE = (
     r"co-worker|teacher|student|patient|client|ex|stepdad|stepmum|stepmom|twin|bestie|mate)"
 )
 _BEREAVEMENT_RE = re.compile(
-    r"\b(?:(?:my|our|a|his|her)\s+(?:\w+\s+){0,2}" + _RELATIVE + r"\s+(?:\w+\s+){0,3}?"
+    r"\b(?:(?:(?:my|our|a|his|her)\s+(?:\w+\s+){0,2}"
+    + _RELATIVE
+    + r"|(?:an?\s+)?(?:\w+\s+)?"
+    + _RELATIVE
+    + r"\s+of\s+(?:mine|ours))\s+(?:\w+\s+){0,3}?"
     r"(?:killed\s+(?:himself|herself|themselves|themself)|took\s+(?:his|her|their)\s+(?:own\s+)?"
     r"life|committed\s+suicide|died\s+(?:by|of|from)\s+suicide|completed\s+suicide|"
     r"hanged\s+(?:himself|herself|themselves)|hung\s+(?:himself|herself|themselves)|"
@@ -593,6 +671,9 @@ class TextContext:
         self.figurative = figurative_spans(text)
         #: A practitioner's note about a client (:func:`case_note`).
         self.note = case_note(text)
+        #: A chapter of fiction or a research text (:func:`strong_frame`): every hit is someone
+        #: else's words, as if quoted.
+        self.framed = strong_frame(text)
 
     def sentence_of(self, pos: int) -> tuple[int, int]:
         """The ``(start, end)`` of the sentence containing character ``pos``."""
@@ -632,12 +713,15 @@ class TextContext:
             # "used to have panic attacks, had one at work today": the recurrence in the
             # sentence makes it present again
             past=is_past(sentence),
-            quoted=self.is_quoted(start, end),
+            quoted=self.framed or self.is_quoted(start, end),
             figurative=bool(
                 _LOOSE_DIAGNOSIS_RE.match(self.text[start:end]) and _DEGREE_BEFORE_RE.search(before)
             ),
-            generic=any(w in before.lower() for w in _PROFESSIONAL_WORDS)
-            and _lower_search(_PROFESSIONAL_QUESTION_RE, before),
+            generic=(
+                any(w in before.lower() for w in _PROFESSIONAL_WORDS)
+                and _lower_search(_PROFESSIONAL_QUESTION_RE, before)
+            )
+            or _lower_search(_GENERIC_OBJECT_RE, before[-120:]),
         )
 
     def is_said_to_reader(self, start: int, end: int) -> bool:
@@ -731,6 +815,8 @@ def _is_negated(clause: str, hit: str = "") -> bool:
     words = [w.lower().replace("’", "'") for w in _WORD_RE.findall(clause)]
     window = words[-_NEGATION_SCOPE_WORDS:]
     for offset, word in enumerate(reversed(window)):
+        if word == "nil" and offset == 0:
+            return True  # "Low mood x 3/12, nil SI" (not "three nil and I ...")
         if word in ("no", "nothing") and offset >= _NO_SCOPE_WORDS:
             continue
         if word in _NEGATORS:
@@ -745,7 +831,9 @@ def _is_negated(clause: str, hit: str = "") -> bool:
 #: pre-negations with a sentence-long scope.
 _LIST_NEGATOR_RE = re.compile(
     r"\b(?:no\s+(?:evidence|signs?|features|symptoms|history|hx|indication)\s+of|"
-    r"not\s+suggestive\s+of|negative\s+for|ruled\s+out)\b",
+    r"not\s+suggestive\s+of|negative\s+for|ruled\s+out)\b|"
+    # a note's fragment opening on "Nil" ("Nil SI/SH.", "Nil SI or thoughts of self-harm")
+    r"^\W*nil\b",
     re.IGNORECASE,
 )
 #: The same in a case note only: "denied" and "nil" are everyday words elsewhere ("the doctors

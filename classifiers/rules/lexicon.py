@@ -473,8 +473,16 @@ class LexiconClassifier:
         ]
 
 
-def _names_writer(span: str) -> bool:
-    return bool(FIRST_PERSON_WORD_RE.search(span))
+def _names_writer(span: str, ctx: TextContext | None = None, start: int = 0) -> bool:
+    """The cue names the writer: a first-person word in it, or "the voices" in a sentence the
+    writer speaks in ("I'm going to smother the baby, the voices say he is evil": the baby is
+    no hearer)."""
+    if FIRST_PERSON_WORD_RE.search(span):
+        return True
+    if ctx is None or not span[:11].lower().startswith(("the voices", "voices ")):
+        return False
+    s_start, _ = ctx.sentence_of(start)
+    return bool(FIRST_PERSON_WORD_RE.search(ctx.text[s_start:start]))
 
 
 #: Cues whose past is the present state: "quit drinking two years ago" is recovery now.
@@ -483,7 +491,7 @@ _PAST_IS_PRESENT_CUES = frozenset({"recovery"})
 
 def _make_hit(spec: CueSpec, start: int, end: int, text: str, ctx: TextContext) -> Hit:
     span = text[start:end]
-    flags = ctx.flags_for(start, end, first_person_cue=_names_writer(span))
+    flags = ctx.flags_for(start, end, first_person_cue=_names_writer(span, ctx, start))
     if flags.past and spec.cue in _PAST_IS_PRESENT_CUES:
         flags = dataclasses.replace(flags, past=False)
     factor = 1.0

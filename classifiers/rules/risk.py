@@ -89,7 +89,11 @@ _DENIAL_RE = re.compile(
     r"|\bi\s*(?:do\s+not|don'?t|don’t|dont|never|have\s+never|'ve\s+never|’ve\s+never|"
     r"have\s*n'?t\s+ever|haven’t\s+ever)\s+(?:ever\s+)?(?:self[- ]?harm(?:ed)?|"
     r"(?:cut|hurt|harm(?:ed)?)\s+myself)\b"
-    r"|" + _NO_HISTORY,
+    r"|"
+    + _NO_HISTORY
+    # a note's shorthand: "Nil SI/SH", "No SI or thoughts of self-harm", "nil suicidal ideation"
+    + r"|\b(?:nil|no)\s+(?:current\s+|active\s+)?(?:si|sh|dsh|suicidal\s+(?:ideation|thoughts?)|"
+    r"thoughts\s+of\s+(?:suicide|self[- ]?harm))\b",
     re.IGNORECASE,
 )
 # A practitioner's note about a client: "She has never self-harmed or attempted suicide", "no
@@ -109,7 +113,8 @@ _CONTRAST_AFTER_RE = re.compile(
     re.IGNORECASE,
 )
 _DENIAL_SUBJECT_RE = re.compile(
-    r"suicid|kill|die\b|dead|end (?:it|my)|life|hurt|harm|do anything", re.IGNORECASE
+    r"suicid|kill|die\b|dead|end (?:it|my)|life|hurt|harm|do anything|\b(?:d?sh|si)\b",
+    re.IGNORECASE,
 )
 
 

@@ -762,3 +762,11 @@ def test_build_pipeline_checks_the_language_unless_turned_off(tmp_path: Path) ->
     assert isinstance(on.gate.language, LangidLanguageDetector)
     off = load_settings(data_dir=tmp_path, assistant={"language_check": False})
     assert build_pipeline(build_app(off)).gate.language is None
+
+
+def test_input_loses_the_invisible_characters_that_hide_words() -> None:
+    """Redaction and every later step read the same text, without zero-width spaces."""
+    from assistant.pipeline import check_input
+
+    assert check_input("I\u200bwant to\u200bkill\u200bmyself", 1000) == "I want to kill myself"
+    assert check_input(b"plain text", 1000) == "plain text"

@@ -421,3 +421,134 @@ def test_the_date_of_someone_elses_suicide_is_no_plan(gate: SafetyGate) -> None:
     assert not decision.crisis
     own = "I've decided on suicide tomorrow."
     assert gate.decide(_with_labels(own, []), own).urgent
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        (
+            "My mate took some gear at a party and now he's not waking up, his lips are going "
+            "blue and he's making snoring noises.",
+            "overdose",
+        ),
+        (
+            "On lithium for bipolar. Two days of diarrhoea and vomiting, I'm unsteady on my feet "
+            "and my speech feels slurred.",
+            "lithium toxicity",
+        ),
+        (
+            "Started tramadol last week on top of my sertraline. Now I'm sweaty, agitated, my "
+            "muscles keep jerking and my temperature is 39.",
+            "serotonin syndrome",
+        ),
+        ("Pt on haloperidol depot, now rigid, temp 40.1, confused, CK 12,000.", "neuroleptic"),
+        ("On clozapine 6 months. Sore throat and fever since yesterday.", "clozapine"),
+        ("pt on phenelzine ate aged cheese, now severe occipital headache, BP 220/130", "MAOI"),
+        (
+            "Since our daughter was born 10 days ago my wife hasn't slept and says the baby is "
+            "the devil.",
+            "postpartum psychosis",
+        ),
+        (
+            "My 8 year old told me tonight that her uncle touches her when he babysits and that "
+            "it's their secret.",
+            "child",
+        ),
+        ("Client disclosed partner strangled her last night. She's going home tonight.", "abuse"),
+        ("My husband says he'll kill me if I leave.", "abuse"),
+    ],
+)
+def test_medical_and_safeguarding_emergencies_are_urgent(
+    gate: SafetyGate, text: str, name: str
+) -> None:
+    decision = gate.decide(_with_labels(text, []), text)
+    assert decision.crisis and decision.urgent and decision.level == "none", text
+    assert name.split()[0].lower() in " ".join([*decision.reasons, decision.block_markdown]).lower()
+    # not a suicidal crisis: resources, no suicide safety-plan outline
+    assert "Crisis resources" in decision.block_markdown
+    assert "Stanley" not in decision.block_markdown
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I've been on lithium for 10 years and it works well, I get my levels checked.",
+        "Sertraline makes me sweaty and I get a slight tremor in my hands but it helps.",
+        "I'm on olanzapine and I've put on weight and feel stiff in the mornings.",
+        "My baby is snoring loudly and won't wake up for feeds, is that normal?",
+        "Clinician query: what's the difference between postpartum blues, PND and puerperal "
+        "psychosis, and when should I refer urgently?",
+        "Since the baby was born I feel so low and tearful.",
+        "My son hit him back at school after the other boy pushed him, the teacher told me.",
+        "My mum will kill me when she finds out I failed.",
+        "Question: what are the signs of a fentanyl overdose?",
+    ],
+)
+def test_ordinary_medication_and_family_talk_is_no_emergency(gate: SafetyGate, text: str) -> None:
+    assert not gate.decide(_with_labels(text, []), text).crisis, text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I'm going to kill him. I've got the knife ready.",
+        "If he doesn't give me the kids back I'm going to go round there and stab him.",
+        "one day i'm going to bring my dad's gun and make them all pay.",
+        "some nights I think about putting a pillow over her face",
+        "I'm going to smother the baby, the voices say he is evil.",
+    ],
+)
+def test_a_threat_to_someone_else_with_a_method_is_urgent(gate: SafetyGate, text: str) -> None:
+    decision = gate.decide(_with_labels(text, []), text)
+    assert decision.crisis and decision.urgent, text
+    assert "threat to harm someone else" in decision.block_markdown
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I'm going to kill him if he eats my leftovers again lol",
+        "I'll stab you with this fork if you touch my chips haha",
+        "We're going to shoot the wedding on film this year",
+        "I could kill him, he forgot our anniversary again",
+    ],
+)
+def test_everyday_anger_is_no_threat(gate: SafetyGate, text: str) -> None:
+    assert not gate.decide(_with_labels(text, []), text).crisis, text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "going to unalive myself tonight",
+        "ngl thinking abt unaliving myself tonight fr fr",
+        "gonna ctb this weekend, got everything ready",
+        "Last night I sat in the car in the garage with the engine running for twenty minutes.",
+        "Ligature found in room this am, removed by staff.",
+        "Pt endorses SI w/ plan to OD on home meds, +intent, +access.",
+    ],
+)
+def test_forum_words_aborted_attempts_and_note_forms_are_urgent(
+    gate: SafetyGate, text: str
+) -> None:
+    assert gate.decide(_with_labels(text, []), text).urgent, text
+
+
+def test_goodbyes_and_final_arrangements_are_urgent_beside_a_crisis(gate: SafetyGate) -> None:
+    for text in (
+        "i'm so done. i've said bye to everyone on discord.",
+        "There's no reason left. I've written letters to my sisters and sorted the will.",
+    ):
+        assert gate.decide(_with_crisis(text), text).urgent, text
+    for text in (
+        "Going to say goodbye to everyone at work on Friday, new job starts Monday!",
+        "We sorted the will after dad's diagnosis, it felt grim but it's done",
+        "Pt denies SI with plan or intent. Mood euthymic.",
+    ):
+        assert not gate.decide(_with_labels(text, []), text).urgent, text
+
+
+def _with_crisis(text: str) -> dict:
+    as_dict = _with_labels(text, [])
+    as_dict["risk"]["level"] = "ideation"
+    return as_dict

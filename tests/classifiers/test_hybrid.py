@@ -923,6 +923,30 @@ def test_shipped_hybrid_reads_suicide_bereavement_and_professional_questions(
 
 
 @pytest.mark.slow
+def test_shipped_hybrid_reads_a_bad_day_fiction_and_research_as_no_crisis(
+    shipped: HybridClassifier,
+) -> None:
+    clf = shipped
+    results = clf.predict(
+        [
+            "Worst day ever. Missed the bus, spilled coffee on my laptop, and it's raining. "
+            "Just want this day to end.",
+            "lowkey wanna disappear but like not in a sad way i just want a holiday",
+            "Chapter 12. Ellen stood on the bridge, the river black beneath her. She thought of "
+            "her mother, of the pills in her coat pocket, and stepped up onto the railing.",
+            "Abstract: We conducted a retrospective cohort study of 12,430 adults to examine the "
+            "association between unemployment and suicide mortality. Hazard ratios were "
+            "estimated with Cox regression.",
+            "I'm writing a dissertation on the Werther effect and media reporting of suicide.",
+            # the writer's own words stay a crisis
+            "I want it all to end. I can't do this anymore.",
+            "I\u200bwant to\u200bkill\u200bmyself tonight",
+        ]
+    )
+    assert [r.risk.crisis for r in results] == [False] * 5 + [True, True]
+
+
+@pytest.mark.slow
 def test_shipped_hybrid_reads_dangerous_withdrawal_as_severe_substance_use(
     shipped: HybridClassifier,
 ) -> None:

@@ -1301,3 +1301,124 @@ def test_someone_elses_death_by_suicide_is_found(text: str, spans: list[str]) ->
     from classifiers.rules.context import bereavement_spans
 
     assert [text[a:b] for a, b in bereavement_spans(text)] == spans
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Nil SI.",
+        "Low mood x 3/12. Nil SI/SH.",
+        "Mood low, nil SI, sleeping poorly",
+        "Nil SI or thoughts of self-harm. Sleep poor.",
+    ],
+)
+def test_nil_in_a_note_negates(clf: LexiconClassifier, text: str) -> None:
+    """ "Nil SI", the standard UK negative, was read as suicidal ideation."""
+    assert clf.analyze(text).risk.level == "none"
+
+
+def test_nil_elsewhere_is_no_negation(clf: LexiconClassifier) -> None:
+    assert clf.analyze("We lost three nil and honestly I want to kill myself").risk.level == (
+        "ideation"
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "cue"),
+    [
+        ("mia buddy needed, purged 3x today, throat is killing me", "binge_purge"),
+        ("Since the baby was born I feel so low and tearful and not sleeping", "crying"),
+        ("I can't bond with my baby and I feel like a terrible mum", "perinatal_bonding"),
+        ("drinking to blackout most nights now", "heavy_use"),
+    ],
+)
+def test_more_everyday_forms_of_symptoms(clf: LexiconClassifier, text: str, cue: str) -> None:
+    assert cue in {h.cue for la in clf.analyze(text).labels for h in la.counted_hits}
+
+
+@pytest.mark.parametrize(
+    ("text", "severity"),
+    [
+        (
+            "Day 3 without a drink after a litre of vodka a day. Hands shaking so bad, and I keep "
+            "seeing spiders crawling on the ceiling.",
+            "severe",
+        ),
+        (
+            "Had a fit this morning. I stopped drinking 2 days ago, normally 3 bottles a day.",
+            "severe",
+        ),
+        (
+            "been on 30mg diazepam a day for years, doc just cut me off last week. feel like im "
+            "going mad and twitching all over",
+            "severe",
+        ),
+        ("Impression: Alcohol use disorder, severe. CIWA-Ar 22. Plan: admit.", "severe"),
+        ("Anorexia. HR 38. BMI 14.", "severe"),
+        ("CIWA-Ar 8, mild withdrawal, home detox", "minimal"),
+    ],
+)
+def test_withdrawal_and_medical_risk_in_other_word_orders(
+    clf: LexiconClassifier, text: str, severity: str
+) -> None:
+    assert clf.analyze(text).severity_features.screening == severity
+
+
+def test_the_emergency_department_is_no_eating_disorder(clf: LexiconClassifier) -> None:
+    def ed(text: str) -> bool:
+        return any(
+            la.label == "eating_disorder" and la.counted_hits for la in clf.analyze(text).labels
+        )
+
+    assert not ed("29yo male presented to ED via police after threatening to jump.")
+    assert not ed("Went to ED last night after a panic attack")
+    assert ed("when it comes to ED thoughts I struggle every weekend")
+    assert ed("I have an ED and I'm scared")
+
+
+@pytest.mark.parametrize(
+    ("text", "level"),
+    [
+        ("Ligature found in room this am, removed by staff.", "behavior"),
+        (
+            "29yo male presented to ED after threatening to jump from Story Bridge.",
+            "ideation",
+        ),
+        ("Last night I sat in the car in the garage with the engine running.", "attempt"),
+        ("drinking to blackout, woke up in A&E last week with no idea how I got there", "none"),
+        ("What are the signs of a fentanyl overdose?", "none"),
+        ("Should we remove posts that describe self-harm methods in detail?", "none"),
+        ("My dad killed himself when I was 12 and I want to kill myself too.", "ideation"),
+    ],
+)
+def test_notes_aborted_attempts_and_generic_questions(
+    clf: LexiconClassifier, text: str, level: str
+) -> None:
+    assert clf.analyze(text).risk.level == level
+
+
+def test_a_chapter_of_fiction_or_a_research_text_is_someone_elses_words(
+    clf: LexiconClassifier,
+) -> None:
+    from classifiers.rules.context import strong_frame
+
+    fiction = (
+        "Chapter 12. Ellen stood on the bridge, the river black beneath her. She thought of the "
+        "pills in her coat pocket."
+    )
+    research = (
+        "Abstract: We conducted a retrospective cohort study of 12,430 adults on unemployment "
+        "and suicide mortality. Hazard ratios were estimated."
+    )
+    assert strong_frame(fiction) and strong_frame(research)
+    assert not strong_frame("I stood on the bridge last night. Results: nothing.")
+    assert clf.analyze(fiction).risk.level == "indicator"
+
+
+def test_the_voices_in_a_sentence_the_writer_speaks_are_the_writers(
+    clf: LexiconClassifier,
+) -> None:
+    own = clf.analyze("I'm going to smother the baby, the voices say he is evil.")
+    assert any(la.label == "psychosis" and la.counted_hits for la in own.labels)
+    other = clf.analyze("My son hears voices, the voices tell him he is evil.")
+    assert not any(la.label == "psychosis" and la.counted_hits for la in other.labels)

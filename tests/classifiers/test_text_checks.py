@@ -87,3 +87,15 @@ def test_error_message_does_not_echo_the_text() -> None:
     with pytest.raises(InvalidTextError) as info:
         validate_text(secret + "\x00")
     assert "private story" not in str(info.value)
+
+
+def test_zero_width_spaces_between_words_become_spaces() -> None:
+    """ "I want to\u200bkill\u200bmyself" hid an explicit plan from every pattern."""
+    from classifiers.text_checks import strip_hidden
+
+    assert validate_text("I\u200bwant to\u200bkill\u200bmyself") == "I want to kill myself"
+    # beside a real space, or inside a word with a soft hyphen or a BOM: left out
+    assert strip_hidden("\ufeffkill \u200bmy\u00adself") == "kill myself"
+    # emoji joined by zero-width joiners are kept as they are
+    family = "\U0001f468\u200d\U0001f469\u200d\U0001f467"
+    assert strip_hidden(family) == family
