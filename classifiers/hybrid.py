@@ -151,7 +151,6 @@ from classifiers.rules.context import (
     bereavement_spans,
     figurative_spans,
     split_sentences,
-    strong_frame,
 )
 from classifiers.rules.risk import denial_hits, past_ideation_hits
 from classifiers.stacking import blend, weights_from_config
@@ -545,7 +544,7 @@ class ModelPart(Protocol):
 def rules_view(analysis: Any, words: int = 0, text: str = "") -> RulesView:
     """Turn a ``RuleAnalysis`` (of ``text``, ``words`` words) into the fusion's :class:`RulesView`."""
     conditions: dict[str, RuleHit] = {}
-    framed = bool(text) and strong_frame(text)
+    framed = bool(getattr(analysis, "framed", False))
     reported = bool(getattr(analysis, "reported", False)) or framed
     own_sentences: list[tuple[int, int]] = []
     if reported and text:

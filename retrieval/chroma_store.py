@@ -527,6 +527,9 @@ class ChromaStore:
         """Embed and insert-or-replace records (one Chroma write, after embedding succeeded).
 
         ``vectors`` skips embedding (precomputed with the same model, e.g. by a benchmark).
+        A replaced record's metadata is replaced whole: Chroma's upsert merges metadata keys, so
+        a passage whose tags were narrowed (``cond_general_wellbeing`` gone) kept the old filter
+        flag; keys the new metadata lacks are written as ``None``, which removes them.
         """
         if not ids:
             return
@@ -537,13 +540,19 @@ class ChromaStore:
         elif len(vectors) != len(ids):
             raise ValueError("vectors must match ids in length")
         col = self._get_collection(create=True)
+        new = [dict(m) for m in metadatas]
+        old = self._call("read", col.get, ids=list(ids), include=["metadatas"])
+        before = dict(zip(old.get("ids") or [], old.get("metadatas") or [], strict=False))
+        for rid, meta in zip(ids, new, strict=True):
+            for key in before.get(rid) or {}:
+                meta.setdefault(key, None)
         self._call(
             "write",
             col.upsert,
             ids=list(ids),
             embeddings=[list(v) for v in vectors],
             documents=list(texts),
-            metadatas=[dict(m) for m in metadatas],
+            metadatas=new,
         )
         self._local_writes += 1
 

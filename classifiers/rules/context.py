@@ -302,6 +302,26 @@ _PROFESSIONAL_QUESTION = (
     r"(?:a|my|the|our)\s+(?:\w+\s+)?(?:patients?|clients?|students?|pupils?|service\s+users?|"
     r"young\s+people|residents?)"
 )
+#: Literal pre-check of :data:`_GENERIC_OBJECT_RE` (lower case).
+_GENERIC_WORDS = (
+    "sign",
+    "symptom",
+    "red flag",
+    "spot",
+    "recogni",
+    "tell if",
+    "know if",
+    "respond to",
+    "manage",
+    "treat",
+    "post",
+    "content",
+    "comment",
+    "video",
+    "image",
+    "thread",
+    "article",
+)
 _PROFESSIONAL_QUESTION_RE = re.compile(r"\b(?:" + _PROFESSIONAL_QUESTION + r")\b", re.IGNORECASE)
 # The same, right before the cue: a question about what something looks like ("what are the
 # signs of a fentanyl overdose", "how do I spot self-harm") or about content on a platform
@@ -367,29 +387,68 @@ _FICTION_OPENING_RE = re.compile(
     r"twelve|thirteen|fourteen|fifteen|twenty)|prologue|epilogue|excerpt\s+from)\b",
     re.IGNORECASE,
 )
-_RESEARCH_MARKERS = tuple(
-    re.compile(p, re.IGNORECASE)
-    for p in (
-        r"\babstract\s*:",
-        r"\b(?:background|methods?|results|conclusions?|objectives?|aims?)\s*:",
-        r"\bwe\s+(?:conducted|examined|investigated|analy[sz]ed|recruited|surveyed|estimated)\b",
-        r"\b(?:cohort|cross-sectional|longitudinal|case-control|randomi[sz]ed|qualitative)\s+"
-        r"(?:study|trial|design)\b",
-        r"\b(?:hazard|odds|risk|incidence\s+rate)\s+ratios?\b",
-        r"\b9[059]\s*%\s*(?:ci|confidence\s+interval)\b",
-        r"\b(?:systematic\s+review|meta-analys[ie]s|regression\s+models?)\b",
-        r"\bp\s*[<=]\s*0?\.\d",
-        r"\b(?:n\s*=\s*\d|\d[\d,]*\s+(?:adults|participants|patients|respondents))\b",
-    )
+_RESEARCH_MARKERS = (
+    r"\babstract\s*:",
+    r"\b(?:background|methods?|results|conclusions?|objectives?|aims?)\s*:",
+    r"\bwe\s+(?:conducted|examined|investigated|analy[sz]ed|recruited|surveyed|estimated)\b",
+    r"\b(?:cohort|cross-sectional|longitudinal|case-control|randomi[sz]ed|qualitative)\s+"
+    r"(?:study|trial|design)\b",
+    r"\b(?:hazard|odds|risk|incidence\s+rate)\s+ratios?\b",
+    r"\b9[059]\s*%\s*(?:ci|confidence\s+interval)\b",
+    r"\b(?:systematic\s+review|meta-analys[ie]s|regression\s+models?)\b",
+    r"\bp\s*[<=]\s*0?\.\d",
+    r"\b(?:n\s*=\s*\d|\d[\d,]*\s+(?:adults|participants|patients|respondents))\b",
+)
+#: Literal pre-check: a research text has at least one of these (lower case).
+_RESEARCH_WORDS = (
+    "abstract",
+    "background",
+    "method",
+    "results",
+    "conclusion",
+    "objective",
+    "aims",
+    "we conducted",
+    "we examined",
+    "we investigated",
+    "we analy",
+    "we recruited",
+    "we surveyed",
+    "we estimated",
+    "cohort",
+    "cross-sectional",
+    "longitudinal",
+    "case-control",
+    "randomi",
+    "qualitative",
+    "ratio",
+    "confidence interval",
+    "% ci",
+    "%ci",
+    "review",
+    "meta-analys",
+    "regression",
+)
+# One pass over the text: each marker is a named group, and the distinct groups found count.
+_RESEARCH_RE = re.compile(
+    "|".join(f"(?P<m{i}>{p})" for i, p in enumerate(_RESEARCH_MARKERS)), re.IGNORECASE
 )
 
 
 def strong_frame(text: str) -> bool:
     """True when the whole text is fiction (it opens on "Chapter 12", "Prologue") or a research
     text (two markers such as "Abstract:", "cohort study", "hazard ratio"), whatever its length."""
-    if _FICTION_OPENING_RE.search(text):
+    if _FICTION_OPENING_RE.match(text):
         return True
-    return sum(1 for rx in _RESEARCH_MARKERS if rx.search(text)) >= 2
+    low = text.lower()
+    if not any(w in low for w in _RESEARCH_WORDS):
+        return False
+    seen: set[str | None] = set()
+    for m in _RESEARCH_RE.finditer(text):
+        seen.add(m.lastgroup)
+        if len(seen) >= 2:
+            return True
+    return False
 
 
 def reported_frame(text: str) -> bool:
@@ -497,8 +556,8 @@ _FIGURATIVE_WORDS = (
     "die",
     "dying",
     "dead",
-    "end",
-    "over",
+    "to end",
+    "be over",
     "disappear",
 )
 
@@ -509,7 +568,11 @@ def figurative_spans(text: str) -> list[tuple[int, int]]:
     low = text.lower()
     if not any(w in low for w in _FIGURATIVE_WORDS):
         return []
-    return [(m.start(), m.end()) for m in _FIGURATIVE_RISK_RE.finditer(text.replace("’", "'"))]
+    if len(low) == len(text):  # the same offsets: the faster pattern for lower-cased text
+        found = _lowered(_FIGURATIVE_RISK_RE).finditer(low.replace("’", "'"))
+    else:
+        found = _FIGURATIVE_RISK_RE.finditer(text.replace("’", "'"))
+    return [(m.start(), m.end()) for m in found]
 
 
 # Someone else's death by suicide, in the writer's life: "My dad killed himself when I was 12",
@@ -717,11 +780,7 @@ class TextContext:
             figurative=bool(
                 _LOOSE_DIAGNOSIS_RE.match(self.text[start:end]) and _DEGREE_BEFORE_RE.search(before)
             ),
-            generic=(
-                any(w in before.lower() for w in _PROFESSIONAL_WORDS)
-                and _lower_search(_PROFESSIONAL_QUESTION_RE, before)
-            )
-            or _lower_search(_GENERIC_OBJECT_RE, before[-120:]),
+            generic=_is_generic(before),
         )
 
     def is_said_to_reader(self, start: int, end: int) -> bool:
@@ -751,6 +810,21 @@ class TextContext:
         if _DENIAL_AFTER_RE.match(self.text[end:s_end]):
             return True
         return bool(_DENIAL_NEXT_RE.match(self.text[s_end : s_end + 60]))
+
+
+def _is_generic(before: str) -> bool:
+    """The hit after ``before`` (its sentence so far) is about people in general: a
+    professional's question about their work, or the object of a question about what something
+    looks like or about a platform's content (``ContextFlags.generic``)."""
+    low = before.lower()
+    if any(w in low for w in _PROFESSIONAL_WORDS) and _lowered(_PROFESSIONAL_QUESTION_RE).search(
+        low
+    ):
+        return True
+    tail = low[-120:]
+    return any(w in tail for w in _GENERIC_WORDS) and bool(
+        _lowered(_GENERIC_OBJECT_RE).search(tail)
+    )
 
 
 def split_sentences(text: str) -> list[tuple[int, int]]:

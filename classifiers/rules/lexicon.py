@@ -164,6 +164,9 @@ class RuleAnalysis:
     #: The text frames its content as fiction, media, study or a hypothetical
     #: (:func:`classifiers.rules.context.reported_frame`); fusion reads it on short texts.
     reported: bool = False
+    #: The whole text is a chapter of fiction or a research text
+    #: (:func:`classifiers.rules.context.strong_frame`): every hit is someone else's words.
+    framed: bool = False
     #: The text speaks to someone else, not about its writer
     #: (:func:`classifiers.rules.context.addressed_to_reader`); fusion reads it for crisis calls.
     addressed: bool = False
@@ -399,6 +402,7 @@ class LexiconClassifier:
             model_version=self._version,
             resolved=resolved_past(text),
             reported=reported_frame(text),
+            framed=ctx.framed,
             addressed=addressed_to_reader(text),
         )
 

@@ -203,3 +203,21 @@ def test_an_unreachable_server_says_to_start_it_not_to_ingest(tmp_path: Path) ->
     message = str(err.value)
     assert "is unreachable" in message and "start the Chroma server" in message
     assert "kb ingest" not in message
+
+
+def test_a_replaced_record_loses_the_filter_flags_its_new_tags_drop(
+    tmp_path: Path, embeddings
+) -> None:
+    """Chroma's upsert merges metadata keys: a passage whose tags were narrowed kept matching
+    the old condition and severity filters until a rebuild."""
+    store = ChromaStore(path=tmp_path / "chroma", embeddings=embeddings)
+    text = "Keep a drink diary to cut down on alcohol."
+    wide = record_metadata(["substance_use", "general_wellbeing"], ["mild", "severe"], ["none"])
+    store.upsert(["drink-1"], [text], [wide])
+    assert [h.id for h in store.query(text=text, k=1, where={"sev_severe": True})] == ["drink-1"]
+
+    narrow = record_metadata(["substance_use"], ["mild"], ["none"], content_hash="b")
+    store.upsert(["drink-1"], [text], [narrow])
+    assert store.query(text=text, k=1, where={"sev_severe": True}) == []
+    assert store.query(text=text, k=1, where={"cond_general_wellbeing": True}) == []
+    assert [h.id for h in store.query(text=text, k=1, where={"sev_mild": True})] == ["drink-1"]
