@@ -193,6 +193,8 @@ CRISIS_PATTERNS: tuple[CrisisPattern, ...] = (
         _rx(
             r"\b(?:bought|buying|got|have|ordered)\s+(?:a\s+|the\s+)?(?:rope|gun|"
             r"pistol|firearm|razor\s+blades?|blades?)\b"
+            r"|\b(?:has|have|with)\s+access\s+to\s+(?:a\s+|his\s+|her\s+|my\s+|the\s+)?(?:guns?|shotguns?|"
+            r"firearms?|rifles?|pistols?)\b"
             r"|\bgiv(?:ing|en)\s+away\s+(?:all\s+)?my\s+(?:stuff|things|belongings|possessions)\b"
             r"|\b(?:written|wrote|writing)\s+(?:letters|notes)\s+to\s+(?:everyone|all\s+my|my\s+"
             r"(?:family|kids|children|parents|friends))\b"
@@ -285,7 +287,9 @@ _OTHERS_AT_RISK = CrisisPattern(
         r"\b(?:hurt|harm|kill|stab|drown|smother|strangle|attack|sacrifice)\w*\s+"
         r"(?:my\s+(?:baby|newborn|son|daughter|child|children|kids?|wife|husband|partner|mum|mom|"
         r"dad|mother|father|family|neighbou?rs?)|the\s+(?:baby|children|kids|neighbou?rs?)|"
-        r"him|her|them|people|someone|somebody|everyone|others)\b"
+        r"him|her|them|people|someone|somebody|everyone|others|neighbou?rs?|(?:his|her|their)\s+"
+        r"(?:wife|husband|partner|mother|father|mum|mom|dad|baby|children|kids|son|daughter|"
+        r"neighbou?rs?))\b"
     ),
     urgent=True,
     why=(
@@ -325,10 +329,13 @@ class UrgentSign:
     window: int = 300
 
     def search(self, text: str) -> str:
-        """The phrase of the first part where every part is found near it, or ""."""
+        """The phrase of the first part where every part is found near it, or "" (nor where a
+        laugh is near it: "my brother hits me with a pillow lol")."""
         for m in self.parts[0].finditer(text):
             lo, hi = max(0, m.start() - self.window), m.end() + self.window
-            if all(p.search(text, lo, hi) for p in self.parts[1:]):
+            if all(p.search(text, lo, hi) for p in self.parts[1:]) and not _JOKE_RE.search(
+                text, lo, hi
+            ):
                 return " ".join(m.group(0).split())
         return ""
 
@@ -385,6 +392,63 @@ MEDICAL_SIGNS: tuple[UrgentSign, ...] = (
         "possible postpartum psychosis (a psychiatric emergency: assessment by the perinatal or "
         "crisis team within hours; do not leave the mother alone with the baby meanwhile)",
         window=400,
+    ),
+    UrgentSign(
+        # NICE NG69 1.2.5-1.2.6 (MARSIPAN): refeeding and cardiac complications
+        "refeeding or cardiac complications",
+        (
+            _rx(r"\b(?:anorexi\w+|eating\s+disorder|refeed\w*|malnourish\w*|underweight)\b"),
+            _rx(
+                r"\b(?:start(?:ed|ing)|began|begun|back\s+to)\s+eating\s+(?:again|more|normally)|"
+                r"refeed\w*|(?:just\s+)?(?:come|came|got|been)\s+(?:home\s+)?(?:from|out\s+of)\s+hospital"
+            ),
+            _rx(
+                r"\b(?:swollen|swelling|oedema|edema|breathless\w*|short\s+of\s+breath|chest\s+pains?|"
+                r"palpitations|heart\s+(?:racing|pounding|skipping)|fainted|fainting|collapsed|"
+                r"confus\w+)\b"
+            ),
+        ),
+        "possible refeeding syndrome or heart strain in an eating disorder (same-day medical "
+        "assessment)",
+    ),
+    UrgentSign(
+        # NICE CG103: a sudden change in an older person is delirium until shown otherwise
+        "delirium",
+        (
+            _rx(
+                r"\b(?:suddenly|all\s+of\s+a\s+sudden|out\s+of\s+nowhere|overnight|since\s+(?:her|his|the)\s+"
+                r"(?:uti|infection|chest\s+infection|operation|op|fall|surgery|new\s+(?:tablets|meds|"
+                r"medication))|was\s+fine\s+(?:last\s+week|yesterday|a\s+few\s+days\s+ago))"
+            ),
+            _rx(
+                r"\b(?:muddled|confused|confusion|disorientated|disoriented|seeing\s+(?:things|children|"
+                r"people|animals|insects)|hallucinat\w+|not\s+making\s+sense|doesn'?t\s+know\s+where\s+"
+                r"(?:she|he)\s+is|doesn'?t\s+recogni[sz]e)\b"
+            ),
+            _rx(
+                r"\b(?:[6-9]\d|1[01]\d)\s*(?:yo|y/o|years?\s+old)|\b(?:is|aged|age)\s+(?:[6-9]\d|1[01]\d)\b|"
+                r"\b(?:mum|mom|dad|nan|nana|gran|granny|grandma|grandad|granddad|grandpa|grandmother|"
+                r"grandfather|elderly|older\s+(?:man|woman|person|adult)|care\s+home|dementia)\b"
+            ),
+        ),
+        "a sudden confusion or hallucinations in an older person (delirium until shown "
+        "otherwise: same-day medical assessment for infection, medication or other causes)",
+        window=400,
+    ),
+    UrgentSign(
+        "injection site infection",
+        (
+            _rx(
+                r"\b(?:inject\w*|ivdu|pwid|injection\s+sites?|shooting\s+up|needles?|track\s+marks?)\b"
+            ),
+            _rx(
+                r"\b(?:abscess\w*|red(?:,)?\s+(?:and\s+)?hot|hot\s+and\s+red|spreading|swollen|pus|"
+                r"cellulitis|infected)\b"
+            ),
+            _rx(_FEVER + r"|\b(?:shivering|rigors|shaking\s+chills)\b"),
+        ),
+        "a spreading infection at an injection site with fever (same-day medical care: risk of "
+        "sepsis)",
     ),
     UrgentSign(
         "lithium toxicity",
@@ -447,6 +511,11 @@ MEDICAL_SIGNS: tuple[UrgentSign, ...] = (
         "signs of a hypertensive crisis on an MAOI (emergency medical care now)",
     ),
 )
+#: A child writing about themselves ("I'm 14", "i'm 12", "(15F)").
+_CHILD_SELF = (
+    r"\b(?:i'?m|i\s+am|im)\s+(?:only\s+)?(?:1[0-7]|[6-9])\b(?!\s*(?:%|kg|lbs?|stone|st|days?|weeks?|"
+    r"months?|hours?|minutes?|times?|miles?))|\(\s*(?:1[0-7])\s*[mfMF]?\s*\)|\b(?:1[0-7])\s*[mfMF]\b"
+)
 _CHILD = (
     r"\b(?:\d+\s*(?:-\s*)?(?:year|yr)s?\s*(?:-\s*)?old|daughter|son|child|kid|toddler|niece|nephew|"
     r"pupil|granddaughter|grandson|stepdaughter|stepson|little\s+(?:girl|boy)|she'?s\s+\d|he'?s\s+\d)\b"
@@ -472,6 +541,53 @@ SAFEGUARDING_SIGNS: tuple[UrgentSign, ...] = (
         "a child's disclosure of abuse (follow local child-protection procedures today: "
         "listen, do not investigate, record the child's words and refer to children's social "
         "care or the police)",
+    ),
+    UrgentSign(
+        # a child telling it themselves: "I'm 14 and my stepdad hits me when he's drunk"
+        "child abuse disclosure",
+        (
+            _rx(_CHILD_SELF),
+            _rx(
+                r"\b(?:hits|beats|hurts|touches|kicks|punches|chokes|strangles|burns|slaps|locks)\s+me\b|"
+                r"\bkeeps?\s+(?:hitting|hurting|touching|beating|kicking|punching)\s+me\b|"
+                r"\b(?:hit|beat|hurt|touched|kicked|punched|slapped|strangled|choked|burnt|burned)\s+me\s+"
+                r"(?:again|last\s+night|yesterday|today|this\s+morning|tonight)\b|"
+                r"\bcom(?:es|ing)\s+into\s+my\s+(?:room|bed)|"
+                r"\bif\s+i\s+tell\s+(?:anyone|anybody|someone|mum|mom)\b|\bmakes\s+me\s+(?:do|touch|watch)"
+            ),
+            _rx(
+                r"\b(?:stepdad|step-?father|stepmum|stepmom|dad|father|mum|mom|mother|(?:mum|mom|mother)'?s\s+"
+                r"(?:boyfriend|partner|husband)|uncle|grandad|grandpa|coach|teacher|babysitter)\b"
+            ),
+        ),
+        "a child's disclosure of abuse (follow local child-protection procedures today: "
+        "listen, do not investigate, record the child's words and refer to children's social "
+        "care or the police)",
+    ),
+    UrgentSign(
+        # persecutory beliefs with a weapon at hand: "reckons the feds are in the ceiling and he's
+        # got a machete by the door"
+        "psychosis with a weapon",
+        (
+            _rx(
+                r"\b(?:machete|knife|knives|gun|shotgun|rifle|axe|hammer|baseball\s+bat|crossbow|"
+                r"sword|blade)\b"
+            ),
+            _rx(
+                r"\b(?:reckons|convinced|thinks|believes|says)\s+(?:that\s+)?(?:the\s+)?(?:feds|police|cops|"
+                r"government|neighbou?rs?|people|they|someone|somebody|mi5|cia|fbi|aliens|demons)\s+"
+                r"(?:are|is|were|have|has)\s+(?:in|watching|after|following|coming|poisoning|spying|"
+                r"listening|out\s+to)|\bparanoi\w+|\bpersecutory|\bdelusion\w*|\bvoices\b|"
+                r"\bhasn'?t\s+slept\b"
+            ),
+            _rx(
+                r"\b(?:by\s+(?:the|his|her|my)\s+(?:door|bed)|under\s+(?:his|her|my|the)\s+(?:pillow|bed)|"
+                r"carr(?:ies|ying)|on\s+(?:him|her)|(?:he'?s|she'?s|has|have|got)\s+(?:got\s+)?(?:a|the|his|"
+                r"her)\s+\w*\s*(?:machete|knife|gun|axe|hammer|bat|sword|blade)|sleeps\s+with)"
+            ),
+        ),
+        "persecutory beliefs with a weapon at hand (possible danger to others and to the "
+        "person: emergency services or the crisis team now)",
     ),
     UrgentSign(
         "domestic abuse",

@@ -218,6 +218,8 @@ _RESOLVED_RE = re.compile(
     r"\b(?:it'?s|it\s+is|that'?s|that\s+is)\s+(?:all\s+|long\s+)?(?:gone|over)\s+now\b|"
     r"\b(?:long|well|way|firmly)\s+behind\s+me\b|\bgone\s+now\b|"
     r"\b(?:fully|completely|totally)\s+recovered\b|\brecovered\s+for\b|"
+    # a sobriety milestone: "1 year sober today!!!"
+    r"\b(?:\d+|one|two|three|five|ten|a)\s+(?:years?|months?)\s+(?:sober|clean)\s+(?:today|now)\b|"
     r"\b(?:have|has)\s*(?:n'?t|\s+not)\s+had\s+(?:a|an|one|the|any)\b[^.!?\n]{0,40}?"
     r"\b(?:in|for|since)\s+(?:over\s+|about\s+|more\s+than\s+|almost\s+|nearly\s+)?"
     r"(?:a|an|\d+|two|three|four|five|six|seven|eight|nine|ten|twelve|fifteen|twenty|years|ages)\b|"
@@ -258,7 +260,8 @@ _RECURRENCE_RE = re.compile(
     r"\s+(?:all\s+)?back(?!\s+from)|back\s+again|(?<!never\s)again|returned|returning|relaps\w*|still|"
     r"thought\s+i'?d\s+(?:beaten|got\s+over|moved\s+past|left)|thought\s+i\s+was\s+past|"
     r"thought\s+i\s+(?:had\s+)?(?:beaten|got\s+over)|first\s+time\s+in|lately|recently|"
-    r"today|tonight|these\s+past|this\s+(?:week|month|year)|(?:last|past)\s+(?:few\s+)?(?:weeks?|months?))\b",
+    r"(?<!sober\s)(?<!clean\s)today|tonight|these\s+past|this\s+(?:week|month|year)|"
+    r"(?:last|past)\s+(?:few\s+)?(?:weeks?|months?))\b",
     re.IGNORECASE,
 )
 
@@ -776,7 +779,8 @@ class TextContext:
             # "used to have panic attacks, had one at work today": the recurrence in the
             # sentence makes it present again
             past=is_past(sentence),
-            quoted=self.framed or self.is_quoted(start, end),
+            # a case note quotes the client ("Pt states 'I will find another way'"): their words
+            quoted=self.framed or (self.is_quoted(start, end) and not self.note),
             figurative=bool(
                 _LOOSE_DIAGNOSIS_RE.match(self.text[start:end]) and _DEGREE_BEFORE_RE.search(before)
             ),

@@ -540,6 +540,11 @@ def expand_pattern(pattern: str) -> str:
     return "".join(out)
 
 
+#: Where a cue may start: not inside a word, nor right after a word's apostrophe ("don't" has
+#: no cue "t"), but after an opening quote ("Pt states 'I will find another way'").
+_WORD_START = r"(?<![\w])(?<![\w]['’])"
+
+
 @functools.lru_cache(maxsize=8192)
 def cue_regex(body: str, case_sensitive: bool = False) -> re.Pattern[str]:
     """A cue's expanded pattern, compiled to match whole words only.
@@ -555,7 +560,7 @@ def cue_regex(body: str, case_sensitive: bool = False) -> re.Pattern[str]:
     """
     if not case_sensitive:
         body = lowercase_pattern(body)
-    return re.compile(r"(?<![\w'’])(?:" + body + r")(?![\w])")
+    return re.compile(_WORD_START + r"(?:" + body + r")(?![\w])")
 
 
 @functools.lru_cache(maxsize=8192)
@@ -563,7 +568,7 @@ def cue_regex_ignorecase(body: str) -> re.Pattern[str]:
     """A case-insensitive cue compiled for the original text (``re.IGNORECASE``): for the rare
     text whose lower-cased form is longer ("İ" lower-cases to two characters), so offsets in
     it would not index the original."""
-    return re.compile(r"(?<![\w'’])(?:" + body + r")(?![\w])", re.IGNORECASE)
+    return re.compile(_WORD_START + r"(?:" + body + r")(?![\w])", re.IGNORECASE)
 
 
 def lowercase_pattern(pattern: str) -> str:

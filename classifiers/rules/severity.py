@@ -97,9 +97,12 @@ def score_severity(features: SeverityFeatures) -> SeverityResult:
 SCREENING_BANDS: dict[str, tuple[tuple[int, str], ...]] = {
     "phq9": ((20, "severe"), (10, "moderate"), (5, "mild")),
     "gad7": ((15, "severe"), (10, "moderate"), (5, "mild")),
+    # EPDS 13 or more: probable depression (Cox et al. 1987); the scale has no severe band
+    "epds": ((13, "moderate"),),
 }
 _SCORE_RE = re.compile(
     r"\b(?P<scale>phq|gad)\W?(?P<items>[97])\D{0,20}?(?P<value>\d{1,2})\b"
+    r"|\b(?P<scale3>epds)\D{0,20}?(?P<value3>\d{1,2})\b"
     r"|\b(?P<value2>\d{1,2})\s+on\s+(?:\w+\s+)?(?P<scale2>phq|gad)\W?(?P<items2>[97])",
     re.IGNORECASE,
 )
@@ -113,9 +116,11 @@ def screening_level(spans: list[str]) -> str:
         m = _SCORE_RE.search(span)
         if m is None:
             continue
-        scale = (m["scale"] or m["scale2"]).lower() + (m["items"] or m["items2"])
+        scale = (m["scale"] or m["scale2"] or m["scale3"]).lower() + (
+            m["items"] or m["items2"] or ""
+        )
         bands = SCREENING_BANDS.get(scale, ())
-        value = int(m["value"] or m["value2"])
+        value = int(m["value"] or m["value2"] or m["value3"])
         level = next((lv for low, lv in bands if value >= low), "minimal")
         best = max(best, SEVERITY_LEVELS.index(level))
     return SEVERITY_LEVELS[best]

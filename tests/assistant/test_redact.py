@@ -288,3 +288,40 @@ def test_handles_named_by_their_platform_are_redacted() -> None:
     text = "my insta is kayleigh_x_2010 and snap is kaylz.xo"
     assert redact_text(text).text == "my insta is [HANDLE] and snap is [HANDLE]"
     assert redact_text("Lives at 14 Elm Grove.").text == "Lives at [ADDRESS]."
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Credit card 4111 1111 1111 1111", "Credit card [ID]"),
+        ("IP 192.168.0.14", "IP [ID]"),
+        (
+            "passport 533380006, driving licence MORGA657054SM9IJ",
+            "passport [ID], driving licence [ID]",
+        ),
+        ("My reg plate is AB12 CDE, he follows my car", "My reg plate is [ID], he follows my car"),
+        ("Centrelink CRN 123 456 789A", "Centrelink CRN [ID]"),
+        ("5 Smith St, Fitzroy VIC 3065.", "[ADDRESS], Fitzroy VIC [ADDRESS]."),
+        ("my manager Dave is horrible", "my manager [NAME] is horrible"),
+        ("Re: Patient ID 9434765919, seen 03/02/2024.", "Re: Patient ID [ID], seen 03/02/2024."),
+    ],
+)
+def test_cards_addresses_and_identifiers_after_their_name_are_redacted(
+    text: str, expected: str
+) -> None:
+    """A card number lost only its first 15 digits (as a phone number); a licence, a plate, an
+    Australian postcode and "my manager Dave" were kept."""
+    assert redact_text(text).text == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "my licence was taken away for drink driving",
+        "my account is private",
+        "3 years sober on 12.5.2024",
+        "I scored 21 on the PHQ-9",
+    ],
+)
+def test_words_and_dates_near_those_names_are_kept(text: str) -> None:
+    assert "[" not in redact_text(text).text

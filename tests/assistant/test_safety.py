@@ -552,3 +552,57 @@ def _with_crisis(text: str) -> dict:
     as_dict = _with_labels(text, [])
     as_dict["risk"]["level"] = "ideation"
     return as_dict
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        (
+            "My daughter has anorexia and has just come home from hospital. She's started eating "
+            "again but now her ankles are swollen and she's breathless.",
+            "refeeding",
+        ),
+        (
+            "Mum is 79 and since her UTI she's suddenly seeing children in the garden and is very "
+            "muddled.",
+            "delirium",
+        ),
+        (
+            "IVDU for 6 years. Abscess on my groin injection site is red, hot and spreading and "
+            "I've got a fever.",
+            "injection site",
+        ),
+        (
+            "my mate's been on ice for a week, hasn't slept, reckons the feds are in the ceiling "
+            "and he's got a machete by the door.",
+            "weapon",
+        ),
+        ("I'm 14 and my stepdad hits me when he's drunk. Please don't tell anyone.", "child"),
+        ("I'm 15 and my mum's boyfriend keeps coming into my room at night.", "child"),
+    ],
+)
+def test_more_emergencies_are_urgent(gate: SafetyGate, text: str, name: str) -> None:
+    decision = gate.decide(_with_labels(text, []), text)
+    assert decision.crisis and decision.urgent, text
+    assert any(name in r for r in decision.reasons), decision.reasons
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I'm 16 and my dad hit me once when I was little, we're fine now and I love him",
+        "I'm 15 and my brother hit me with a pillow lol",
+        "My nan is 85 and she's been confused about dates for years, the dementia is slowly "
+        "getting worse",
+        "I keep a baseball bat by the door because I live alone, no big deal",
+        "I have anorexia and I've started eating again, feeling proud",
+    ],
+)
+def test_ordinary_family_and_recovery_talk_is_no_emergency(gate: SafetyGate, text: str) -> None:
+    assert not gate.decide(_with_labels(text, []), text).crisis, text
+
+
+def test_access_to_firearms_beside_a_crisis_is_urgent(gate: SafetyGate) -> None:
+    text = "Recently widowed, drinking heavily, has access to shotguns."
+    assert gate.decide(_with_crisis(text), text).urgent
+    assert not gate.decide(_with_labels(text, []), text).crisis

@@ -1422,3 +1422,31 @@ def test_the_voices_in_a_sentence_the_writer_speaks_are_the_writers(
     assert any(la.label == "psychosis" and la.counted_hits for la in own.labels)
     other = clf.analyze("My son hears voices, the voices tell him he is evil.")
     assert not any(la.label == "psychosis" and la.counted_hits for la in other.labels)
+
+
+def test_a_notes_quote_of_the_client_is_the_clients_words(clf: LexiconClassifier) -> None:
+    """ "Says 'I'll be joining Mary soon enough'": a cue right after an opening quote was never
+    found, and a note's quotes are the client's own words."""
+    note = (
+        "Pt is a 67 yo retired farmer, recently widowed, drinking heavily. Says 'I'll be joining "
+        "Mary soon enough'."
+    )
+    assert clf.analyze(note).risk.level == "ideation"
+    # contractions still do not start a cue
+    assert clf.analyze("I don't think so").risk.level == "none"
+
+
+def test_clinical_words_for_mania_and_screening_scales(clf: LexiconClassifier) -> None:
+    mania = clf.analyze("58 y/o, currently elated, pressure of speech, flight of ideas.")
+    bipolar = next(la for la in mania.labels if la.label == "bipolar")
+    assert {h.cue for h in bipolar.counted_hits} >= {"elevated_mood", "racing_thoughts"}
+    epds = clf.analyze("Postnatal 6/52. EPDS 21. Plan: perinatal MH same-day.")
+    assert epds.severity_features.screening == "moderate"
+    assert clf.analyze("EPDS 8 today, much better").severity_features.screening == "minimal"
+
+
+def test_a_sobriety_milestone_is_recovery_not_severity(clf: LexiconClassifier) -> None:
+    from classifiers.rules.context import resolved_past
+
+    assert resolved_past("1 year sober today!!! never thought I'd get here, AA saved my life")
+    assert not resolved_past("1 year sober today but I relapsed last night")
