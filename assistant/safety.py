@@ -327,17 +327,28 @@ class UrgentSign:
     parts: tuple[re.Pattern[str], ...]
     why: str
     window: int = 300
+    #: The last part must match this many different words in the window (two signs of
+    #: lithium toxicity, not one side effect).
+    distinct: int = 1
 
     def search(self, text: str) -> str:
         """The phrase of the first part where every part is found near it, or "" (nor where a
         laugh is near it: "my brother hits me with a pillow lol")."""
         for m in self.parts[0].finditer(text):
             lo, hi = max(0, m.start() - self.window), m.end() + self.window
-            if all(p.search(text, lo, hi) for p in self.parts[1:]) and not _JOKE_RE.search(
-                text, lo, hi
+            if (
+                all(p.search(text, lo, hi) for p in self.parts[1:])
+                and not _JOKE_RE.search(text, lo, hi)
+                and self._distinct(text, lo, hi)
             ):
                 return " ".join(m.group(0).split())
         return ""
+
+    def _distinct(self, text: str, lo: int, hi: int) -> bool:
+        if self.distinct <= 1:
+            return True
+        found = {m.group(0).lower() for m in self.parts[-1].finditer(text, lo, hi)}
+        return len(found) >= self.distinct
 
 
 _SEROTONERGIC = (
@@ -356,11 +367,14 @@ MEDICAL_SIGNS: tuple[UrgentSign, ...] = (
     UrgentSign(
         "overdose",
         (
+            # someone else's state now: "he's not waking up", "can't wake her", "lips going blue"
             _rx(
-                r"\b(?:not|isn'?t|won'?t|can'?t)\s+(?:\w+\s+)?(?:waking|wake)\s+(?:him|her|them\s+)?up"
+                r"\b(?:he|she|they)(?:'s|\s+is|'re|\s+are)\s+(?:not|still\s+not)\s+(?:waking|breathing|"
+                r"responding)|\b(?:he|she|they)\s+(?:won'?t|will\s+not|isn'?t|aren'?t)\s+(?:wake|waking|"
+                r"breathing|responding)|\bcan'?t\s+(?:wake|rouse)\s+(?:him|her|them)\b"
                 r"|\bunresponsive\b|\blips\s+(?:are\s+|have\s+|going\s+|gone\s+|turning\s+)*(?:blue|purple)"
-                r"|\b(?:not|barely|stopped|isn'?t)\s+breathing\b|\bsnoring\s+noises\b"
-                r"|\bgurgling\b|\bpinpoint\s+pupils\b"
+                r"|\b(?:he|she|they)(?:'s|\s+is|'re|\s+are)?\s+(?:barely|stopped|not)\s+breathing\b"
+                r"|\bsnoring\s+noises\b|\bgurgling\b|\bpinpoint\s+pupils\b"
             ),
             _rx(
                 r"\b(?:took|taken|taking|had|using|used|injected|overdos\w*|od'?d|gear|heroin|"
@@ -427,7 +441,7 @@ MEDICAL_SIGNS: tuple[UrgentSign, ...] = (
             ),
             _rx(
                 r"\b(?:[6-9]\d|1[01]\d)\s*(?:yo|y/o|years?\s+old)|\b(?:is|aged|age)\s+(?:[6-9]\d|1[01]\d)\b|"
-                r"\b(?:mum|mom|dad|nan|nana|gran|granny|grandma|grandad|granddad|grandpa|grandmother|"
+                r"\b(?:nan|nana|gran|granny|grandma|grandad|granddad|grandpa|grandmother|"
                 r"grandfather|elderly|older\s+(?:man|woman|person|adult)|care\s+home|dementia)\b"
             ),
         ),
@@ -455,17 +469,14 @@ MEDICAL_SIGNS: tuple[UrgentSign, ...] = (
         (
             _rx(r"\blithium\b|\bpriadel\b|\bcamcolit\b"),
             _rx(
-                r"\b(?:vomit\w*|diarrh\w+|unsteady|slurr\w+|confus\w+|coarse\s+tremor|falling\s+over|"
-                r"keep\s+falling|can'?t\s+walk\s+straight|twitch\w*|drowsy|level\s+(?:of\s+)?"
-                r"(?:1\.[5-9]|[2-9](?:\.\d)?))\b"
-            ),
-            _rx(
-                r"\b(?:vomit\w*|diarrh\w+|unsteady|slurr\w+|confus\w+|tremor|shak\w+|falling|"
-                r"drowsy|thirsty|level)\b"
+                r"\b(?:vomit\w*|diarrh\w+|unsteady|slurr\w+|coarse\s+tremor|falling\s+over|"
+                r"keep\s+falling|can'?t\s+walk\s+straight|drowsy|level\s+(?:of\s+|is\s+|was\s+)?"
+                r"(?:1\.[5-9]|[2-9](?:\.\d)?)|levels?\s+(?:not|never)\s+(?:been\s+)?(?:checked|done|taken))\b"
             ),
         ),
         "signs of lithium toxicity (stop the dose and arrange a same-day lithium level and "
         "medical review)",
+        distinct=2,
     ),
     UrgentSign(
         "serotonin syndrome",
@@ -577,13 +588,13 @@ SAFEGUARDING_SIGNS: tuple[UrgentSign, ...] = (
                 r"\b(?:reckons|convinced|thinks|believes|says)\s+(?:that\s+)?(?:the\s+)?(?:feds|police|cops|"
                 r"government|neighbou?rs?|people|they|someone|somebody|mi5|cia|fbi|aliens|demons)\s+"
                 r"(?:are|is|were|have|has)\s+(?:in|watching|after|following|coming|poisoning|spying|"
-                r"listening|out\s+to)|\bparanoi\w+|\bpersecutory|\bdelusion\w*|\bvoices\b|"
-                r"\bhasn'?t\s+slept\b"
+                r"listening|out\s+to)|\bparanoi\w+|\bpersecutory|\bvoices\b"
             ),
             _rx(
-                r"\b(?:by\s+(?:the|his|her|my)\s+(?:door|bed)|under\s+(?:his|her|my|the)\s+(?:pillow|bed)|"
-                r"carr(?:ies|ying)|on\s+(?:him|her)|(?:he'?s|she'?s|has|have|got)\s+(?:got\s+)?(?:a|the|his|"
-                r"her)\s+\w*\s*(?:machete|knife|gun|axe|hammer|bat|sword|blade)|sleeps\s+with)"
+                r"\b(?:by\s+(?:the|his|her)\s+(?:front\s+)?(?:door|bed)|under\s+(?:his|her)\s+(?:pillow|bed)|"
+                r"(?:he|she)\s+(?:carries|is\s+carrying|sleeps\s+with)|(?:he'?s|she'?s|he\s+has|she\s+has)"
+                r"\s+(?:got\s+)?(?:a|the|his|her)\s+(?:\w+\s+)?(?:machete|knife|gun|axe|hammer|bat|sword|"
+                r"blade))"
             ),
         ),
         "persecutory beliefs with a weapon at hand (possible danger to others and to the "
@@ -595,7 +606,7 @@ SAFEGUARDING_SIGNS: tuple[UrgentSign, ...] = (
             _rx(
                 r"\b(?:strangl\w*|chok(?:ed|ing|es)\s+(?:me|her|him)|(?:hands?|arm)\s+(?:round|around)\s+"
                 r"(?:my|her|his)\s+(?:neck|throat)|threat(?:en(?:ed|s|ing)?)?\s+to\s+kill\s+(?:me|her|"
-                r"him|us|the\s+(?:kids|children))|(?:says?|said)\s+(?:he|she)(?:'ll|\s+will|'d|\s+would)"
+                r"him|us|the\s+(?:kids|children))\b|(?:says?|said)\s+(?:he|she)(?:'ll|\s+will|'d|\s+would)"
                 r"\s+kill\s+(?:me|her|us)\s+if\s+(?:i|she|he)\s+(?:ever\s+)?(?:leave|left|tell|told|go|went|"
                 r"call|report|do(?!\s+(?:badly|bad|poorly|worse|that|it\s+again)))|dash\s+(?:score\s+)?(?:(?:of|is|=|:)\s*)?(?:1[4-9]|2\d)|marac)"
             ),

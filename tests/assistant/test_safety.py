@@ -596,6 +596,13 @@ def test_more_emergencies_are_urgent(gate: SafetyGate, text: str, name: str) -> 
         "getting worse",
         "I keep a baseball bat by the door because I live alone, no big deal",
         "I have anorexia and I've started eating again, feeling proud",
+        # forms that fired on the Reddit corpus before the signs were narrowed
+        "I never had trouble going to sleep. Rather, I can't wake up in the morning.",
+        "I like not waking up hungover, sick or whatever comes in the morning.",
+        "Is it the Lithium or the Bipolar? Laying on my couch, the walls began to warp.",
+        "She would even threaten to kill herself if I left her.",
+        "Afraid I have psychosis 14F? I suddenly started hearing an audio track, my dad says.",
+        "I'm getting paranoid over the littlest things. I do have a knife and razor blades.",
     ],
 )
 def test_ordinary_family_and_recovery_talk_is_no_emergency(gate: SafetyGate, text: str) -> None:
