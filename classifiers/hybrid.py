@@ -591,7 +591,7 @@ def rules_view(analysis: Any, words: int = 0, text: str = "") -> RulesView:
         past_only=past_only,
         figurative=tuple(
             Evidence(start=a, end=b, text=text[a:b], cue="figure of speech")
-            for a, b in figurative_spans(text)
+            for a, b in _figures(analysis, text)
         )
         if text
         else (),
@@ -605,6 +605,13 @@ def rules_view(analysis: Any, words: int = 0, text: str = "") -> RulesView:
         screening=_screening(analysis),
         severity=getattr(analysis, "severity", None),
     )
+
+
+def _figures(analysis: Any, text: str) -> Sequence[tuple[int, int]]:
+    """The figures of speech the rules found in ``text`` (computed here where the analysis does
+    not carry them)."""
+    figures = getattr(analysis, "figures", None)
+    return figures if figures is not None else figurative_spans(text)
 
 
 #: The cue of a risk result's evidence span that tells of someone else's death by suicide.

@@ -167,6 +167,9 @@ class RuleAnalysis:
     #: The whole text is a chapter of fiction or a research text
     #: (:func:`classifiers.rules.context.strong_frame`): every hit is someone else's words.
     framed: bool = False
+    #: ``(start, end)`` of the figures of speech on killing or dying
+    #: (:func:`classifiers.rules.context.figurative_spans`); None where not computed.
+    figures: tuple[tuple[int, int], ...] | None = None
     #: The text speaks to someone else, not about its writer
     #: (:func:`classifiers.rules.context.addressed_to_reader`); fusion reads it for crisis calls.
     addressed: bool = False
@@ -403,6 +406,7 @@ class LexiconClassifier:
             resolved=resolved_past(text),
             reported=reported_frame(text),
             framed=ctx.framed,
+            figures=tuple(ctx.figurative),
             addressed=addressed_to_reader(text),
         )
 
