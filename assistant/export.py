@@ -115,7 +115,9 @@ def export_pdf(draft: CareDraft) -> bytes:
     _pdf_note(pdf, DISCLAIMER)
     if draft.gate.language:
         _pdf_banner(pdf, "Language check: text not in English, not analysed. Read it first.")
-    if draft.gate.crisis:
+    if draft.gate.crisis and draft.gate.level == "none":
+        _pdf_banner(pdf, "Safety gate: URGENT, an emergency other than suicide risk. See below.")
+    elif draft.gate.crisis:
         _pdf_banner(pdf, f"Safety gate: crisis ({draft.gate.level}). Crisis resources come first.")
     if draft.degraded:
         _pdf_banner(pdf, f"Degraded mode: {draft.degraded_reason or 'LLM unavailable'}.")

@@ -22,6 +22,7 @@ from assistant.draft import (
 )
 from assistant.grounding import UNSUPPORTED_MARKER
 from assistant.language import language_name
+from classifiers.labels import is_crisis
 
 DISCLAIMER_BANNER = (
     "**Outputs are drafts for practitioner review - signals, not a diagnosis.** "
@@ -73,7 +74,9 @@ def badges_html(draft: CareDraft | None) -> str:
     ]
     if draft.gate.language:
         parts.insert(0, _badge("Not English", language_name(draft.gate.language), "#8e0000"))
-    if draft.gate.urgent:
+    if draft.gate.urgent and not is_crisis(level):
+        parts.append(_badge("URGENT", "emergency, not suicide risk", "#8e0000"))
+    elif draft.gate.urgent:
         parts.append(_badge("URGENT", "same-day assessment", "#8e0000"))
     elif draft.gate.crisis:
         parts.append(_badge("Crisis gate", "open", "#c62828"))
@@ -217,7 +220,14 @@ def status_markdown(draft: CareDraft | None) -> str:
             "MindSignal could not read it: the analysis and risk level below do not apply. "
             "The notice and crisis resources are at the top of the draft."
         )
-    if draft.gate.urgent:
+    if draft.gate.urgent and not is_crisis(draft.gate.level):
+        # a medical or safeguarding emergency, or a threat to someone else: not a suicide risk
+        lines.append(
+            "### ⚠ URGENT: an emergency other than suicide risk\nThe safety gate opened "
+            f"(suicide risk level **{draft.gate.level}**). What the text describes and the next "
+            "step are at the top of the draft."
+        )
+    elif draft.gate.urgent:
         lines.append(
             "### ⚠ URGENT: crisis signals - same-day assessment\nThe safety gate opened "
             f"(risk level **{draft.gate.level}**). Crisis resources are at the top of the draft."

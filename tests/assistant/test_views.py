@@ -248,3 +248,21 @@ def test_the_grounding_panel_of_an_llm_draft_says_so(language_detector: Any) -> 
         == "Grounding check of the LLM's draft: its one sentence is supported."
     )
     assert views.status_markdown(drafted) == ""
+
+
+def test_an_emergency_other_than_suicide_risk_is_named_as_such() -> None:
+    """An overdose in progress opens the gate at suicide-risk level none: the banner and badge
+    said "crisis signals ... risk level none"."""
+    text = "My mate took some gear and now he's not waking up, his lips are going blue."
+    draft = _draft(text, {}, [])
+    medical = draft.model_copy(
+        update={"gate": SafetyDecision(crisis=True, urgent=True, level="none")}
+    )
+    assert views.status_markdown(medical).startswith(
+        "### ⚠ URGENT: an emergency other than suicide risk"
+    )
+    assert "emergency, not suicide risk" in views.badges_html(medical)
+    suicidal = draft.model_copy(
+        update={"gate": SafetyDecision(crisis=True, urgent=True, level="attempt")}
+    )
+    assert views.status_markdown(suicidal).startswith("### ⚠ URGENT: crisis signals")
