@@ -26,6 +26,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from assistant.draft import SafetyDecision
+from assistant.emergencies import (
+    MEDICAL_SIGNS,
+    SAFEGUARDING_SIGNS,
+    THREAT_TO_OTHERS,
+    urgent_signs,
+)
 from assistant.language import language_name
 from classifiers.labels import RISK_LEVELS, is_crisis, risk_rank
 from classifiers.rules.context import is_past, resolved_past, split_sentences
@@ -316,345 +322,6 @@ _MEDICAL_DANGER = CrisisPattern(
 _MEDICAL_DANGER_LABELS = frozenset({"substance_use"})
 
 
-@dataclass(frozen=True)
-class UrgentSign:
-    """An emergency other than the writer's suicide risk that a practitioner may be told of (a
-    medical one, or a safeguarding one): every one of ``parts`` (regexes) found within
-    ``window`` characters of the first one's match. Not a suicide-risk level: it makes the
-    decision a crisis and urgent, with ``why`` in the block."""
-
-    name: str
-    parts: tuple[re.Pattern[str], ...]
-    why: str
-    window: int = 300
-    #: The last part must match this many different words in the window (two signs of
-    #: lithium toxicity, not one side effect).
-    distinct: int = 1
-
-    def search(self, text: str) -> str:
-        """The phrase of the first part where every part is found near it, or "" (nor where a
-        laugh is near it: "my brother hits me with a pillow lol")."""
-        for m in self.parts[0].finditer(text):
-            lo, hi = max(0, m.start() - self.window), m.end() + self.window
-            if (
-                all(p.search(text, lo, hi) for p in self.parts[1:])
-                and not _JOKE_RE.search(text, lo, hi)
-                and self._distinct(text, lo, hi)
-            ):
-                return " ".join(m.group(0).split())
-        return ""
-
-    def _distinct(self, text: str, lo: int, hi: int) -> bool:
-        if self.distinct <= 1:
-            return True
-        found = {m.group(0).lower() for m in self.parts[-1].finditer(text, lo, hi)}
-        return len(found) >= self.distinct
-
-
-_SEROTONERGIC = (
-    r"\b(?:sertraline|fluoxetine|citalopram|escitalopram|paroxetine|venlafaxine|duloxetine|"
-    r"ssris?|snris?|tramadol|mdma|ecstasy|linezolid|lithium|mirtazapine|clomipramine|"
-    r"st\.?\s+john'?s\s+wort|triptans?|sumatriptan|fentanyl|ondansetron)\b"
-)
-_ANTIPSYCHOTIC = (
-    r"\b(?:haloperidol|haldol|olanzapine|risperidone|quetiapine|aripiprazole|paliperidone|"
-    r"zuclopenthixol|flupentixol|chlorpromazine|clozapine|antipsychotics?|depot|neuroleptics?)\b"
-)
-_FEVER = r"\b(?:fever|feverish|temp(?:erature)?\s*(?:of\s+|is\s+|was\s+|:)?\s*(?:3[89]|4[0-2])|high\s+temp\w*|burning\s+up|pyrexi\w+|febrile)"
-#: Emergencies of medication and overdose (BNF; NICE CG185 on lithium, CG178 on antipsychotics;
-#: WHO 2014 on opioid overdose). Each needs the drug and its signs together.
-MEDICAL_SIGNS: tuple[UrgentSign, ...] = (
-    UrgentSign(
-        "overdose",
-        (
-            # someone else's state now: "he's not waking up", "can't wake her", "lips going blue"
-            _rx(
-                r"\b(?:he|she|they)(?:'s|\s+is|'re|\s+are)\s+(?:not|still\s+not)\s+(?:waking|breathing|"
-                r"responding)|\b(?:he|she|they)\s+(?:won'?t|will\s+not|isn'?t|aren'?t)\s+(?:wake|waking|"
-                r"breathing|responding)|\bcan'?t\s+(?:wake|rouse)\s+(?:him|her|them)\b"
-                r"|\bunresponsive\b|\blips\s+(?:are\s+|have\s+|going\s+|gone\s+|turning\s+)*(?:blue|purple)"
-                r"|\b(?:he|she|they)(?:'s|\s+is|'re|\s+are)?\s+(?:barely|stopped|not)\s+breathing\b"
-                r"|\bsnoring\s+noises\b|\bgurgling\b|\bpinpoint\s+pupils\b"
-            ),
-            _rx(
-                r"\b(?:took|taken|taking|had|using|used|injected|overdos\w*|od'?d|gear|heroin|"
-                r"fentanyl|opioids?|opiates?|pills|tablets|methadone|ket|ketamine|ghb|g|xanax|"
-                r"benzos?|drunk|drinking|vodka|alcohol)\b"
-            ),
-        ),
-        "signs of an overdose in progress (call emergency services now; naloxone if opioids "
-        "may be involved; recovery position; stay with the person)",
-    ),
-    UrgentSign(
-        # NICE CG192 1.10: suspected postpartum psychosis needs assessment within 4 hours
-        "postpartum psychosis",
-        (
-            _rx(
-                r"\b(?:since\s+(?:our|the|my|her)\s+(?:new\s+)?(?:baby|daughter|son|twins)\s+(?:was|were)\s+"
-                r"born|gave\s+birth|giving\s+birth|post-?partum|post-?natal(?:ly)?|after\s+(?:the\s+)?"
-                r"birth|(?:\d+|two|three|four|five|six)\s+(?:days?|weeks?)\s+(?:after\s+(?:the\s+)?birth|"
-                r"post-?partum|old\s+baby)|new(?:born|\s+baby))\b"
-            ),
-            _rx(
-                r"\b(?:(?:is|was)\s+(?:the\s+devil|evil|possessed|a\s+demon|the\s+antichrist|not\s+(?:really\s+)?"
-                r"(?:mine|hers|ours|my\s+baby|our\s+baby))|(?:been\s+)?chosen\s+(?:by\s+god\s+)?to|"
-                r"voices?\s+(?:say|says|said|tell|tells|told|telling)|hearing\s+(?:voices|things)|"
-                r"seeing\s+things|messages?\s+(?:from|in)\s+the\s+(?:tv|radio|stars)|swapped|"
-                r"replaced\s+(?:him|her|the\s+baby))"
-            ),
-        ),
-        "possible postpartum psychosis (a psychiatric emergency: assessment by the perinatal or "
-        "crisis team within hours; do not leave the mother alone with the baby meanwhile)",
-        window=400,
-    ),
-    UrgentSign(
-        # NICE NG69 1.2.5-1.2.6 (MARSIPAN): refeeding and cardiac complications
-        "refeeding or cardiac complications",
-        (
-            _rx(r"\b(?:anorexi\w+|eating\s+disorder|refeed\w*|malnourish\w*|underweight)\b"),
-            _rx(
-                r"\b(?:start(?:ed|ing)|began|begun|back\s+to)\s+eating\s+(?:again|more|normally)|"
-                r"refeed\w*|(?:just\s+)?(?:come|came|got|been)\s+(?:home\s+)?(?:from|out\s+of)\s+hospital"
-            ),
-            _rx(
-                r"\b(?:swollen|swelling|oedema|edema|breathless\w*|short\s+of\s+breath|chest\s+pains?|"
-                r"palpitations|heart\s+(?:racing|pounding|skipping)|fainted|fainting|collapsed|"
-                r"confus\w+)\b"
-            ),
-        ),
-        "possible refeeding syndrome or heart strain in an eating disorder (same-day medical "
-        "assessment)",
-    ),
-    UrgentSign(
-        # NICE CG103: a sudden change in an older person is delirium until shown otherwise
-        "delirium",
-        (
-            _rx(
-                r"\b(?:suddenly|all\s+of\s+a\s+sudden|out\s+of\s+nowhere|overnight|since\s+(?:her|his|the)\s+"
-                r"(?:uti|infection|chest\s+infection|operation|op|fall|surgery|new\s+(?:tablets|meds|"
-                r"medication))|was\s+fine\s+(?:last\s+week|yesterday|a\s+few\s+days\s+ago))"
-            ),
-            _rx(
-                r"\b(?:muddled|confused|confusion|disorientated|disoriented|seeing\s+(?:things|children|"
-                r"people|animals|insects)|hallucinat\w+|not\s+making\s+sense|doesn'?t\s+know\s+where\s+"
-                r"(?:she|he)\s+is|doesn'?t\s+recogni[sz]e)\b"
-            ),
-            _rx(
-                r"\b(?:[6-9]\d|1[01]\d)\s*(?:yo|y/o|years?\s+old)|\b(?:is|aged|age)\s+(?:[6-9]\d|1[01]\d)\b|"
-                r"\b(?:nan|nana|gran|granny|grandma|grandad|granddad|grandpa|grandmother|"
-                r"grandfather|elderly|older\s+(?:man|woman|person|adult)|care\s+home|dementia)\b"
-            ),
-        ),
-        "a sudden confusion or hallucinations in an older person (delirium until shown "
-        "otherwise: same-day medical assessment for infection, medication or other causes)",
-        window=400,
-    ),
-    UrgentSign(
-        "injection site infection",
-        (
-            _rx(
-                r"\b(?:inject\w*|ivdu|pwid|injection\s+sites?|shooting\s+up|needles?|track\s+marks?)\b"
-            ),
-            _rx(
-                r"\b(?:abscess\w*|red(?:,)?\s+(?:and\s+)?hot|hot\s+and\s+red|spreading|swollen|pus|"
-                r"cellulitis|infected)\b"
-            ),
-            _rx(_FEVER + r"|\b(?:shivering|rigors|shaking\s+chills)\b"),
-        ),
-        "a spreading infection at an injection site with fever (same-day medical care: risk of "
-        "sepsis)",
-    ),
-    UrgentSign(
-        "lithium toxicity",
-        (
-            _rx(r"\blithium\b|\bpriadel\b|\bcamcolit\b"),
-            _rx(
-                r"\b(?:vomit\w*|diarrh\w+|unsteady|slurr\w+|coarse\s+tremor|falling\s+over|"
-                r"keep\s+falling|can'?t\s+walk\s+straight|drowsy|level\s+(?:of\s+|is\s+|was\s+)?"
-                r"(?:1\.[5-9]|[2-9](?:\.\d)?)|levels?\s+(?:not|never)\s+(?:been\s+)?(?:checked|done|taken))\b"
-            ),
-        ),
-        "signs of lithium toxicity (stop the dose and arrange a same-day lithium level and "
-        "medical review)",
-        distinct=2,
-    ),
-    UrgentSign(
-        "serotonin syndrome",
-        (
-            _rx(_SEROTONERGIC + r"|\bserotonin\s+(?:syndrome|toxicity)\b"),
-            # jerks or clonus, not the tremor and sweating of an ordinary side effect
-            _rx(r"\b(?:jerk\w*|twitch\w*|clonus|spasms?)\b"),
-            _rx(_FEVER + r"|\b(?:agitat\w+|confus\w+)\b"),
-        ),
-        "signs of serotonin toxicity (emergency medical assessment today)",
-    ),
-    UrgentSign(
-        "neuroleptic malignant syndrome",
-        (
-            _rx(_ANTIPSYCHOTIC + r"|\bnms\b|\bneuroleptic\s+malignant\b"),
-            _rx(r"\b(?:rigid\w*|stiff\w*|lead[- ]pipe|ck\s*(?:of\s+|is\s+|:)?\s*\d{4,}|cpk)\b"),
-            _rx(_FEVER + r"|\bconfus\w+"),
-        ),
-        "signs of neuroleptic malignant syndrome (stop the antipsychotic and arrange emergency "
-        "medical care)",
-    ),
-    UrgentSign(
-        "clozapine and infection",
-        (
-            _rx(r"\bclozapine\b|\bclozaril\b|\bdenzapine\b|\bzaponex\b"),
-            _rx(_FEVER + r"|\b(?:sore\s+throat|mouth\s+ulcers?|infection|flu[- ]like|chills)\b"),
-        ),
-        "fever or infection on clozapine (a same-day full blood count for neutropenia)",
-    ),
-    UrgentSign(
-        "hypertensive crisis",
-        (
-            _rx(
-                r"\b(?:phenelzine|nardil|tranylcypromine|parnate|isocarboxazid|moclobemide|maois?|"
-                r"mao\s+inhibitors?)\b"
-            ),
-            _rx(
-                r"\b(?:(?:severe|bad|splitting|thunderclap|pounding|occipital)\s+(?:\w+\s+)?headache|"
-                r"bp\s*(?:of\s+|is\s+|:)?\s*(?:1[89]\d|2\d\d)|blood\s+pressure\s+(?:is\s+)?"
-                r"(?:really\s+|very\s+|dangerously\s+)?(?:high|1[89]\d|2\d\d))"
-            ),
-        ),
-        "signs of a hypertensive crisis on an MAOI (emergency medical care now)",
-    ),
-)
-#: A child writing about themselves ("I'm 14", "i'm 12", "(15F)").
-_CHILD_SELF = (
-    r"\b(?:i'?m|i\s+am|im)\s+(?:only\s+)?(?:1[0-7]|[6-9])\b(?!\s*(?:%|kg|lbs?|stone|st|days?|weeks?|"
-    r"months?|hours?|minutes?|times?|miles?))|\(\s*(?:1[0-7])\s*[mfMF]?\s*\)|\b(?:1[0-7])\s*[mfMF]\b"
-)
-_CHILD = (
-    r"\b(?:\d+\s*(?:-\s*)?(?:year|yr)s?\s*(?:-\s*)?old|daughter|son|child|kid|toddler|niece|nephew|"
-    r"pupil|granddaughter|grandson|stepdaughter|stepson|little\s+(?:girl|boy)|she'?s\s+\d|he'?s\s+\d)\b"
-)
-#: Safeguarding emergencies (NICE NG76 child abuse and neglect; NICE PH50 domestic violence and
-#: abuse): what is disclosed needs the local procedure today, whoever wrote it.
-SAFEGUARDING_SIGNS: tuple[UrgentSign, ...] = (
-    UrgentSign(
-        "child abuse disclosure",
-        (
-            _rx(
-                r"\b(?:touch(?:es|ed|ing)?|fondl\w+|molest\w*|(?:sexually\s+)?abus(?:es|ed|ing))\s+"
-                r"(?:her|him|them)\b(?!\s+(?:on\s+the\s+(?:shoulder|arm|back)|gently))"
-            ),
-            _rx(_CHILD),
-            _rx(
-                r"\b(?:secret|babysit\w*|private\s+parts|privates|down\s+there|in\s+(?:the|her|his)\s+"
-                r"(?:bed|bedroom|room|bath)|uncle|stepdad|step-?father|grandad|grandpa|coach|"
-                r"mum'?s\s+boyfriend|mom'?s\s+boyfriend|disclosed|told\s+(?:me|her\s+teacher|his\s+"
-                r"teacher|a\s+teacher))\b"
-            ),
-        ),
-        "a child's disclosure of abuse (follow local child-protection procedures today: "
-        "listen, do not investigate, record the child's words and refer to children's social "
-        "care or the police)",
-    ),
-    UrgentSign(
-        # a child telling it themselves: "I'm 14 and my stepdad hits me when he's drunk"
-        "child abuse disclosure",
-        (
-            _rx(_CHILD_SELF),
-            _rx(
-                r"\b(?:hits|beats|hurts|touches|kicks|punches|chokes|strangles|burns|slaps|locks)\s+me\b|"
-                r"\bkeeps?\s+(?:hitting|hurting|touching|beating|kicking|punching)\s+me\b|"
-                r"\b(?:hit|beat|hurt|touched|kicked|punched|slapped|strangled|choked|burnt|burned)\s+me\s+"
-                r"(?:again|last\s+night|yesterday|today|this\s+morning|tonight)\b|"
-                r"\bcom(?:es|ing)\s+into\s+my\s+(?:room|bed)|"
-                r"\bif\s+i\s+tell\s+(?:anyone|anybody|someone|mum|mom)\b|\bmakes\s+me\s+(?:do|touch|watch)"
-            ),
-            _rx(
-                r"\b(?:stepdad|step-?father|stepmum|stepmom|dad|father|mum|mom|mother|(?:mum|mom|mother)'?s\s+"
-                r"(?:boyfriend|partner|husband)|uncle|grandad|grandpa|coach|teacher|babysitter)\b"
-            ),
-        ),
-        "a child's disclosure of abuse (follow local child-protection procedures today: "
-        "listen, do not investigate, record the child's words and refer to children's social "
-        "care or the police)",
-    ),
-    UrgentSign(
-        # persecutory beliefs with a weapon at hand: "reckons the feds are in the ceiling and he's
-        # got a machete by the door"
-        "psychosis with a weapon",
-        (
-            _rx(
-                r"\b(?:machete|knife|knives|gun|shotgun|rifle|axe|hammer|baseball\s+bat|crossbow|"
-                r"sword|blade)\b"
-            ),
-            _rx(
-                r"\b(?:reckons|convinced|thinks|believes|says)\s+(?:that\s+)?(?:the\s+)?(?:feds|police|cops|"
-                r"government|neighbou?rs?|people|they|someone|somebody|mi5|cia|fbi|aliens|demons)\s+"
-                r"(?:are|is|were|have|has)\s+(?:in|watching|after|following|coming|poisoning|spying|"
-                r"listening|out\s+to)|\bparanoi\w+|\bpersecutory|\bvoices\b"
-            ),
-            _rx(
-                r"\b(?:by\s+(?:the|his|her)\s+(?:front\s+)?(?:door|bed)|under\s+(?:his|her)\s+(?:pillow|bed)|"
-                r"(?:he|she)\s+(?:carries|is\s+carrying|sleeps\s+with)|(?:he'?s|she'?s|he\s+has|she\s+has)"
-                r"\s+(?:got\s+)?(?:a|the|his|her)\s+(?:\w+\s+)?(?:machete|knife|gun|axe|hammer|bat|sword|"
-                r"blade))"
-            ),
-        ),
-        "persecutory beliefs with a weapon at hand (possible danger to others and to the "
-        "person: emergency services or the crisis team now)",
-    ),
-    UrgentSign(
-        "domestic abuse",
-        (
-            _rx(
-                r"\b(?:strangl\w*|chok(?:ed|ing|es)\s+(?:me|her|him)|(?:hands?|arm)\s+(?:round|around)\s+"
-                r"(?:my|her|his)\s+(?:neck|throat)|threat(?:en(?:ed|s|ing)?)?\s+to\s+kill\s+(?:me|her|"
-                r"him|us|the\s+(?:kids|children))\b|(?:says?|said)\s+(?:he|she)(?:'ll|\s+will|'d|\s+would)"
-                r"\s+kill\s+(?:me|her|us)\s+if\s+(?:i|she|he)\s+(?:ever\s+)?(?:leave|left|tell|told|go|went|"
-                r"call|report|do(?!\s+(?:badly|bad|poorly|worse|that|it\s+again)))|dash\s+(?:score\s+)?(?:(?:of|is|=|:)\s*)?(?:1[4-9]|2\d)|marac)"
-            ),
-            _rx(
-                r"\b(?:partner|husband|boyfriend|wife|girlfriend|ex|fianc\w+|perp\w*|dv|domestic|"
-                r"he|she|abuser|relationship)\b"
-            ),
-        ),
-        "domestic abuse with high-risk signs (strangulation, threats to kill or weapons: follow "
-        "local safeguarding procedures today, such as a DASH risk assessment and a MARAC "
-        "referral in the UK, and plan for the person's safety now)",
-    ),
-)
-#: A threat to harm someone else, with a concrete method or the means at hand: "I'm going to go
-#: round there and stab him", "I've got the knife ready" beside "kill him", "bring my dad's gun
-#: to school", "smother the baby", "a pillow over her face". Not a suicide-risk level; it makes
-#: the decision a crisis and urgent whatever the classifier read. A bare "I'm going to kill
-#: him" is everyday anger and stays with the classifier.
-_VICTIM = (
-    r"(?:him|her|them|everyone|everybody|people|someone|somebody|my\s+(?:\w+\s+)?(?:baby|son|"
-    r"daughter|child|kids?|wife|husband|partner|ex|boss|mum|mom|dad|mother|father|neighbou?rs?|"
-    r"teacher|brother|sister|manager)|the\s+(?:baby|kids?|children|neighbou?rs?|teacher|boss|"
-    r"class|school)|(?:his|her|their)\s+(?:new\s+)?(?:boyfriend|girlfriend|partner|wife|husband))"
-)
-_THREAT_TO_OTHERS = CrisisPattern(
-    "threat to others",
-    "none",
-    _rx(
-        r"\b(?:i'?m|i\s+am|im|i'?ll|i\s+will|i'?m\s+gonna|gonna|going\s+to)\s+(?:\w+\s+){0,5}?"
-        r"(?:stab|shoot|strangle|smother|suffocate|drown|poison|run\s+over|set\s+fire\s+to|burn)\s+"
-        + _VICTIM
-        + r"\b"
-        r"|\b(?:kill|hurt|stab|shoot|get)\s+" + _VICTIM + r"\b[^\n]{0,80}?\b(?:(?:i'?ve|i\s+have|"
-        r"i'?ve\s+already|already)\s+got|i\s+(?:bought|have)|got)\s+(?:the|a|my)\s+(?:\w+\s+)?"
-        r"(?:knife|gun|blade|machete|rifle|shotgun|pistol|bat|hammer|petrol)\b"
-        r"|\b(?:bring|take|taking|bringing)\s+(?:a|my|my\s+\w+'s|the)\s+(?:gun|rifle|knife|weapon|"
-        r"shotgun|pistol)\s+(?:\w+\s+){0,3}?(?:to|into)\s+(?:school|work|class|college|the\s+office)"
-        r"|\b(?:bring|take|get|use|grab)\s+(?:a|my|my\s+\w+'s|the)\s+(?:gun|rifle|knife|weapon|"
-        r"shotgun|pistol)\b[^.!?\n]{0,40}?\b(?:make\s+(?:them|everyone|you)\s+(?:all\s+)?pay|"
-        r"kill|shoot|hurt)\b"
-        r"|\b(?:pillow|cushion|bag)\s+over\s+(?:her|his|their|the\s+baby'?s)\s+(?:face|head|mouth)\b"
-    ),
-    urgent=True,
-    why=(
-        "a threat to harm someone else (assess the risk to others now; follow local "
-        "safeguarding procedures; emergency services if it is imminent)"
-    ),
-)
 #: A recent act: "last night", "this morning", "an hour ago", "just".
 _RECENT_RE = re.compile(
     r"\b(?:last\s+night|yesterday|today|tonight|this\s+(?:morning|afternoon|evening|week)|"
@@ -786,21 +453,14 @@ class SafetyGate:
         if others:
             reasons.append(f'explicit {_OTHERS_AT_RISK.name} cue: "{others}"')
             why.append(_OTHERS_AT_RISK.why)
-        threat = _threat_to_others(text)
-        if threat:
-            reasons.append(f'explicit {_THREAT_TO_OTHERS.name} cue: "{threat}"')
-            why.append(_THREAT_TO_OTHERS.why)
-            others = others or threat
         medical = _medical_danger(classification)
         if medical:
             reasons.append(f'explicit {_MEDICAL_DANGER.name} cue: "{medical}"')
             why.append(_MEDICAL_DANGER.why)
-        for sign in (*MEDICAL_SIGNS, *SAFEGUARDING_SIGNS):
-            phrase = sign.search(text)
-            if phrase:
-                reasons.append(f'explicit {sign.name} cue: "{phrase}"')
-                why.append(sign.why)
-                medical = medical or phrase
+        for sign, phrase in urgent_signs(text):
+            reasons.append(f'explicit {sign.name} cue: "{phrase}"')
+            why.append(sign.why)
+            medical = medical or phrase
         language = self.language.non_english(text) if self.language is not None else ""
         if language:
             reasons.append(
@@ -842,12 +502,11 @@ class SafetyGate:
                 _REPORTED_ACT,
                 _REPORTED_PLAN,
                 _OTHERS_AT_RISK,
-                _THREAT_TO_OTHERS,
                 _MEDICAL_DANGER,
             ):
                 if pattern.urgent and reason.startswith(f"explicit {pattern.name} cue:"):
                     why.append(pattern.why)
-            for sign in (*MEDICAL_SIGNS, *SAFEGUARDING_SIGNS):
+            for sign in (*MEDICAL_SIGNS, *SAFEGUARDING_SIGNS, THREAT_TO_OTHERS):
                 if reason.startswith(f"explicit {sign.name} cue:"):
                     why.append(sign.why)
         return tuple(dict.fromkeys(why))
@@ -966,15 +625,6 @@ def _others_at_risk(classification: Classification | dict[str, Any], text: str) 
         return ""
     match = _OTHERS_AT_RISK.pattern.search(text)
     return " ".join(match.group(0).split()) if match else ""
-
-
-def _threat_to_others(text: str) -> str:
-    """The phrase of a threat to harm someone else with a method or the means at hand, or ""
-    (not in a sentence that laughs it off)."""
-    for match in _THREAT_TO_OTHERS.pattern.finditer(text):
-        if not _JOKE_RE.search(_sentence(text, match.start(), match.end())):
-            return " ".join(match.group(0).split())
-    return ""
 
 
 def _medical_danger(classification: Classification | dict[str, Any]) -> str:

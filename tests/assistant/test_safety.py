@@ -403,12 +403,16 @@ def test_dangerous_withdrawal_is_an_urgent_medical_emergency(gate: SafetyGate) -
     assert decision.crisis and decision.urgent and decision.level == "none"
     assert "dangerous withdrawal" in decision.block_markdown
     assert "emergency medical care" in decision.block_markdown
-    # substance use without that evidence, or the same cue on another label: no emergency
-    plain = _with_labels(text, ["substance_use"])
-    assert not gate.decide(plain, text).crisis
-    other = _with_labels(text, ["eating_disorder"])
-    other["labels"][0]["evidence"] = as_dict["labels"][0]["evidence"]
-    assert not gate.decide(other, text).crisis
+    # the gate's own pattern reads the same text (someone else's withdrawal too)
+    assert gate.decide(_with_labels(text, ["substance_use"]), text).urgent
+    # the same cue on another label, in a text without the signs: no emergency
+    calm = "I drink most nights and I want to cut down."
+    other = _with_labels(calm, ["eating_disorder"])
+    other["labels"][0]["evidence"] = [
+        {"start": 0, "end": 7, "text": calm[:7], "cue": "medical_risk"}
+    ]
+    assert not gate.decide(other, calm).crisis
+    assert not gate.decide(_with_labels(calm, ["substance_use"]), calm).crisis
     # a follow-up keeps saying what it describes
     calm = gate.decide(_with_labels("Low mood.", []), "Low mood.")
     assert "dangerous withdrawal" in gate.combine(calm, decision).block_markdown
@@ -613,3 +617,69 @@ def test_access_to_firearms_beside_a_crisis_is_urgent(gate: SafetyGate) -> None:
     text = "Recently widowed, drinking heavily, has access to shotguns."
     assert gate.decide(_with_crisis(text), text).urgent
     assert not gate.decide(_with_labels(text, []), text).crisis
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # a probe's false alarms of the first version of these signs (2026-12-08)
+        "I'm going to shoot everyone in Fortnite tonight, new season just dropped",
+        "I'll shoot him a text after work and see if he still wants to get coffee.",
+        "I'm going to shoot my sister's wedding in June and I'm so nervous.",
+        "Boil the spuds for 20 min, then I'll stab them with a fork to check they're done.",
+        "We're going to kill them on Saturday. Got the new bat from Dad for my birthday.",
+        "I'm going to smother the kids in factor 50 and pray for cloud.",
+        "He choked me out twice in jiu-jitsu tonight, my guard is terrible.",
+        "Watched the Boston Strangler documentary with my boyfriend and now I can't sleep.",
+        "My manager said he'd kill me if I go over budget again this quarter.",
+        "She's not responding to my texts since we had that fight on Friday.",
+        "Since I took the new job, he's not breathing down my neck every five minutes.",
+        "Our 3 week old makes gurgling noises all night in the Moses basket after her feed.",
+        "I'm 9 years sober and my dad still hits me up for money every month.",
+        "(16F) Every night it hits me how much I miss my dad.",
+        "My daughter won't let anyone touch her hair - she screams in the bath.",
+        "Since our new baby arrived we swapped night feeds so we each get some sleep.",
+        "My 7 year old keeps saying the new baby is evil because she cries all night.",
+        "My counsellor is 71 and she suddenly announced she's retiring. I'm confused.",
+        "Had my flu jab yesterday - the injection site is red and hot and swollen and I was "
+        "shivering a bit last night.",
+        "Lithium level 0.7, U&Es normal. No tremor, no vomiting or diarrhoea, not drowsy.",
+        "My eye keeps twitching. I'm on citalopram and I'm agitated about my exams.",
+        "I work nights at the bus depot, my back is stiff and I'm confused about uni.",
+        "pt on clozapine, FBC due Thurs. No fever, no sore throat. Obs stable.",
+        "Starting phenelzine next week. What foods should I avoid so I don't get a severe "
+        "headache?",
+        "I stopped drinking three years ago and I'm seeing things so much more clearly now.",
+        "Three months since I quit booze and I'm really confused about how to date sober.",
+        "Chapter 3. The voices told Martha to take the knife. She kept it under her pillow.",
+    ],
+)
+def test_the_emergency_signs_stand_down_for_everyday_words(gate: SafetyGate, text: str) -> None:
+    assert not gate.decide(_with_labels(text, []), text).crisis, text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # the same probe's misses
+        "bf took a bunch of oxy and now hes breathing really weird and wont wake up. what do i do",
+        "She's nodding out after using and her lips are grey, I've got naloxone",
+        "He's been a heavy drinker for 20 yrs, stopped suddenly on Monday, and now he's shaking "
+        "and talking to people who aren't there",
+        "Alcohol w/d day 2, visual hallucinations, disorientated to time and place, tremor ++",
+        "Li level 1.8 this am, pt c/o N&V, coarse tremor, ataxic",
+        "pt on olanz, rigid, pyrexial 38.9, CK 12000, fluctuating GCS",
+        "82yo F, acute confusion since yesterday, ?UTI, now hallucinating",
+        "been shooting up in my groin and its gone hot and swollen, got the shivers",
+        "My wife had our baby 10 days ago and now she says the baby has been replaced by an "
+        "impostor. She hasn't slept in 3 days.",
+        "im 13 n my mums bf comes in my room at nite and i dont like it",
+        "my bf said if i ever leave hed kill me and he keeps a gun in the car",
+        "he squeezed my neck till i couldnt breathe and then acted like nothing happened",
+        "Swear down I'm gonna stab my stepdad when he gets home tonight",
+        "I've got a knife in my bag and I'm going to use it on him after school",
+        "Pt paranoid re neighbours poisoning the water, keeps a hammer in his coat pocket",
+    ],
+)
+def test_the_emergency_signs_read_other_ways_of_saying_it(gate: SafetyGate, text: str) -> None:
+    assert gate.decide(_with_labels(text, []), text).urgent, text

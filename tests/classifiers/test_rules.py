@@ -1450,3 +1450,15 @@ def test_a_sobriety_milestone_is_recovery_not_severity(clf: LexiconClassifier) -
 
     assert resolved_past("1 year sober today!!! never thought I'd get here, AA saved my life")
     assert not resolved_past("1 year sober today but I relapsed last night")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I stopped drinking three years ago and I'm seeing things so much more clearly now.",
+        "Three months since I quit booze and I'm really confused about how to date sober.",
+        "Diazepam was stopped by my GP after a 2-week course and I'm confused why.",
+    ],
+)
+def test_a_recovery_or_a_question_is_no_withdrawal_risk(clf: LexiconClassifier, text: str) -> None:
+    assert clf.analyze(text).severity_features.screening == "minimal"
