@@ -36,7 +36,11 @@ _DEFAULT_VOID = _rx(
     r"\b(?:what\s+(?:are|r|is)\s+(?:the\s+)?(?:\w+\s+)?(?:signs|symptoms)|signs\s+of|"
     r"what\s+(?:to\s+)?(?:watch|look)\s+(?:out\s+)?for|is\s+there\s+a\s+risk|what\s+foods|"
     r"should\s+i\s+avoid|harm\s+reduction\s+question|if\s+(?:someone|somebody|anyone|a\s+person)\b|"
-    r"(?:job\s+)?interview|training\s+(?:course|day)|years?\s+ago|in\s+(?:19|20)\d\d\b|"
+    r"(?:job\s+)?interview|training\s+(?:course|day)|is\s+it\s+true|can\s+you\s+(?:get|have)|"
+    r"practice\s+question|exam\s+question|most\s+likely\s+diagnosis|case\s+(?:study|vignette)|"
+    r"teaching\s+(?:session|on)|lecture|(?:fiction|writing)\s+prompt|write\s+a\s+(?:scene|story)|"
+    r"my\s+(?:\w+\s+)?(?:novel|story|book|screenplay|script|fanfic)|in\s+the\s+(?:film|book|novel|show)|"
+    r"years?\s+ago|in\s+(?:19|20)\d\d\b|"
     r"used\s+to|(?:\d+|nine|ten|many|several|five|six|seven|eight)\s+years\s+(?:on|later|sober|"
     r"clean)|(?:fully\s+|i'?m\s+)recovered|for\s+(?:months|years)\s+now|died\s+years\s+ago|"
     r"abstract\s*:|cohort\s+study|hazard\s+ratio|chapter\s+(?:\d+|[ivx]+|one|two|three)\b|"
@@ -63,7 +67,7 @@ class UrgentSign:
     name: str
     parts: tuple[re.Pattern[str], ...]
     why: str
-    window: int = 300
+    window: int = 600
     distinct: int = 1
     void: re.Pattern[str] | None = None
 
@@ -86,14 +90,15 @@ class UrgentSign:
 
 
 _FEVER = (
-    r"\b(?:fever|feverish|temp(?:erature)?\s*(?:of\s+|is\s+|was\s+|:)?\s*(?:3[89]|4[0-2])|high\s+"
-    r"temp\w*|burning\s+up|boiling\s+hot|roasting|pyrexi\w+|febrile|shivery|the\s+shivers|"
-    r"shivering|rigors|chills)"
+    r"\b(?:fever|feverish|temp(?:erature)?\s*(?:[^\d\n]{0,25})?(?:3[89]|4[0-2])(?:\.\d)?\b|high\s+"
+    r"temp\w*|burning\s+up|boiling\s+hot|roasting|pyrexi\w+|febrile|hyperthermi\w+|shivery|the\s+"
+    r"shivers|shivering|rigors|chills)"
 )
 _SUBSTANCE = (
     r"\b(?:gear|heroin|smack|fentanyl|fent|opioids?|opiates?|oxy\w*|codeine|tramadol|methadone|"
-    r"pills|tablets|sleeping\s+(?:tablets|pills)|ket|ketamine|ghb|gbl|xanax|benzos?|"
-    r"diazepam|overdos\w*|od'?d|vodka|drunk|alcohol|drugs|using|injected|shot\s+up|"
+    r"pills|tablets|paracetamol|tylenol|sleeping\s+(?:tablets|pills)|ket|ketamine|ghb|gbl|xanax|"
+    r"xannies|xans|bars|benzos?|diazepam|valium|klonopin|goon|wine|spirits|overdos\w*|od'?d|"
+    r"vodka|drunk|alcohol|drugs|using|injected|shot\s+up|swallowed|"
     r"nodding\s+(?:out|off)|under\s+on\s+g)\b"
 )
 _ANTIPSYCHOTIC = (
@@ -126,10 +131,12 @@ MEDICAL_SIGNS: tuple[UrgentSign, ...] = (
                 r"\b(?:he|she|they|hes|shes)(?:'s|\s+is|'re|\s+are)?\s+(?:not|still\s+not)\s+(?:waking|"
                 r"breathing|responding)(?!\s+(?:down|to\s+(?:my|our|the)\s+(?:texts?|messages?|calls?|"
                 r"emails?)))|\b(?:won'?t|wont|doesn'?t|isn'?t)\s+wak(?:e|ing)\s+up\b|\bcan'?t\s+(?:wake|"
-                r"rouse|keep)\s+(?:him|her|them)(?:\s+awake)?\b|\bunresponsive\b(?!\s+to\s+(?:my|our)\s+"
+                r"rouse|keep)\s+(?:him|her|them)(?:\s+awake)?\b|\bunresponsive\b(?!\s+when)(?!\s+to\s+(?:my|our)\s+"
                 r"(?:texts?|messages?|calls?|emails?))|\blips\s+(?:are\s+|have\s+|going\s+|gone\s+|"
                 r"turning\s+)*(?:blue|purple|grey|gray)|\b(?:gone|going|turning)\s+blue\b|\b(?:barely|"
-                r"hardly|stopped|not)\s+breathing\b|\bbreathing\s+(?:really\s+)?(?:weird|strange|funny|"
+                r"hardly|stopped|not)\s+breathing\b|\b(?:not\s+responding\s+at\s+all|(?:really\s+|very\s+)?"
+                r"drowsy\s+and\s+(?:slurring|vomiting|being\s+sick)|keeps?\s+nodding\s+off|snoring\s+"
+                r"(?:really\s+)?(?:weird|strange|loud(?:ly)?))|\bbreathing\s+(?:really\s+)?(?:weird|strange|funny|"
                 r"shallow|slow)|\bsnoring\s+noises\b|\bgurgling\b|\bpinpoint\s+pupils\b|\bnodding\s+out\b"
             ),
             _rx(_SUBSTANCE),
@@ -147,10 +154,14 @@ MEDICAL_SIGNS: tuple[UrgentSign, ...] = (
                 r"run\s+out\s+of|cold\s+turkey|(?:alcohol|etoh|benzo)\s+(?:w/d|withdrawal)|"
                 r"(?:day|days)\s+(?:\d|one|two|three|four)\s+(?:off|without)|heavy\s+drinker)\b"
             ),
-            _rx(r"\b(?:drink\w*|booze|alcohol|etoh|benzos?|diazepam|valium|xanax|w/d)\b"),
+            _rx(
+                r"\b(?:drink\w*|booze|alcohol|etoh|benzos?|diazepam|valium|xanax|klonopin|clonazepam|"
+                r"lorazepam|ativan|w/d|wine)\b"
+            ),
             _rx(_WITHDRAWAL_SIGN),
         ),
-        "signs of dangerous withdrawal (seizures, hallucinations or confusion coming off alcohol "
+        window=600,
+        why="signs of dangerous withdrawal (seizures, hallucinations or confusion coming off alcohol "
         "or sedatives need emergency medical care, not a managed detox at home)",
         void=_rx(
             r"\b(?:months?\s+since|years?\s+since|(?:\d+|a|one|two|three|six)\s+months?\s+ago|"
@@ -161,19 +172,25 @@ MEDICAL_SIGNS: tuple[UrgentSign, ...] = (
         # NICE NG69 1.2.5-1.2.6 (MARSIPAN): refeeding and cardiac complications
         "refeeding or cardiac complications",
         (
-            _rx(r"\b(?:anorexi\w+|eating\s+disorder|refeed\w*|malnourish\w*|underweight)\b"),
+            _rx(
+                r"\b(?:anorexi\w+|eating\s+disorder|refeed\w*|malnourish\w*|underweight|restricting|"
+                r"purging|bulimi\w+)\b"
+            ),
             _rx(
                 r"\b(?:start(?:ed|ing)|began|begun|back\s+to)\s+eating\s+(?:again|more|normally)|"
                 r"refeed\w*|(?:just\s+)?(?:come|came|got|been)\s+(?:home\s+)?(?:from|out\s+of)\s+"
-                r"hospital|discharged"
+                r"hospital|discharged|making\s+her\s+eat|(?:purging|vomiting)\s+(?:\w+\s+){0,3}(?:times|x)\s+"
+                r"a\s+day|fainted|heart\s+rate\s+(?:was\s+|is\s+|of\s+)?(?:[23]\d|4[0-4])\b|potassium\s+"
+                r"(?:was\s+|is\s+)?low"
             ),
             _rx(
                 r"\b(?:swollen|swelling|puffy|oedema|edema|breathless\w*|short\s+of\s+breath|chest\s+"
                 r"pains?|palpitations|heart\s+(?:is\s+)?(?:racing|pounding|skipping)|fainted|fainting|"
-                r"collapsed|dizzy)\b"
+                r"collapsed|dizzy|fluttering|skipping\s+beats|cramping)\b"
             ),
         ),
-        "possible refeeding syndrome or heart strain in an eating disorder (same-day medical "
+        window=700,
+        why="possible refeeding syndrome or heart strain in an eating disorder (same-day medical "
         "assessment)",
     ),
     UrgentSign(
@@ -181,7 +198,9 @@ MEDICAL_SIGNS: tuple[UrgentSign, ...] = (
         "delirium",
         (
             _rx(
-                r"\b(?:suddenly|all\s+of\s+a\s+sudden|overnight|(?:acute|sudden|new)\s+confusion|"
+                r"\b(?:suddenly|all\s+of\s+a\s+sudden|overnight|(?:acute(?:ly)?|sudden(?:\s+onset)?|new)\s+"
+                r"(?:confusion|confused)|since\s+(?:this\s+morning|last\s+night|starting)|something\s+"
+                r"was\s+(?:really\s+)?off|"
                 r"since\s+(?:yesterday|(?:her|his|the)\s+(?:uti|infection|chest\s+infection|operation|op|"
                 r"fall|surgery|new\s+(?:tablets|meds|medication)))|in\s+the\s+(?:last|past)\s+(?:two|"
                 r"three|few|couple\s+of|\d)\s+days|was\s+(?:fine|fully\s+orientated|fully\s+oriented)\s+"
@@ -189,15 +208,18 @@ MEDICAL_SIGNS: tuple[UrgentSign, ...] = (
             ),
             _rx(
                 r"\b(?:(?:he|she|they|mum|mom|dad|nan|gran|grandad|granddad|grandma|grandpa|pt|"
-                r"patient)(?:'s|\s+is|\s+has|\s+was|\s+seems|\s+gets|\s+got)?\s+(?:\w+\s+){0,2}(?:muddled|"
-                r"confused|disorientated|disoriented)|(?:acute|sudden|new)\s+confusion|hallucinat\w+|"
+                r"patient|resident)(?:'s|\s+is|\s+has|\s+was|\s+seems|\s+gets|\s+got)?\s+(?:\w+\s+){0,2}"
+                r"(?:muddled|confused|disorientated|disoriented)|(?:acute(?:ly)?|sudden(?:\s+onset)?|new)\s+"
+                r"(?:confusion|confused)|hallucinat\w+|talking\s+to\s+people\s+who\s+aren'?t\s+there|"
+                r"doesn'?t\s+know\s+who\s+i\s+am|couldn'?t\s+tell\s+me\s+what\s+day|picking\s+at\s+the\s+"
+                r"(?:blanket|sheets|air)|fluctuating\s+(?:alertness|consciousness)|"
                 r"seeing\s+(?:children|people|animals|insects)|thinks\s+it'?s\s+(?:19|20)\d\d|doesn'?t\s+"
                 r"know\s+where\s+(?:she|he)\s+is|pulling\s+at\s+(?:his|her)\s+(?:catheter|drip|lines?))\b"
             ),
             _rx(
-                r"\b(?:[6-9]\d|1[01]\d)\s*(?:yo|y/o|years?\s+old)\b|\((?:[6-9]\d|1[01]\d)\)|\b(?:[6-9]\d|"
-                r"1[01]\d)\s*yo?\s*[mf]\b|\b(?:mum|mom|dad|he|she|nan|gran)\s+(?:is|aged)\s+(?:[6-9]\d|"
-                r"1[01]\d)\b|\b(?:nan|nana|gran|granny|grandma|grandad|granddad|grandpa|grandmother|"
+                r"\b(?:[6-9]\d|1[01]\d)\s*(?:yo|y/o|years?\s+old)\b|\((?:[6-9]\d|1[01]\d)\s*[mf]?\)|"
+                r"\b(?:[6-9]\d|1[01]\d)\s*yo?\s*[mf]\b|\b(?:mum|mom|dad|father|mother|he|she|nan|gran)"
+                r"(?:'s|\s+is|\s+aged|,)\s+(?:[6-9]\d|1[01]\d)\b|\b(?:she|he)'?s\s+(?:[6-9]\d|1[01]\d)\b|\b(?:nan|nana|gran|granny|grandma|grandad|granddad|grandpa|grandmother|"
                 r"grandfather|elderly|older\s+(?:man|woman|person|adult)|care\s+home)\b"
             ),
         ),
@@ -210,12 +232,14 @@ MEDICAL_SIGNS: tuple[UrgentSign, ...] = (
         "injection site infection",
         (
             _rx(
-                r"\b(?:ivdu|pwid|shooting\s+up|inject(?:ing|ed)?\s+(?:heroin|drugs|gear|meth|speed|"
-                r"crack|coke)|track\s+marks?|(?:inject\w*|shooting\s+up)\s+(?:in|into)\s+my\s+groin)"
+                r"\b(?:ivdu|pwid|shoot(?:ing)?\s+up|inject(?:s|ing|ed)?\s+(?:heroin|drugs|gear|meth|speed|"
+                r"crack|coke|ice)|track\s+marks?|(?:inject\w*|shoot(?:ing)?\s+up)\s+(?:in|into)\s+(?:my|"
+                r"his|her)\s+(?:groin|legs?|arms?|neck|feet)|uses\s+(?:ice|heroin|meth|gear)\s+iv|"
+                r"iv\s+(?:drug|heroin|ice|meth))"
             ),
             _rx(
-                r"\b(?:abscess\w*|red(?:,)?\s+(?:and\s+)?hot|hot\s+and\s+(?:red|swollen)|spreading|"
-                r"swollen|pus|cellulitis|infected)\b"
+                r"\b(?:abscess\w*|red(?:,)?\s+(?:and\s+)?(?:hot|puffy)|hot\s+and\s+(?:red|swollen)|"
+                r"spreading|swollen|pus|cellulitis|infected|red\s+lump|red\s+streaks?)\b"
             ),
             _rx(_FEVER),
         ),
@@ -245,7 +269,8 @@ MEDICAL_SIGNS: tuple[UrgentSign, ...] = (
             # jerks or clonus, not a twitching eyelid or the tremor of an ordinary side effect
             _rx(
                 r"\b(?:muscles?|legs?|arms?|body)\s+(?:keep\s+|kept\s+|are\s+|is\s+)?(?:jerk\w*|twitch\w*|"
-                r"kicking|spasming)|\bclonus\b|\bjerking\s+(?:all\s+over|uncontrollably)"
+                r"kicking|spasming)|\bclonus\b|\bjerking\s+(?:all\s+over|uncontrollably)|\btwitching\b"
+                r"(?!\s+(?:eye|eyelid))"
             ),
             _rx(_FEVER + r"|\bconfus\w+"),
         ),
@@ -288,8 +313,10 @@ MEDICAL_SIGNS: tuple[UrgentSign, ...] = (
             ),
             _rx(
                 r"\b(?:(?:severe|splitting|thunderclap|pounding|occipital|worst)\s+(?:\w+\s+){0,3}"
-                r"headache|bp\s*(?:of\s+|is\s+|:)?\s*(?:1[89]\d|2\d\d)|blood\s+pressure\s+(?:is\s+)?"
-                r"(?:really\s+|very\s+|dangerously\s+)?(?:high|1[89]\d|2\d\d))"
+                r"headache|head\s+is\s+(?:pounding|splitting|exploding)|bp\s*(?:of\s+|is\s+|:)?\s*"
+                r"(?:1[89]\d|2\d\d)|(?:blood\s+pressure|machine|monitor)\s+(?:is\s+|was\s+|said\s+|read\s+)?"
+                r"(?:really\s+|very\s+|dangerously\s+)?(?:high|1[89]\d|2\d\d)|\b(?:1[89]\d|2\d\d)\s*/\s*"
+                r"1[0-4]\d)"
             ),
         ),
         "signs of a hypertensive crisis on an MAOI (emergency medical care now)",
@@ -301,7 +328,8 @@ MEDICAL_SIGNS: tuple[UrgentSign, ...] = (
         (
             _rx(
                 r"\b(?:since\s+(?:our|the|my|her)\s+(?:new\s+)?(?:baby|daughter|son|twins)\s+(?:was|were)\s+"
-                r"born|gave\s+birth|giving\s+birth|had\s+(?:our|the|a|her)\s+baby|post-?partum|"
+                r"born|gave\s+birth|giving\s+birth|had\s+(?:our|the|a|her)\s+baby|post[-\s]?partum|"
+                r"new\s+(?:mum|mom|mother)|born\s+(?:\d+|two|three|four|five|six|ten|twelve)\s+days\s+ago|"
                 r"post-?natal(?:ly)?|pp\s+day|after\s+(?:the\s+)?birth|(?:\d+|two|three|four|five|six)\s+"
                 r"(?:days?|weeks?)\s+(?:after\s+(?:the\s+)?birth|post-?partum|old\s+baby)|new(?:born|"
                 r"\s+baby))\b"
@@ -315,7 +343,9 @@ MEDICAL_SIGNS: tuple[UrgentSign, ...] = (
                 r"(?:says|thinks|believes|is\s+convinced)\s+(?:that\s+)?she\s+(?:is|was|has\s+been)\s+"
                 r"chosen|\bmy\s+(?:new\s+)?(?:baby|newborn)\s+is\s+(?:evil|the\s+devil|possessed)|"
                 r"\bbaby\s+(?:has\s+been|was|is)\s+(?:swapped|replaced)|\bvoices?\s+(?:say|says|said|"
-                r"tell|tells|told|telling)"
+                r"tell|tells|told|telling)|\bbaby\s+(?:needs|has)\s+to\s+be\s+(?:sacrificed|saved|killed)|"
+                r"god\s+(?:is\s+)?sending\s+(?:her|me)\s+messages|messages?\s+through\s+the\s+(?:tv|radio)|"
+                r"implanted\s+a\s+chip|(?:the\s+)?baby\s+wasn'?t\s+really\s+(?:theirs|hers|ours)"
             ),
         ),
         "possible postpartum psychosis (a psychiatric emergency: assessment by the perinatal or "
@@ -328,19 +358,22 @@ MEDICAL_SIGNS: tuple[UrgentSign, ...] = (
         (
             _rx(
                 r"\b(?:machete|knife|knives|gun|shotgun|rifle|axe|hammer|baseball\s+bat|crossbow|"
-                r"sword|blade)\b"
+                r"sword|blade|carving\s+knife)\b"
             ),
             _rx(
                 r"\b(?:reckons|convinced|thinks|believes|says)\s+(?:that\s+)?(?:the\s+)?(?:feds|police|"
                 r"cops|government|neighbou?rs?|people|they|someone|somebody|mi5|cia|fbi|aliens|"
                 r"demons)\s+(?:are|is|were|have|has)\s+(?:in|watching|after|following|coming|"
-                r"poisoning|spying|listening|out\s+to)|\bparanoi\w+|\bpersecutory|\bvoices\b"
+                r"poisoning|spying|listening|out\s+to)|\bparanoi\w+|\bpersecutory|\bvoices\b|\bout\s+to\s+get\s+(?:him|"
+                r"her|them)|\b(?:reading|controlling)\s+(?:his|her)\s+thoughts|\bplanning\s+to\s+"
+                r"(?:kidnap|kill|hurt)\s+(?:him|her)|\bbelieves\s+\w+\s+(?:is\s+|are\s+)?following"
             ),
             _rx(
                 r"\b(?:by\s+(?:the|his|her)\s+(?:front\s+)?(?:door|bed)|under\s+(?:his|her)\s+(?:pillow|"
-                r"bed)|(?:he|she)\s+(?:carries|is\s+carrying|sleeps\s+with|keeps)|keeps\s+(?:a|the)\s+"
+                r"bed)|(?:he|she)\s+(?:carries|is\s+carrying|sleeps\s+with|keeps)|\bcarrying\s+(?:a|the)\s+"
+                r"\w+|\bgot\s+(?:his|her)\s+\w+\s+out|on\s+(?:his|her)\s+bedside\s+table|keeps\s+(?:a|the)\s+"
                 r"\w+\s+in\s+(?:his|her)\s+(?:coat|pocket|bag|car)|(?:he'?s|she'?s|he\s+has|she\s+has)"
-                r"\s+(?:got\s+)?(?:a|the|his|her)\s+(?:\w+\s+)?(?:machete|knife|gun|axe|hammer|bat|"
+                r"\s+(?:got\s+)?(?:a|the|his|her)\s+(?:\w+\s+)?(?:machete|knife|gun|shotgun|axe|hammer|bat|"
                 r"sword|blade))"
             ),
         ),
@@ -357,16 +390,17 @@ _CHILD_SELF = (
 )
 _CHILD = (
     r"\b(?:\d+\s*(?:-\s*)?(?:year|yr)s?\s*(?:-\s*)?old|daughter|son|child|kid|toddler|niece|nephew|"
-    r"pupil|granddaughter|grandson|stepdaughter|stepson|little\s+(?:girl|boy)|\((?:\d|1[0-7])\))\b"
+    r"pupils?|students?|granddaughter|grandson|stepdaughter|stepson|little\s+(?:girl|boy)|lads?|"
+    r"under-?1\d|year\s+\d\s+(?:class|pupil)|\((?:\d|1[0-7])\)|\d{1,2}\s*yo|\d{1,2}\s*y/o)\b"
 )
 _ADULT = (
     r"(?:stepdad|step-?father|stepmum|stepmom|dad|father|mum|mom|mother|(?:mum|mom|mother)'?s\s*"
     r"(?:boyfriend|bf|partner|husband)|uncle|grandad|granddad|grandpa|coach|teacher|babysitter|"
-    r"priest|tutor)"
+    r"priest|tutor|(?:new\s+)?partner|boyfriend)"
 )
 _PARTNER = (
     r"\b(?:partner|husband|boyfriend|wife|girlfriend|ex|fianc\w+|bf|gf|perp\w*|dv|domestic|"
-    r"abuser|relationship|(?:scared|afraid|terrified)\s+to\s+leave)\b"
+    r"abuser|relationship|(?:scared|afraid|terrified)\s+to\s+leave|terrified|controlling)\b"
 )
 #: Safeguarding emergencies: what is disclosed needs the local procedure today.
 SAFEGUARDING_SIGNS: tuple[UrgentSign, ...] = (
@@ -376,16 +410,18 @@ SAFEGUARDING_SIGNS: tuple[UrgentSign, ...] = (
             _rx(
                 r"\b(?:"
                 + _ADULT
-                + r"|he|she)\s+(?:\w+\s+){0,2}?(?:touch(?:es|ed|ing)|fondl\w+|molest\w*|"
-                r"(?:sexually\s+)?abus(?:es|ed|ing)|hurts\s+(?:his|her)\s+(?:willy|private\w*|bottom|"
+                + r"|he|she)\s+(?:\w+\s+){0,6}?(?:touch(?:es|ed|ing)|fondl\w+|molest\w*|"
+                r"locks\s+(?:him|her)\s+in|burn(?:ed|t|s)\s+(?:his|her)|beats?\s+(?:him|her)|hits\s+(?:him|her)|"
+                r"(?:sexually\s+)?abus(?:es|ed|ing)(?!\s+(?:drugs|alcohol|opiates|opioids|substances|pills|"
+                r"heroin|cocaine|meth|painkillers|the\s+system|(?:his|her)\s+(?:power|position)))|hurts\s+(?:his|her)\s+(?:willy|private\w*|bottom|"
                 r"vagina|penis)|com(?:es|ing)\s+in(?:to)?\s+(?:her|his)\s+(?:bed)?room\s+at\s+night)\s*"
                 r"(?:her|him|them)?\b(?!\s+(?:hair|shoulder|arm|back|hand|face|stuff|things|gently))"
             ),
             _rx(_CHILD),
             _rx(
-                r"\b(?:secret|babysit\w*|private\s+parts|privates|down\s+there|willy|in\s+(?:the|her|his)"
-                r"\s+(?:bed|bedroom|bath)|at\s+night|disclosed|told\s+(?:me|her\s+teacher|his\s+teacher|"
-                r"a\s+teacher))\b"
+                r"\b(?:secrets?|babysit\w*|private\s+parts|privates|down\s+there|willy|in\s+(?:the|her|his)"
+                r"\s+(?:bed|bedroom|bath|room)|at\s+night|disclosed|told\s+(?:me|her\s+teacher|his\s+teacher|"
+                r"a\s+teacher)|without\s+food|cigarette|bruises?|don'?t\s+(?:say|tell))\b"
             ),
         ),
         "a child's disclosure of abuse (follow local child-protection procedures today: "
@@ -411,14 +447,31 @@ SAFEGUARDING_SIGNS: tuple[UrgentSign, ...] = (
         "care or the police)",
     ),
     UrgentSign(
+        # a young person's own report without an age: a parent's beating with injuries, kept secret
+        "child abuse disclosure",
+        (
+            _rx(
+                r"\b(?:my\s+)?(?:dad|mum|mom|stepdad|stepmum|stepmom|father|mother)\s+(?:\w+\s+){0,2}?"
+                r"(?:hits|beats|kicks|punches|burns)\s+me\s+with"
+            ),
+            _rx(r"\b(?:bruises?|marks|bleeding|welts)\b"),
+            _rx(r"\b(?:don'?t|dont)\s+tell\s+(?:anyone|anybody)|\bscared\s+to\s+go\s+home\b"),
+        ),
+        "a child's disclosure of abuse (follow local child-protection procedures today: "
+        "listen, do not investigate, record the child's words and refer to children's social "
+        "care or the police)",
+    ),
+    UrgentSign(
         # non-fatal strangulation, whoever did it: a marker of homicide risk in abuse
         "non-fatal strangulation",
         (
             _rx(
                 r"\b(?:squeezed|grabbed|held|choked|strangled|(?:had|put)\s+(?:his|her)\s+hands?\s+"
-                r"(?:round|around))\s+(?:me|her|my|his)\s+(?:by\s+the\s+)?(?:neck|throat)\b|\b(?:strangl(?:ed|ing|"
+                r"(?:round|around))\s+(?:me|her|my|his)\s+(?:by\s+the\s+)?(?:neck|throat)\b|\b(?:arm|hands?|knee)\s+"
+                r"(?:across|on|against)\s+(?:my|her)\s+(?:neck|throat)\b|\b(?:strangl(?:ed|ing|"
                 r"es|e)|chok(?:ed|ing))\s+(?:me|her)\b(?!\s+out)|\b(?:neck|throat)\b[^.!?\n]{0,40}"
-                r"(?:couldn'?t|could\s+not|can'?t)\s+breathe|\bnearly\s+passed\s+out\b"
+                r"(?:couldn'?t|could\s+not|can'?t)\s+breathe|\b(?:nearly\s+passed\s+out|until\s+(?:i|she)\s+"
+                r"(?:nearly\s+)?passed\s+out)\b"
             ),
             _rx(
                 r"\b(?:he|she|partner|husband|boyfriend|bf|wife|girlfriend|gf|ex|dad|stepdad|mum|"
@@ -443,9 +496,14 @@ SAFEGUARDING_SIGNS: tuple[UrgentSign, ...] = (
                 r"tell\s+(?:anyone|anybody|someone|the\s+police)|do(?!\s+(?:badly|bad|poorly|worse|"
                 r"that|it\s+again|well)))|\bdash\s+(?:score\s+)?(?:(?:of|is|=|:)\s*)?"
                 r"(?:1[4-9]|2\d)|\bmarac\s+(?:referral|referred)|\breferr\w+\s+to\s+marac\b"
-                r"|\b(?:says?|said)\s+(?:that\s+)?if\s+(?:i|she)\s+(?:ever\s+)?(?:leave|left|go\s+to\s+the\s+"
-                r"police|call\s+the\s+police|tell\s+(?:anyone|anybody|someone))\s+(?:he|she)(?:'d|d|'ll|"
-                r"\s+will|\s+would)\s+kill\s+(?:me|her)\b"
+                r"|\b(?:says?|said|told\s+(?:me|her))\s+(?:that\s+)?if\s+(?:i|she)\s+(?:ever\s+)?(?:tried\s+to\s+|"
+                r"try\s+to\s+)?(?:leave|left|take\s+the\s+(?:kids|children)|go\s+to\s+the\s+police|call\s+the\s+"
+                r"police|tell\s+(?:anyone|anybody|someone))(?:\s+(?:him|her))?,?\s+(?:he|she)(?:'d|d|'ll|\s+"
+                r"will|\s+would)\s+kill\s+(?:me|her)\b"
+                r"|\b(?:told\s+(?:me|her))\s+(?:he|she)(?:'d|d|'ll|\s+will|\s+would)\s+kill\s+(?:me|her)\s+"
+                r"if\s+(?:i|she)\s+(?:ever\s+)?(?:tried\s+to\s+|try\s+to\s+)?(?:leave|left|take|go|call|tell)"
+                r"|\byou'?re\s+dead\s+if\s+you\b|\b(?:held|holding|pulled)\s+(?:a|the)\s+(?:kitchen\s+)?"
+                r"(?:knife|gun)\s+(?:up|to\s+(?:me|her|my|her))"
             ),
             _rx(_PARTNER),
         ),
@@ -465,11 +523,17 @@ _VICTIM = (
     r"everybody|people|the\s+lot\s+of\s+(?:them|you)|all\s+of\s+them|my\s+(?:\w+\s+)?(?:baby|son|"
     r"daughter|child|kids?|wife|husband|partner|ex|boss|mum|mom|dad|mother|father|neighbou?rs?|"
     r"teacher|brother|sister|manager|stepdad|stepmum|stepmom|stepfather|uncle|aunt|cousin|"
-    r"flatmate|roommate|landlord|colleague|bf|gf|boyfriend|girlfriend)(?!'s|’s)|the\s+(?:baby|kids?|"
+    r"flatmate|roommate|landlord|colleague|bf|gf|boyfriend|girlfriend)(?!'s|’s)|(?:his|her|my)\s+"
+    r"ex'?s\s+(?:new\s+)?(?:boyfriend|girlfriend|partner|husband|wife)|that\s+(?:bastard|prick|"
+    r"twat|bitch|cunt|arsehole|asshole|guy|man|woman|idiot)|the\s+(?:solicitor|lawyer|judge|guy|"
+    r"bloke|man|woman)|(?:his|her)\s+(?:brother|sister|boss|ex)|the\s+(?:baby|kids?|"
     r"children|neighbou?rs?|teacher|boss|class|school)(?!'s|’s)|(?:his|her|their)\s+(?:new\s+)?"
     r"(?:boyfriend|girlfriend|partner|wife|husband))"
 )
-_WEAPON = r"(?:knife|gun|blade|machete|rifle|shotgun|pistol|axe)"
+_WEAPON = (
+    r"(?:knife|gun|blade|machete|rifle|shotgun|pistol|axe|hunting\s+knife|baseball\s+bat|"
+    r"petrol|jerry\s+can|crossbow)"
+)
 THREAT_TO_OTHERS = UrgentSign(
     "threat to others",
     (
@@ -493,6 +557,18 @@ THREAT_TO_OTHERS = UrgentSign(
             r"pistol)\b[^.!?\n]{0,40}?\b(?:make\s+(?:them|everyone|you)\s+(?:all\s+)?pay|(?:kill|"
             r"shoot|hurt)\s+" + _VICTIM + r")\b"
             r"|\b(?:pillow|cushion|bag)\s+over\s+(?:her|his|their|the\s+baby'?s)\s+(?:face|mouth)\b"
+            r"|\b(?:going|gonna|i'?ll)\s+(?:to\s+)?(?:\w+\s+){0,3}?(?:burn|torch)\s+(?:his|her|their)\s+"
+            r"(?:house|flat|car)\s+down\s+with\s+(?:him|her|them)\s+in\s+it"
+            r"|\b(?:going|gonna)\s+to\s+(?:make\s+(?:him|her|them)\s+pay|shoot|stab|kill)\b[^.!?\n]{0,160}?"
+            r"\b(?:bought|got|have|has|ready)\s+(?:a|the|his|my)\s+(?:\w+\s+)?" + _WEAPON + r"\b"
+            r"|\b(?:bought|got|have|has)\s+(?:a|the|his|my)\s+(?:\w+\s+)?"
+            + _WEAPON
+            + r"\b[^\n]{0,200}?"
+            r"\b(?:going|gonna)\s+to\s+(?:make\s+(?:him|her|them)\s+pay|shoot|stab|kill)\b"
+            r"|\b(?:going|gonna)\s+to\s+shoot\s+"
+            + _VICTIM
+            + r"[^.!?\n]{0,80}?\b(?:has|have|got)\s+"
+            r"(?:a|the|his)\s+(?:\w+\s+)?" + _WEAPON + r"\b"
         ),
     ),
     "a threat to harm someone else (assess the risk to others now; follow local safeguarding "

@@ -683,3 +683,28 @@ def test_the_emergency_signs_stand_down_for_everyday_words(gate: SafetyGate, tex
 )
 def test_the_emergency_signs_read_other_ways_of_saying_it(gate: SafetyGate, text: str) -> None:
     assert gate.decide(_with_labels(text, []), text).urgent, text
+
+
+def _probes() -> list[dict]:
+    import json
+
+    path = Path(__file__).with_name("emergency_probes.jsonl")
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+
+
+@pytest.mark.parametrize("probe", _probes(), ids=lambda p: p["id"])
+def test_the_emergency_probe_set(probe: dict) -> None:
+    """200 texts a QA helper wrote without seeing the patterns (2026-12-08): 80 emergencies in
+    practitioners' and people's own words, 120 everyday texts sharing their vocabulary. Held
+    out, the first version found 40 of the 80 and fired on 3 of the 120; widened against them
+    it finds 76 and fires on none. The four it still misses are marked, so any other change
+    shows."""
+    from assistant.emergencies import urgent_signs
+
+    fired = bool(urgent_signs(probe["text"]))
+    if probe["fires"] and not probe["known_miss"]:
+        assert fired, probe["text"]
+    elif not probe["fires"]:
+        assert not fired, probe["text"]
+    else:
+        assert not fired, "a known miss now fires: update the probe file"
