@@ -443,11 +443,14 @@ class SafetyGate:
         for pattern, phrase in self.matches(text, context=context or is_crisis(level)):
             reasons.append(f'explicit {pattern.name} cue: "{phrase}"')
             level = _level_max(level, pattern.level)
-            if pattern.urgent and not (over and pattern.name == "act"):
+            past_act = pattern.name == "act" and _act_in_past(pattern, text)
+            if past_act and not over and _IN_THE_PAST not in reasons:
+                reasons.append(_IN_THE_PAST)
+            if pattern.urgent and not (over and pattern.name == "act") and not past_act:
                 why.append(pattern.why)
         if over and risk_rank(level) >= risk_rank("behavior"):
             reasons.append("the writer says it is over: not urgent")
-        elif history:
+        elif history and _IN_THE_PAST not in reasons:
             reasons.append(_IN_THE_PAST)
         others = _others_at_risk(classification, text)
         if others:
@@ -505,6 +508,11 @@ class SafetyGate:
                 _MEDICAL_DANGER,
             ):
                 if pattern.urgent and reason.startswith(f"explicit {pattern.name} cue:"):
+                    if pattern.name == "act" and (
+                        _IN_THE_PAST in reasons
+                        or "the writer says it is over: not urgent" in reasons
+                    ):
+                        continue
                     why.append(pattern.why)
             for sign in (*MEDICAL_SIGNS, *SAFEGUARDING_SIGNS, THREAT_TO_OTHERS):
                 if reason.startswith(f"explicit {sign.name} cue:"):
@@ -593,6 +601,15 @@ def _sentence(text: str, start: int, end: int) -> str:
     begin = max(text.rfind(c, 0, start) for c in ".!?\n") + 1
     ends = [i for i in (text.find(c, end) for c in ".!?\n") if i >= 0]
     return text[begin : min(ends) + 1 if ends else len(text)]
+
+
+def _act_in_past(pattern: CrisisPattern, text: str) -> bool:
+    """Every sentence the act cue is found in dates it in the past, with nothing recent in it
+    ("Back in 2012 I overdosed on heroin ... 10 years clean this month")."""
+    sentences = [_sentence(text, m.start(), m.end()) for m in pattern.pattern.finditer(text)]
+    return bool(sentences) and all(
+        is_past(sentence) and not _RECENT_RE.search(sentence) for sentence in sentences
+    )
 
 
 def _dated_in_past(classification: Classification | dict[str, Any], text: str) -> bool:

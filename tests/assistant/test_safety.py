@@ -708,3 +708,15 @@ def test_the_emergency_probe_set(probe: dict) -> None:
         assert not fired, probe["text"]
     else:
         assert not fired, "a known miss now fires: update the probe file"
+
+
+def test_an_act_the_text_dates_in_the_past_is_not_urgent(gate: SafetyGate) -> None:
+    """ "Back in 2012 I overdosed on heroin ... 10 years clean" was URGENT beside its own reason
+    "dated in the past: not urgent"."""
+    text = "Back in 2012 I overdosed on heroin and a stranger saved me. 10 years clean this month."
+    decision = gate.decide(_with_labels(text, []), text)
+    assert decision.crisis and not decision.urgent
+    calm = gate.decide(_with_labels("Low mood.", []), "Low mood.")
+    assert not gate.combine(calm, decision).urgent
+    recent = "I overdosed last night and I feel awful."
+    assert gate.decide(_with_labels(recent, []), recent).urgent
