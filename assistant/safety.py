@@ -564,9 +564,11 @@ class SafetyGate:
             lines += ["## Safety first", ""]
         if crisis and urgent:
             described = " and ".join(why) if why else "suicidal behaviour or an attempt"
+            # an emergency other than suicide risk carries its own next step in ``why``
+            heading = "**URGENT: same-day assessment.**" if suicidal else "**URGENT.**"
             lines += [
-                f"**URGENT: same-day assessment.** The text describes {described}. If there is "
-                "immediate danger, contact emergency services now.",
+                f"{heading} The text describes {described}. If there is immediate danger, "
+                "contact emergency services now.",
                 "",
             ]
         elif crisis:

@@ -468,7 +468,9 @@ def test_medical_and_safeguarding_emergencies_are_urgent(
     decision = gate.decide(_with_labels(text, []), text)
     assert decision.crisis and decision.urgent and decision.level == "none", text
     assert name.split()[0].lower() in " ".join([*decision.reasons, decision.block_markdown]).lower()
-    # not a suicidal crisis: resources, no suicide safety-plan outline
+    # not a suicidal crisis: its own next step and resources, no suicide safety-plan outline
+    assert "**URGENT.** The text describes" in decision.block_markdown
+    assert "same-day assessment" not in decision.block_markdown
     assert "Crisis resources" in decision.block_markdown
     assert "Stanley" not in decision.block_markdown
 
