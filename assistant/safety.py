@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from assistant.draft import SafetyDecision
 from assistant.emergencies import (
+    LAUGH_RE,
     MEDICAL_SIGNS,
     SAFEGUARDING_SIGNS,
     THREAT_TO_OTHERS,
@@ -87,10 +88,7 @@ _METHOD = (
     r"viaduct|multi-?storey|car\s+park\s+roof|railway|train\s+line|tracks))"
 )
 #: Laughter or a joke in the sentence: "kill myself on Friday lol that meeting".
-_JOKE_RE = re.compile(
-    r"\b(?:lol|lmao|lmfao|rofl|haha\w*|jk|joking|laughing)\b|[\U0001F602\U0001F923]",
-    re.IGNORECASE,
-)
+_JOKE_RE = LAUGH_RE
 #: Suicidal words that give means or preparations their meaning (with a classifier crisis).
 _SUICIDAL_CONTEXT_RE = re.compile(
     _DIE + r"|\bsuicid\w*|\bbetter\s+off\s+(?:dead|without\s+me)|\btake\s+my\s+(?:own\s+)?life",
