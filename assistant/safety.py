@@ -479,6 +479,7 @@ class SafetyGate:
         if (
             level == first.level
             and (first.crisis or not second.crisis)
+            and (first.urgent or not second.urgent)
             and language == first.language
         ):
             return first.model_copy(update={"reasons": reasons})

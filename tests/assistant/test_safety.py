@@ -722,3 +722,17 @@ def test_an_act_the_text_dates_in_the_past_is_not_urgent(gate: SafetyGate) -> No
     assert not gate.combine(calm, decision).urgent
     recent = "I overdosed last night and I feel awful."
     assert gate.decide(_with_labels(recent, []), recent).urgent
+
+
+def test_a_follow_up_emergency_at_the_same_level_makes_the_case_urgent(gate: SafetyGate) -> None:
+    """A case already a crisis at ideation, then "he's not waking up, lips going blue" (an
+    overdose in progress, suicide-risk level none): the combined decision kept the first,
+    non-urgent one."""
+    first = gate.decide(
+        _with_crisis("I keep thinking about ending it."), "I keep thinking about ending it."
+    )
+    assert first.crisis and not first.urgent
+    text = "Update: he took a load of pills and now he's not waking up, his lips are going blue."
+    second = gate.decide(_with_crisis(text), text)
+    combined = gate.combine(first, second)
+    assert combined.urgent and "overdose" in combined.block_markdown
