@@ -454,20 +454,21 @@ class SafetyGate:
         if others:
             reasons.append(f'explicit {_OTHERS_AT_RISK.name} cue: "{others}"')
             why.append(_OTHERS_AT_RISK.why)
-        medical = _medical_danger(classification)
-        if medical:
-            reasons.append(f'explicit {_MEDICAL_DANGER.name} cue: "{medical}"')
+        # emergencies other than the writer's suicide risk: medical, safeguarding, a threat
+        emergency = _medical_danger(classification)
+        if emergency:
+            reasons.append(f'explicit {_MEDICAL_DANGER.name} cue: "{emergency}"')
             why.append(_MEDICAL_DANGER.why)
         for sign, phrase in urgent_signs(text):
             reasons.append(f'explicit {sign.name} cue: "{phrase}"')
             why.append(sign.why)
-            medical = medical or phrase
+            emergency = emergency or phrase
         language = self.language.non_english(text) if self.language is not None else ""
         if language:
             reasons.append(
                 f"text not in English, looks like {language_name(language)}: not assessed"
             )
-        crisis = is_crisis(level) or bool(others) or bool(medical)
+        crisis = is_crisis(level) or bool(others) or bool(emergency)
         urgent = crisis and bool(why)
         return self._decision(crisis, urgent, level, reasons, language, tuple(dict.fromkeys(why)))
 
