@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from assistant.draft import DISCLAIMER, CareDraft, checked_draft, evidence_lines
+from classifiers.labels import is_crisis
 
 if TYPE_CHECKING:
     from fpdf import FPDF
@@ -115,7 +116,7 @@ def export_pdf(draft: CareDraft) -> bytes:
     _pdf_note(pdf, DISCLAIMER)
     if draft.gate.language:
         _pdf_banner(pdf, "Language check: text not in English, not analysed. Read it first.")
-    if draft.gate.crisis and draft.gate.level == "none":
+    if draft.gate.urgent and not is_crisis(draft.gate.level):
         _pdf_banner(pdf, "Safety gate: URGENT, an emergency other than suicide risk. See below.")
     elif draft.gate.crisis:
         _pdf_banner(pdf, f"Safety gate: crisis ({draft.gate.level}). Crisis resources come first.")

@@ -31,11 +31,12 @@ from assistant.emergencies import (
     MEDICAL_SIGNS,
     SAFEGUARDING_SIGNS,
     THREAT_TO_OTHERS,
+    UrgentSign,
     urgent_signs,
 )
 from assistant.language import language_name
 from classifiers.labels import RISK_LEVELS, is_crisis, risk_rank
-from classifiers.rules.context import is_past, resolved_past, split_sentences
+from classifiers.rules.context import coercion_spans, is_past, resolved_past, split_sentences
 
 if TYPE_CHECKING:
     from assistant.language import LanguageDetector
@@ -278,6 +279,209 @@ _REPORTED_PLAN = CrisisPattern(
     urgent=True,
     why="a time for ending their life",
 )
+_STOPS_MEDICATION = (
+    r"\b(?:stopped|stopping|stops|quit|quitting|binned|binning|refus(?:ed|es|ing)|flush(?:ed|ing)|"
+    r"cancell?(?:ed|ing)|returned|not\s+taking|no\s+longer\s+(?:takes?|taking|wants?)|"
+    r"(?:won'?t|wont|isn'?t|wasn'?t|doesn'?t|don'?t)\s+(?:take|taking|want))\s+(?:taking\s+|"
+    r"having\s+|going\s+to\s+|using\s+)?(?:all\s+)?(?:of\s+)?(?:his|her|my|their|the)?\s*"
+    r"(?:[\w-]+\s+){0,3}?(?:tablets|pills|meds|medications?|medicines?|insulin|inhalers?|"
+    r"dialysis|treatment|chemo\w*|lithium|statins|metformin|anticoagulants|blood\s+thinners|"
+    r"thyroxine|levothyroxine|clozapine|digoxin|warfarin|spray|antidepressants|antipsychotics|"
+    r"injections?|oxygen|transfusions?)\b"
+    r"|\b(?:discontinued|thrown\s+out|threw\s+out|chucked|dumped)\s+(?:all\s+)?(?:his|her|my|their|"
+    r"the)?\s*(?:[\w-]+\s+){0,3}?(?:tablets|pills|meds|medications?|medicines?|insulin|"
+    r"prescriptions?)\b|\b(?:off|missed|skipp(?:ed|ing))\s+(?:all\s+)?(?:his|her|my|their|\d+|"
+    r"two|three|several)?\s*(?:[\w-]+\s+){0,2}?(?:meds|medications?|tablets|pills|dialysis|"
+    r"sessions|doses|injections)\b|\b(?:not|hasn'?t\s+been|stopped)\s+(?:been\s+)?(?:picking\s+up|"
+    r"collecting)\s+(?:his|her|my|their)\s+(?:prescriptions?|meds|medication)\b|\b(?:quit|stopped)\s+"
+    r"(?:seeing|going\s+to)\s+(?:his|her|my|their|the)\s+(?:cardiologist|renal|dialysis|oncolog\w+|"
+    r"diabetes|heart|doctor|gp|clinic)\b|\b(?:stopped|stopping|refus\w+|not)\s+(?:eating|drinking)"
+    r"\s+(?:and\s+drinking\s+)?(?:on\s+purpose|deliberately)"
+)
+_GIVES_THINGS_AWAY = (
+    r"\b(?:giv(?:ing|en|es)|gave|give|hand(?:ing|ed)\s+out|gift(?:ed|ing)|rehom(?:ed|ing)|"
+    r"(?:asked|asking)\s+(?:\w+\s+){1,2}to\s+(?:take|have|look\s+after))\s+(?:away\s+)?"
+    r"(?:[\w']+\s+){0,4}?(?:medals|rings?|jewell?e?ry|watch|collection|tools|china|photo\s+"
+    r"albums?|albums|plants|dog|cat|budgie|hamsters?|rabbits?|pets?|guitar|vinyl|records|ps5|"
+    r"xbox|console|bike|savings|stuff|things|belongings|possessions|books|fishing\s+rods?|"
+    r"trainers|hoodies|clothes)\b"
+    r"|\b(?:my|his|her|the)\s+(?:dog|cat|budgie|rabbits?|pets?)\s+(?:is|are|will\s+be)\s+going\s+to\b"
+    r"|\bwhich\s+of\s+(?:his|her|my)\s+\w+\s+go(?:es)?\s+to\b|\bgoes\s+to\s+a\s+good\s+home\b"
+    r"|\b(?:giv(?:ing|en|es)|gave|hand(?:s|ing|ed)|gift(?:ed|ing)|rehom(?:ed|ing))\s+"
+    r"(?:away\s+)?(?:me|us|him|her|them|(?:my|his|her|our)\s+\w+|everyone)?\s*(?:(?:his|her|my|"
+    r"their)\s+(?:late\s+\w+'s\s+|old\s+|favourite\s+|favorite\s+|good\s+|service\s+|war\s+)?[\w-]+"
+    r"(?:\s+(?:gear|keys|collection|medals|albums|cards|set))?)\b(?=\s+(?:to|with|round|away|and|,|\.)"
+    r"|[.,]|\s*$)"
+    r"|\b(?:giving|gave|given)\s+away\s+(?:all\s+)?(?:of\s+)?(?:his|her|my|their)\s+\w+"
+    r"|\b(?:sign(?:ed|ing)|transferr?(?:ed|ing))\s+(?:the|his|her|my)\s+(?:\w+\s+)?(?:farm|house|"
+    r"business|car|flat|property)\s+(?:over|to|into)\b|\b(?:arranged|arranging)\s+for\s+(?:his|her|"
+    r"my|the)\s+\w+\s+to\s+(?:be\s+sold|go\s+to)\b|\bnames\s+on\s+the\s+back\b|\blabell?ed\s+"
+    r"(?:his|her|my|all\s+(?:his|her|my))?\s*(?:belongings|things|stuff)\b"
+)
+_PUTS_AFFAIRS_IN_ORDER = (
+    r"\b(?:sort(?:ed|ing)|put(?:ting)?|got|getting|set(?:ting)?|tid(?:ied|ying)|tied|tying)\s+"
+    r"(?:out\s+|up\s+)?(?:all\s+)?(?:his|her|my|their)\s+(?:affairs|loose\s+ends)\b"
+    r"|\bwho\s+gets\s+what\b|\b(?:knows?|told|showed|shown|tell|show(?:ing)?)\s+(?:\w+\s+){0,3}"
+    r"where\s+(?:the|his|her|my)\s+(?:[\w-]+\s+){0,3}(?:will|papers|paperwork|documents|"
+    r"insurance|passwords)\b|\b(?:made|wrote|written|writing|updat\w+|chang\w+|did|done|"
+    r"finish\w+|sort\w+)\s+(?:out\s+)?(?:a|his|her|my|their|the)\s+will\b|\bfuneral\s+(?:plan|"
+    r"deposit|directors?)\b|\bpre-?pa(?:y|id|ying)\b[^.\n]{0,20}\bfuneral|\bfor\s+when\s+"
+    r"(?:i'?m|he'?s|she'?s)\s+gone\b|\bpasswords\b[^.\n]{0,30}\b(?:envelope|for\s+my\s+\w+)"
+    r"|\b(?:said|saying|say|ring\w*|rang|call\w*|phon\w*)\b[^.\n]{0,40}\b(?:(?:good)?byes?|"
+    r"cheerio|farewell)\b|\b(?:goodbye|farewell)\s+(?:cards|letters|notes|messages)\b|\bletters\s+"
+    r"(?:to|for)\s+(?:each\s+of\s+)?(?:my|his|her|everyone)\b|\bmake\s+(?:his|her|my)\s+peace\b"
+    r"|\bcancell?(?:ed|ing)\s+(?:all\s+)?(?:my|his|her)\s+(?:\w+\s+)?(?:subscriptions|contract|"
+    r"direct\s+debits)\b|\blabell?ed\s+(?:the\s+|all\s+(?:the\s+|his\s+|her\s+)?)?(?:furniture|"
+    r"things|boxes)\b|\btransferred\s+(?:the\s+|his\s+|her\s+|my\s+)?house\b"
+    r"|\b(?:bank\s+)?(?:logins?|pin|passwords?)\b[^.\n]{0,40}\b(?:wrote\s+it\s+down|in\s+case|"
+    r"for\s+me|envelope|folder)|\b(?:his|her|my)\s+(?:bank\s+)?(?:logins?|pin)\b|\bexecutor\b|"
+    r"\b(?:instructions|wishes|songs|hymns)\s+for\s+(?:his|her|my|the)\s+funeral\b|\bchose\s+the\s+"
+    r"(?:songs|hymns)\b|\bpa(?:id|ying)\s+off\s+(?:the\s+last\s+of\s+)?(?:all\s+)?(?:my|his|her)\s+"
+    r"(?:debts|credit\s+card|loans?)\b|\bcancell?(?:ed|ing)\s+(?:my|his|her)?\s*(?:\w+\s+)?(?:gym|"
+    r"phone|newspaper|utilities|milk|contract|subscriptions?)\b|\bputting\s+(?:things|everything)\s+"
+    r"in\s+order\b|\bwill'?s\s+signed\b|\bsort(?:ed|ing)\s+(?:out\s+)?(?:the\s+|his\s+|her\s+|my\s+)?"
+    r"(?:paperwork|finances|life\s+insurance)\b|\b(?:life\s+)?insurance\s+(?:papers|policy)\b|"
+    r"\b(?:thank(?:ed|ing)|thanks)\s+(?:everyone|all\s+of\s+us|us\s+all|every\w*)\b|\b(?:saying|said)"
+    r"\s+sorry\s+for\s+everything\b|\breturned\s+everything\b|\btying\s+up\s+loose\s+ends\b|"
+    r"\b(?:spare|house|car)\s+keys?\b[^.\n]{0,40}\b(?:round|to|gave|handed|dropped)|\b(?:dropped|"
+    r"handed|gave)\s+(?:me\s+)?(?:the\s+|his\s+|her\s+|my\s+)?(?:spare\s+|house\s+|car\s+)?keys\b|"
+    r"\btitle\s+to\s+(?:his|her|my)\b|\bphoning\s+round\s+everyone\b|\b(?:to|just\s+to)\s+say\s+"
+    r"(?:he|she|i)\s+loves?\s+(?:them|everyone|us)\b"
+)
+_RELATIVE_DEAD = (
+    r"(?:him|her|them|mum|mom|dad|mam|jesus|god|(?:my|his|her|our)\s+(?:late\s+)?(?:\w+\s+)?"
+    r"(?:husband|wife|partner|mum|mom|mam|dad|mother|father|son|daughter|brother|sister|"
+    r"nan|gran|grandad|grandma|grandpa|boy|girl)|uncle\s+\w+|aunt(?:ie)?\s+\w+)"
+)
+_READY_TO_DIE = (
+    r"\bready\s+to\s+(?:go|die|leave\s+(?:this|the)\s+world)\b(?![ \t]+(?:on|to|out|home|back|"
+    r"shopping|for|in|with|into|up|down|camping|abroad|again|now|tomorrow)\b)"
+    r"|\b(?:i'?m|he'?s|she'?s|is|am)\s+(?:so\s+)?['\"‘“]?ready['\"’”]?(?=\s*[.!,;]|\s*$|\s+and\b)"
+    r"|\bready\s+for\s+the\s+next\s+(?:bit|part|world|life)\b"
+    r"|\b(?:be(?:ing)?|wants?\s+to\s+be|want\s+to\s+be)\s+with\s+\w+(?:\s+\w+)?\s+(?:again|soon|"
+    r"now|before\s+long)\b|\b(?:wants?|want|wanting|wish\w*|long\w*|pray\w*)\s+to\s+(?:be\s+"
+    r"with|join|go\s+(?:home\s+)?to)\s+" + _RELATIVE_DEAD + r"\b"
+    r"|\bjoin(?:ing)?\s+" + _RELATIVE_DEAD + r"\s+(?:soon|now|there|again)\b"
+    r"|\bseeing\s+\w+\s+again\s+(?:before\s+long|soon)\b|\bgo\s+(?:home\s+)?to\s+(?:jesus|god|"
+    r"the\s+lord|heaven)\b"
+    r"|\b(?:won'?t|wont|will\s+not|not|don'?t\s+(?:think|see)\s+(?:i'?ll|he'?ll|she'?ll|myself|"
+    r"himself|herself))\s+(?:be\s+|being\s+)?(?:around|here)\s+(?:much\s+longer|for\s+(?:long|"
+    r"much\s+longer|christmas|(?:her|his|my)\s+birthday)|long|any\s*more|by\s+(?:the\s+)?(?:new\s+"
+    r"year|christmas|summer|spring))\b|\b(?:i'?ll|he'?ll|she'?ll)\s+be\s+(?:here|around)\s+much\s+"
+    r"longer\b|\b(?:worry\s+about|put\s+up\s+with|deal\s+with|bother\s+with)\s+me\s+(?:for\s+)?"
+    r"much\s+longer\b|\bwon'?t\s+be\s+long\s+now\b"
+    r"|\bwon'?t\s+(?:need|be\s+needing)\s+(?:them|it|these|this|any\s+of\s+(?:it|them|this))\s+"
+    r"(?:where|after|when|soon|much\s+longer|any\s*more)"
+    r"|\bno\s+point\s+(?:anymore|any\s+more|now|going\s+on|carrying\s+on|dragging\s+it\s+out|in\s+"
+    r"(?:me\s+)?(?:living|going\s+on|carrying\s+on|being\s+here|it\s+all|staying|trying))"
+    r"|\bwhat'?s\s+the\s+point\b|\b(?:tired|sick)\s+of\s+(?:living|life|being\s+alive)\b"
+    r"|\b(?:had|have|'ve)\s+enough(?:\s+of\s+(?:this\s+world|life|living|it\s+all|everything))?"
+    r"(?=\s*[.!,;'\"’”]|\s*$|\s+and\b)|\bwant\s+(?:it|this|everything)\s+(?:all\s+)?to\s+(?:be\s+"
+    r"over|end)\b|\bwants?\s+to\s+(?:die|go)(?=\s*[.!,;'\"’”]|\s*$|\s+(?:now|on\s+(?:my|his|her)\s+"
+    r"own\s+terms)\b)|\bgo\s+to\s+sleep\s+and\s+(?:not|never)\s+wake\b|\b(?:prays?|hop(?:es|ing)|"
+    r"wish(?:es)?|wants?)\s+(?:that\s+)?(?:she|he|i)\s+(?:won'?t|doesn'?t|don'?t|never)\s+wake\s+up"
+    r"|\b(?:he'?s|she'?s|i'?m|is)\s+['\"‘“]?(?:done|finished)(?:\s+with\s+(?:all\s+this|it\s+all|"
+    r"life|everything))?['\"’”]?(?=\s*[.!,;]|\s*$|\s+and\b)|\bnothing\s+(?:left\s+)?to\s+(?:stay|"
+    r"live|stick\s+around)\s+for\b|\bat\s+peace\s+with\s+(?:my|his|her)\s+decision\b|\b(?:made|"
+    r"make)\s+(?:up\s+)?(?:my|his|her)\s+mind\s+up\b|\b(?:this|it)\s+is\s+my\s+last\s+(?:week|"
+    r"day|night)(?![ \t]+(?:at|of|in|on|before|with)\b)|\b(?:doesn'?t|don'?t)\s+want\s+to\s+be\s+"
+    r"a\s+burden\b|\b(?:want\w*|wish\w*)\s+to\s+be\s+gone\b|\blived\s+long\s+enough\b|\b(?:my|his|"
+    r"her)\s+time\s+is\s+up\b|\b(?:doesn'?t|don'?t|does\s+not|do\s+not)\s+want\s+to\s+(?:be\s+"
+    r"here|live|go\s+on|carry\s+on|wake\s+up)\b"
+    r"|\bwon'?t\s+be\s+needing\s+(?:it|them|this|that)\b|\b(?:with|see)\s+(?:her|him|them)\s+"
+    r"(?:again\s+)?soon\s+enough\b|\bno\s+intention\s+of\s+being\s+(?:here|around|alive)\b|"
+    r"\bwish(?:es|ed)?\s+(?:he|she|i|they)\s+(?:was|were)n'?t\s+(?:alive|here|born)\b|\blet\s+me\s+"
+    r"go\b|\b(?:decid\w+|decision)\s+to\s+end\s+(?:it|things|my\s+life|her\s+life|his\s+life)\b|"
+    r"\bwhen\s+it'?s\s+time\b|\bwon'?t\s+live\s+to\s+see\b|\b(?:i'?m|he'?s|she'?s|am|is)\s+(?:ok|"
+    r"okay|fine|at\s+peace|happy|content)\s+with\s+(?:it|that|dying|going)\b|\b(?:don'?t|doesn'?t)"
+    r"\s+want\s+to\s+keep\s+(?:going|living|on)\b|\bwant\s+it\s+(?:all\s+)?to\s+stop\b|\btime\s+to\s+"
+    r"call\s+it\b|\bhad\s+a\s+good\s+run\b|\bnot\s+wanting\s+to\s+wake\s+up\b|\bcalling\s+(?:her|"
+    r"him|me)\s+home\b|\bhappy\s+to\s+go\b|\bclock\s+out\b|\b(?:feel|feeling|felt)\s+(?:so\s+)?"
+    r"(?:peaceful|calm|lighter)\b|\bno\s+reason\s+to\s+(?:keep\s+going|go\s+on|live|stay)\b|"
+    r"\bnot\s+long\s+for\s+this\s+world\b|\bdone\s+(?:his|her|my)\s+bit\b|\bready\s+to\s+(?:join|"
+    r"go\s+to|be\s+with)\b|\bsooner\s+(?:than\s+(?:later|you\s+think))\b|\brather\s+go\s+sooner\b|"
+    r"\bthis\s+is\s+the\s+last\s+time\b|\bneeding\s+this\s+soon\b|\b(?:long\s+time\s+coming|this\s+"
+    r"(?:weekend|week|friday|saturday|sunday)\s+is\s+it)\b|\bwhen\s+(?:i'?m|he'?s|she'?s|im)\s+gone\b"
+    r"|\bafter\s+(?:i'?m|he'?s|she'?s)\s+gone\b|\bhanging\s+around\s+much\s+longer\b|\bno\s+"
+    r"squabbling\s+after\b|\bjust\s+in\s+case\s+x?\b|\b(?:i'?m|he'?s|she'?s)\s+tired\b[^.\n]{0,30}"
+    r"\b(?:miss|go|done)\b|\b(?:i'?m|he'?s|she'?s)\s+(?:really\s+|just\s+)?done['’]?\.?['’]?$"
+)
+#: What makes stopping treatment or giving things away no preparation for dying: a clinician's
+#: decision, palliative care, a move, an allergy or side effects.
+_NOT_PREPARING = _rx(
+    r"\b(?:palliative|hospice|end[\s-]of[\s-]life\s+care|(?<!not\s)terminal(?:ly)?|oncologist|"
+    r"(?:doctor|gp|consultant|specialist|nurse|psychiatrist|team)\s+(?:has\s+|have\s+)?(?:stopped|"
+    r"took|taken|switched|switching|changed|changing|reduced|reducing|agreed)|side[\s-]effects?|"
+    r"allerg\w+|downsiz\w+|moving|move\s+(?:in|into|to|abroad)|emigrat\w+|relocat\w+|course\s+"
+    r"(?:ended|finished)|finished\s+the\s+course|for\s+my\s+(?:\d+\w*|eighteenth|twenty-first|"
+    r"birthday)|birthday\s+present|after\s+the\s+baby|travell?ing|retiring\s+(?:next|this|on|in|at)|retirement\s+(?:do|party|drinks)|"
+    r"leaving\s+(?:do|party|drinks)|new\s+job|holiday|vacation|gap\s+year)\b"
+)
+#: Preparations for dying, told by the person or by someone close: stopping medication they
+#: need, giving treasured things or pets away or putting affairs in order, beside words of being
+#: ready to go or of wanting to die ("Dad (81) has stopped taking his heart tablets since Mum
+#: died ... giving his medals away ... said he's 'ready to go'"), or two such preparations of
+#: different kinds (stopping medication and giving things away). Suicide in later life is often
+#: prepared quietly like this rather than announced (WHO mhGAP SUI; NICE NG225), and C-SSRS
+#: counts preparatory acts as behaviour. Each part is everyday on its own ("stopped my statins,
+#: the doctor is switching me", "giving my old clothes to charity"); they must be near each
+#: other, and a clinician's decision, palliative care or a move stands them down.
+_PREPARATIONS_WHY = (
+    "preparations for dying (stopping medication the person needs, giving things away or "
+    "putting affairs in order, with words of being ready to go or of wanting to die)"
+)
+_PREPARATIONS: tuple[UrgentSign, ...] = (
+    UrgentSign(
+        "preparations for dying",
+        (
+            _rx(_STOPS_MEDICATION + "|" + _GIVES_THINGS_AWAY + "|" + _PUTS_AFFAIRS_IN_ORDER),
+            _rx(_READY_TO_DIE),
+        ),
+        why=_PREPARATIONS_WHY,
+        window=400,
+        void=_NOT_PREPARING,
+    ),
+    UrgentSign(
+        "preparations for dying",
+        (_rx(_STOPS_MEDICATION), _rx(_GIVES_THINGS_AWAY + "|" + _PUTS_AFFAIRS_IN_ORDER)),
+        why=_PREPARATIONS_WHY,
+        window=400,
+        void=_NOT_PREPARING,
+    ),
+    UrgentSign(
+        "preparations for dying",
+        (_rx(_GIVES_THINGS_AWAY), _rx(_PUTS_AFFAIRS_IN_ORDER)),
+        why=_PREPARATIONS_WHY,
+        window=400,
+        void=_NOT_PREPARING,
+    ),
+)
+
+
+def _prepared(text: str) -> str:
+    """The phrase of the first preparation for dying the text tells of, or ""."""
+    for sign in _PREPARATIONS:
+        phrase = sign.search(text)
+        if phrase:
+            return phrase
+    return ""
+
+
+#: Someone else's threat to end their life if the writer leaves or refuses them ("if i leave
+#: he'll kill himself and it'll be my fault"; :func:`classifiers.rules.context.coercion_spans`):
+#: a crisis for the person who threatens, and a recognised sign of coercive control (a DASH risk
+#: question). Not urgent on its own; the block says what to do for both people.
+_COERCION = "suicide threat used as pressure"
+_COERCION_NOTE = (
+    "The text reports someone threatening to end their life if the writer leaves or does not do "
+    "what they want. Take the threat seriously for that person: if they are in immediate "
+    "danger, the writer can call emergency services, and their safety is not the writer's to "
+    "carry. Suicide threats used to stop a partner leaving are a recognised sign of coercive "
+    "control (a DASH risk question): ask about the writer's own safety, and their own suicidal "
+    "thoughts, too."
+)
+
+
 #: Danger to someone else beside psychotic content (the classifier's psychosis label): "I'm
 #: scared I might hurt my baby. I've been hearing that he is evil", "the voices tell me to hurt
 #: people". Not a suicide-risk level, so it raises none; it makes the decision a crisis and
@@ -450,6 +654,14 @@ class SafetyGate:
             reasons.append("the writer says it is over: not urgent")
         elif history and _IN_THE_PAST not in reasons:
             reasons.append(_IN_THE_PAST)
+        prepared = _prepared(text)
+        if prepared:
+            reasons.append(f'explicit {_PREPARATIONS[0].name} cue: "{prepared}"')
+            level = _level_max(level, "behavior")
+            why.append(_PREPARATIONS_WHY)
+        coerced = _coercion(text)
+        if coerced:
+            reasons.append(f'explicit {_COERCION} cue: "{coerced}"')
         others = _others_at_risk(classification, text)
         if others:
             reasons.append(f'explicit {_OTHERS_AT_RISK.name} cue: "{others}"')
@@ -468,7 +680,7 @@ class SafetyGate:
             reasons.append(
                 f"text not in English, looks like {language_name(language)}: not assessed"
             )
-        crisis = is_crisis(level) or bool(others) or bool(emergency)
+        crisis = is_crisis(level) or bool(others) or bool(emergency) or bool(coerced)
         urgent = crisis and bool(why)
         return self._decision(crisis, urgent, level, reasons, language, tuple(dict.fromkeys(why)))
 
@@ -514,7 +726,7 @@ class SafetyGate:
                     ):
                         continue
                     why.append(pattern.why)
-            for sign in (*MEDICAL_SIGNS, *SAFEGUARDING_SIGNS, THREAT_TO_OTHERS):
+            for sign in (*MEDICAL_SIGNS, *SAFEGUARDING_SIGNS, THREAT_TO_OTHERS, *_PREPARATIONS):
                 if reason.startswith(f"explicit {sign.name} cue:"):
                     why.append(sign.why)
         return tuple(dict.fromkeys(why))
@@ -529,13 +741,19 @@ class SafetyGate:
         why: tuple[str, ...] = (),
     ) -> SafetyDecision:
         shown = crisis or bool(language)  # a block with resources is shown
+        coerced = any(r.startswith(f"explicit {_COERCION} cue:") for r in reasons)
         return SafetyDecision(
             crisis=crisis,
             urgent=urgent,
             level=level,
             reasons=reasons,
             block_markdown=self.block_markdown(
-                urgent, language, crisis, why, suicidal=is_crisis(level) or not crisis
+                urgent,
+                language,
+                crisis,
+                why,
+                suicidal=is_crisis(level) or not crisis,
+                notes=(_COERCION_NOTE,) if coerced else (),
             )
             if shown
             else "",
@@ -551,12 +769,16 @@ class SafetyGate:
         crisis: bool = True,
         why: tuple[str, ...] = (),
         suicidal: bool = True,
+        notes: tuple[str, ...] = (),
     ) -> str:
         """The block shown first: the not-English notice (when ``language``), then the urgency
         line (when ``crisis``; an urgent one says what the text describes, ``why``), local
         resources and the safety-planning outline (left out where the crisis is not a suicidal
         one, ``suicidal`` False: an overdose in progress, a child's disclosure, a threat to
-        someone else, where a suicide safety plan is not the next step)."""
+        someone else, where a suicide safety plan is not the next step). ``notes``: what to do
+        about a situation the text describes beside the risk level (someone else's suicide
+        threat used as pressure), after the urgency line, or in its place where the crisis rests
+        on the note alone."""
         lines: list[str] = []
         if language:
             lines += [f"## {LANGUAGE_HEADING}", "", language_notice(language), ""]
@@ -571,13 +793,16 @@ class SafetyGate:
                 "contact emergency services now.",
                 "",
             ]
-        elif crisis:
+        elif crisis and (suicidal or not notes):
             lines += [
                 "The text contains signals consistent with suicidal thoughts. Ask directly about "
                 "suicidal thoughts, intent, plans and access to means, and assess risk before "
                 "anything else.",
                 "",
             ]
+        if crisis:
+            for note in notes:
+                lines += [note, ""]
         region = f" ({self.resources.name})" if self.resources is not None else ""
         lines += [f"**Crisis resources{region}:**", ""]
         lines.append(self.resources.to_markdown() if self.resources else FALLBACK_RESOURCES_MD)
@@ -632,6 +857,14 @@ def _dated_in_past(classification: Classification | dict[str, Any], text: str) -
         if not is_past(sentence) or _RECENT_RE.search(sentence):
             return False
     return True
+
+
+def _coercion(text: str) -> str:
+    """The first threat by someone else to end their life if the writer leaves, or ""."""
+    for start, end in coercion_spans(text):
+        if not LAUGH_RE.search(_sentence(text, start, end)):
+            return " ".join(text[start:end].split())
+    return ""
 
 
 def _others_at_risk(classification: Classification | dict[str, Any], text: str) -> str:

@@ -106,7 +106,12 @@ their subreddit labels, which reward matching a subreddit over reading the post)
   for a proper fry-up", "I'm going to kill myself laughing", "this commute is killing me") and
   the student reads no crisis once the figure's own words are left out
   (``ModelView.literal``), its crisis call on the whole text is vetoed; the level and the
-  relevance are then the student's reading of the text without them.
+  relevance are then the student's reading of the text without them. The same check
+  (``bereavement_veto``, ``coercion_veto``) where the text tells of someone else's death by
+  suicide ("My dad killed himself when I was 12"): where the reading without those words is no
+  crisis, the level is an indicator with the loss as evidence. Someone else's threat to end
+  their life if the writer leaves ("if i leave he'll kill himself", ``coercion_veto``) vetoes
+  the crisis call as a denial does, with the threat as evidence; the gate opens for it.
 * **Severity** is the model's calibrated ordinal score cut at the artifact's cut points, floored
   by the risk level the rules saw in the writer's own words (``severity_floor_by_risk``: ideation
   -> moderate, behavior and attempt -> severe). A crisis call of the model alone does not floor
@@ -149,6 +154,7 @@ from classifiers.labels import (
 from classifiers.rules.context import (
     FIRST_PERSON_WORD_RE,
     bereavement_spans,
+    coercion_spans,
     figurative_spans,
     split_sentences,
 )
@@ -294,6 +300,15 @@ class FusionConfig:
     #: is still a crisis ("... and lately I think about doing the same"), its level is the
     #: literal reading's. A product rule, not tuned.
     bereavement_veto: bool = False
+    #: Where the text tells of someone else threatening to end their life if the writer leaves
+    #: or refuses them (``RulesView.coercion``: "if i leave he'll kill himself and it'll be my
+    #: fault") and no rule cue of the writer's own is at ideation or above, the student's crisis
+    #: call is vetoed as for a denial: the risk head reads the threatened act as the writer's.
+    #: The level is at least an indicator, with the threat as its evidence; the safety gate
+    #: still opens, for the person who threatens, and names the coercive control. (A re-reading
+    #: without the threat, as for a bereavement, stayed a crisis on "I feel trapped" alone: the
+    #: crisis bars are tuned for recall.) A product rule, not tuned.
+    coercion_veto: bool = False
     #: The model's blended probability passes a label's threshold and the rules see that same
     #: label strongly in the writer's own words (``rules_add_min``): the text is relevant
     #: whatever the relevance head read. It was trained on subreddits, and r/conspiracy is a
@@ -346,6 +361,8 @@ class FusionConfig:
             del out["obsession_veto"]
         if not out["bereavement_veto"]:  # added later, the same way
             del out["bereavement_veto"]
+        if not out["coercion_veto"]:  # added later, the same way
+            del out["coercion_veto"]
         if not out["agreement_relevant"]:  # added later, the same way
             del out["agreement_relevant"]
         if not out["rules_severity_floor"]:  # added later, the same way
@@ -477,6 +494,9 @@ class RulesView:
     #: Mentions of someone else's death by suicide ("My dad killed himself when I was 12";
     #: :func:`classifiers.rules.context.bereavement_spans`).
     bereavement: tuple[Evidence, ...] = ()
+    #: Someone else's threat to end their life if the writer leaves or refuses them ("if i
+    #: leave he'll kill himself"; :func:`classifiers.rules.context.coercion_spans`).
+    coercion: tuple[Evidence, ...] = ()
     #: The severity band of a standard screening score at a scale's moderate band or above in
     #: the text ("PHQ-9 score 22": severe; :func:`classifiers.rules.severity.screening_level`),
     #: or "" where there is none. It makes the text relevant and floors severity, uncapped.
@@ -602,6 +622,12 @@ def rules_view(analysis: Any, words: int = 0, text: str = "") -> RulesView:
         )
         if text
         else (),
+        coercion=tuple(
+            Evidence(start=a, end=b, text=text[a:b], cue=COERCION_CUE)
+            for a, b in coercion_spans(text)
+        )
+        if text
+        else (),
         screening=_screening(analysis),
         severity=getattr(analysis, "severity", None),
     )
@@ -616,6 +642,9 @@ def _figures(analysis: Any, text: str) -> Sequence[tuple[int, int]]:
 
 #: The cue of a risk result's evidence span that tells of someone else's death by suicide.
 BEREAVEMENT_CUE = "bereaved by suicide (a risk factor)"
+#: The cue of a risk result's evidence span that tells of someone else's suicide threat used as
+#: pressure on the writer.
+COERCION_CUE = "someone else's suicide threat used as pressure (coercive control)"
 
 
 #: The rules' cues of measurements the student cannot read: a standard screening score (PHQ-9,
@@ -998,8 +1027,9 @@ def _fuse_risk(
     denied = config.denial_veto and rules.denied
     history = config.past_veto and bool(rules.past_only)
     obsession = config.obsession_veto and bool(rules.harm_obsession)
+    coerced = config.coercion_veto and bool(rules.coercion)
     if (
-        (denied or history or obsession)
+        (denied or history or obsession or coerced)
         and risk_rank(m_level) >= first
         and risk_rank(r.level) < first
     ):
@@ -1011,15 +1041,25 @@ def _fuse_risk(
         # shows what it rests on.
         level = max(RISK_LEVELS[:first], key=lambda lv: model.risk.get(lv, 0.0))
         level = max(level, r.level, key=risk_rank)
+        if coerced and not (denied or history or obsession):
+            # someone else's threat to end their life if the writer leaves ("if i leave he'll
+            # kill himself and it'll be my fault"): the risk head reads it as the writer's; the
+            # threat is the evidence of an indicator, and the safety gate opens for the person
+            # who threatens
+            level = max(level, "indicator", key=risk_rank)
         if level == "none":
             evidence = r.evidence
         elif denied:
             evidence = (*r.evidence, *rules.denials)
         elif history:
             evidence = _past_marked(r.evidence, rules.past_only)
-        else:
+        elif obsession:
             evidence = (*r.evidence, *rules.harm_obsession)
-        why = "denial" if denied else "past" if history else "obsession"
+        else:
+            evidence = (*r.evidence, *rules.coercion)
+        why = (
+            "denial" if denied else "past" if history else "obsession" if obsession else "coercion"
+        )
         score = min(m_score, OVERRULED_SCORE_CAP)
         return RiskResult(level, score, evidence, ("model", "rules")), why
     # The student's crisis call checked on the text without some words of it

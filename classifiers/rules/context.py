@@ -616,6 +616,100 @@ def bereavement_spans(text: str) -> list[tuple[int, int]]:
     return [(m.start(), m.end()) for m in _lowered(_BEREAVEMENT_RE).finditer(flat.lower())]
 
 
+# Someone else's threat to end their life if the writer leaves or refuses them: "if i leave
+# he'll kill himself and it'll be my fault", "My boyfriend says he'll kill himself if I break
+# up with him". The person at risk is the one who threatens, and a suicide threat used to stop
+# a partner leaving is a recognised sign of coercive control (a DASH risk question); the
+# student reads the words as the writer's own: fusion's ``coercion_veto`` and the safety gate.
+# A carer's report without the condition ("my son said he wants to kill himself") is no threat
+# of this kind and stays a crisis.
+_THREATENER = (
+    r"(?:he|she|they|bf|gf|(?:my|our|her|his|client'?s|the)\s+(?:[\w-]+\s+)?(?:husband|wife|"
+    r"partner|boyfriend|girlfriend|bf|gf|ex|fianc[ée]e?|mum|mom|mam|mother|dad|father|son|daughter|"
+    r"brother|sister|boss|friend|mate|bestie|flatmate|roommate|housemate)|(?:ex-)?partner)"
+    r"(?:\s+(?:repeatedly|always|often|constantly|now|even|also|then))?"
+)
+_WILL = (
+    r"(?:'ll|\s+will|'d|\s+would|'s\s+going\s+to|\s+(?:is|was)\s+going\s+to|\s+is\s+gonna|'s\s+"
+    r"gonna)(?:\s+(?:just|literally|actually|go\s+and|definitely))?"
+)
+_SAYS = (
+    r"\s+(?:says|said|keeps\s+saying|kept\s+saying|tells\s+me|told\s+me|swears|swore|texts?\s+me|"
+    r"texted\s+me|messaged\s+me|messages\s+me|screams|screamed|shouts|shouted|replied|rings\s+me|"
+    r"(?:sent\s+(?:\w+\s+){0,2}(?:messages?|texts?)\s+)?(?:stating|saying)|(?:has\s+)?stated|states|"
+    r"told\s+(?:her|him|them|us|(?:the\s+)?client)|(?:keeps\s+|kept\s+)?(?:messaging|texting)(?:\s+me)?|"
+    r"leaves\s+voicemails\s+saying|"
+    r"(?:\w+\s+)?(?:crying|sobbing)\s+saying)\s+(?:that\s+)?(?:he|she|they)"
+)
+_THEIR_ACT = (
+    r"['‘\"“]?(?:kill\s+(?:him|her|them)sel(?:f|ves)|end\s+(?:his|her|their)\s+(?:own\s+)?life|end\s+it(?:\s+"
+    r"all)?|take\s+(?:his|her|their)\s+(?:own\s+)?life|commit\s+suicide|do\s+something\s+stupid|"
+    r"(?:hurt|harm|cut|hang|shoot|stab|starve)\s+(?:him|her|them)sel(?:f|ves)|self[\s-]harm|"
+    r"overdose|od|take\s+(?:an\s+overdose|all\s+(?:of\s+)?(?:his|her|their)\s+(?:\w+\s+)?(?:pills|"
+    r"tablets|meds)|the\s+(?:lot|pills|tablets)|(?:his|her|their)\s+(?:pills|tablets|meds))|slit\s+"
+    r"(?:his|her|their)\s+wrists|jump(?:\s+off\s+(?:the|a)\s+\w+)?|throw\s+(?:him|her|them)sel(?:f|"
+    r"ves)\s+(?:off|in\s+front|under)|drive\s+(?:his|her|their)\s+car\s+(?:into|off)|go\s+to\s+sleep"
+    r"\s+and\s+never\s+wake\s+up|drink\s+(?:him|her|them)sel(?:f|ves)\s+to\s+death|(?:drive|driving|"
+    r"crash|crashing)\s+(?:the|his|her|their)?\s*(?:car\s+)?(?:into|off|on\s+purpose)|step\s+in\s+"
+    r"front\s+of|stop\s+(?:eating|taking\s+(?:his|her|their)\s+\w+)|let\s+(?:him|her|them)sel(?:f|ves)\s+"
+    r"go)"
+)
+_THREAT = (
+    r"\b" + _THREATENER + r"(?:" + _WILL + r"|(?:\s+has|'s|\s+had)?\s+threat(?:en)?(?:s|ed|ing)?\s+"
+    r"to|"
+    + _SAYS
+    + _WILL
+    + r")\s+"
+    + _THEIR_ACT
+    + r"|\b"
+    + _THREATENER
+    + r"(?:\s+has|'s|\s+had)?\s+(?:threat(?:en)?(?:s|ed|ing)?|keeps\s+"
+    r"threatening)\s+(?:suicide|self[\s-]harm)"
+)
+# The condition: what the writer would do (or, in a note, the client), before or after the
+# threat in the same sentence; or the blame put on the writer ("and it'll be on me").
+_IF_I = (
+    r"\b(?:if|when|whenever|unless|every\s+time|each\s+time|the\s+moment|the\s+day|once)\s+(?:i|we|"
+    r"you|(?:the\s+)?client|pt|patient|(?:she|he)\s+(?:doesn'?t|does\s+not|don'?t|won'?t|refuses|"
+    r"tells|visits|leaves|reports|goes|ends|says\s+no|stops|sees))\b"
+)
+#: A threat the text asks about, or dates long ago: no pressure on the writer now.
+_COERCION_VOID_RE = re.compile(
+    r"\b(?:hypothetical\w*|asking\s+for\s+(?:a|my)|what\s+(?:should|do|would|are)\s+(?:you|i|we|"
+    r"someone|people)|training|essay|episode|recap|film|movie|tv\s+show|novel|fanfic|character|"
+    r"scene|lyrics?|song|(?:19|20)\d\d|years\s+ago|back\s+in|when\s+(?:i|we)\s+(?:was|"
+    r"were)\s+(?:a\s+)?(?:kids?|teens?|teenagers?|\d+|young))\b",
+    re.IGNORECASE,
+)
+_ON_ME = (
+    r"\b(?:it'?ll|it\s+will|it'?d|it\s+would|that'?ll)\s+be\s+(?:on\s+me|my\s+fault|on\s+my\s+"
+    r"conscience|on\s+my\s+head)|\bi'?ll\s+have\s+to\s+live\s+with\s+it\b|\bor\s+else\b"
+)
+_COERCION_RE = re.compile(
+    r"(?:" + _THREAT + r")[^.!?\n]{0,50}?(?:" + _IF_I + r"[^.!?\n]{0,40}|" + _ON_ME + r")"
+    r"|" + _IF_I + r"[^.!?\n]{0,80}?(?:" + _THREAT + r")",
+    re.IGNORECASE,
+)
+
+
+def coercion_spans(text: str) -> list[tuple[int, int]]:
+    """``(start, end)`` of each threat by someone else to end their life if the writer leaves
+    or refuses them ("if i leave he'll kill himself", "he threatens suicide every time I try
+    to go")."""
+    low = text.lower()
+    if not any(
+        w in low for w in ("if ", "time", "when", "unless", "once", " on me", "fault", "else")
+    ):
+        return []
+    flat = text.replace("’", "'")
+    spans: list[tuple[int, int]] = []
+    for m in _COERCION_RE.finditer(flat):
+        sentence = next((flat[a:b] for a, b in split_sentences(flat) if a <= m.start() < b), "")
+        if not _COERCION_VOID_RE.search(sentence or m.group(0)):
+            spans.append((m.start(), m.end()))
+    return spans
+
+
 # A diagnosis name used as an everyday adjective: "I'm so bipolar about my timetable", "the
 # weather is so bipolar", "I'm a bit OCD about my desk". Only the names people use loosely,
 # after a degree word; "so depressed" and "so anxious" stay genuine far too often to discount.

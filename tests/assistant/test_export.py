@@ -149,6 +149,25 @@ def test_pdf_of_a_crisis_draft_shows_the_gate_and_resources(pipeline: CarePipeli
     assert _squash(first_resource) in text
 
 
+def test_pdf_names_an_urgent_emergency_only_when_the_gate_says_urgent(
+    pipeline: CarePipeline,
+) -> None:
+    """A crisis at level "none" that is not urgent (someone else's suicide threat used as
+    pressure) was headed "URGENT, an emergency other than suicide risk" in the PDF."""
+    crisis = pipeline.recommend(CRISIS_POST)
+    calm = crisis.model_copy(
+        update={"gate": crisis.gate.model_copy(update={"level": "none", "urgent": False})}
+    )
+    text = _squash(_pdf_text(export_pdf(apply_review(calm, None, True))))
+    assert _squash("URGENT, an emergency other than suicide risk") not in text
+    assert _squash("Safety gate: crisis (none)") in text
+    urgent = crisis.model_copy(
+        update={"gate": crisis.gate.model_copy(update={"level": "none", "urgent": True})}
+    )
+    text = _squash(_pdf_text(export_pdf(apply_review(urgent, None, True))))
+    assert _squash("URGENT, an emergency other than suicide risk") in text
+
+
 def test_write_exports_writes_three_named_files(draft: CareDraft, tmp_path: Path) -> None:
     files = write_exports(apply_review(draft, None, True), tmp_path / "out")
     assert [Path(p).suffix for p in files.as_list()] == [".md", ".json", ".pdf"]

@@ -736,3 +736,111 @@ def test_a_follow_up_emergency_at_the_same_level_makes_the_case_urgent(gate: Saf
     second = gate.decide(_with_crisis(text), text)
     combined = gate.combine(first, second)
     assert combined.urgent and "overdose" in combined.block_markdown
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # a carer's account: the classifier reads no risk in someone else's quiet preparations
+        "Dad (81) has stopped taking his heart tablets since Mum died in March. Yesterday he "
+        'started giving his medals away to the grandchildren and said he\'s "ready to go".',
+        "I'm 79 and since my wife passed I've stopped taking my heart pills. I've given my medals "
+        "to my grandson. I'm ready to go and be with her.",
+        "I've stopped taking my blood pressure tablets on purpose. No point anymore. I told the "
+        "kids where the will is.",
+        "Client (74) reports she has sorted her affairs and is no longer taking her insulin. "
+        "States she has 'lived long enough'.",
+    ],
+)
+def test_preparations_for_dying_are_urgent_whoever_tells_them(gate: SafetyGate, text: str) -> None:
+    decision = gate.decide(_with_labels(text, []), text)
+    assert decision.crisis and decision.urgent, text
+    assert decision.level == "behavior"
+    assert any(r.startswith("explicit preparations for dying cue:") for r in decision.reasons)
+    assert "preparations for dying" in decision.block_markdown
+    assert "Safety plan outline" in decision.block_markdown  # a suicidal crisis
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I stopped taking my statins because of the muscle aches, doctor is switching me.",
+        "Giving away my old clothes to charity this weekend, decluttering feels great.",
+        "Mum's giving her books away before the move to the care home, she says she's ready to "
+        "go now that the flat is sold.",
+        "We updated our will after the baby came. Ready to go back to work next week!",
+        "Grandad gave me his watch for my 18th and said he's ready to go on the cruise lol",
+        "What are the warning signs that an elderly parent is giving up, like giving things "
+        "away or stopping their meds?",
+    ],
+)
+def test_everyday_medication_wills_and_giving_away_are_no_preparations(
+    gate: SafetyGate, text: str
+) -> None:
+    decision = gate.decide(_with_labels(text, []), text)
+    assert not any(r.startswith("explicit preparations for dying cue:") for r in decision.reasons)
+
+
+def test_a_suicide_threat_used_as_pressure_opens_the_gate_with_what_to_do(
+    gate: SafetyGate,
+) -> None:
+    """Someone else's threat to end their life if the writer leaves: a crisis for the person who
+    threatens, not urgent on its own, not the writer's suicide risk (no safety plan for the
+    writer), with what to do for both people."""
+    text = "My boyfriend says he'll kill himself if I break up with him. I feel trapped."
+    as_dict = _with_labels(text, [])
+    as_dict["risk"]["level"] = "indicator"
+    decision = gate.decide(as_dict, text)
+    assert decision.crisis and not decision.urgent
+    assert decision.level == "indicator"
+    assert decision.reasons == [
+        "explicit suicide threat used as pressure cue: \"My boyfriend says he'll kill himself if "
+        'I break up with him"'
+    ]
+    block = decision.block_markdown
+    assert "coercive control" in block and "emergency services" in block
+    assert "signals consistent with suicidal thoughts" not in block
+    assert "Safety plan outline" not in block
+    # the writer's own crisis beside it keeps both
+    as_dict["risk"]["level"] = "ideation"
+    both = gate.decide(as_dict, text)
+    assert (
+        "coercive control" in both.block_markdown and "Safety plan outline" in both.block_markdown
+    )
+    # a follow-up keeps the note
+    calm = _decide(gate, "Work has been stressful.")
+    assert "coercive control" in gate.combine(calm, decision).block_markdown
+    # a carer's report without the condition and a joke are no such threat
+    for other in (
+        "my son said he wants to kill himself last night. he's 15.",
+        "he says he'll kill himself if i eat the last slice lol",
+    ):
+        assert not any(
+            "used as pressure" in r for r in gate.decide(_with_labels(other, []), other).reasons
+        )
+
+
+def _preparation_probes() -> list[dict]:
+    import json
+
+    path = Path(__file__).with_name("preparation_probes.jsonl")
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+
+
+@pytest.mark.parametrize("probe", _preparation_probes(), ids=lambda p: p["id"])
+def test_the_preparation_and_pressure_probe_sets(probe: dict) -> None:
+    """390 texts three QA helpers wrote without seeing the patterns (2026-12-08): preparations
+    for dying (40 each set) against everyday texts sharing their words (40), and someone else's
+    suicide threat used as pressure (25) against look-alikes (25). The patterns were widened
+    against the first two sets; the third (``set`` "s3") is the held-out check, untouched:
+    preparations found in 11 of 40 and no false alarm, threats used as pressure in 12 of 25
+    and one false alarm (a general question). Its misses and false alarm are marked, so any
+    change shows."""
+    from assistant.safety import _coercion, _prepared
+
+    text = probe["text"]
+    fired = bool(_prepared(text) if probe["sign"] == "preparations" else _coercion(text))
+    if probe["known_miss"] or probe["known_false_alarm"]:
+        assert fired is probe["known_false_alarm"], "a marked case changed: update the probe file"
+    else:
+        assert fired is probe["fires"], text

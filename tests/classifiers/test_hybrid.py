@@ -17,6 +17,7 @@ import pytest
 from classifiers.base import Classification, Evidence, InvalidTextError, RiskResult, SeverityResult
 from classifiers.hybrid import (
     BEREAVEMENT_CUE,
+    COERCION_CUE,
     OVERRULED_SCORE_CAP,
     FusionConfig,
     HybridClassifier,
@@ -829,6 +830,34 @@ def test_a_crisis_read_in_someone_elses_suicide_is_checked_without_it() -> None:
     assert fuse(view, model, on, "v").risk.level == "attempt"
 
 
+def test_someone_elses_suicide_threat_used_as_pressure_is_not_the_writers_crisis() -> None:
+    """ "if i leave he'll kill himself and it'll be my fault" was the writer's ideation: the risk
+    head reads the partner's threatened act as the writer's. With ``coercion_veto`` it is an
+    indicator with the threat as evidence (the safety gate opens for the person who threatens);
+    the writer's own ideation cue beside it keeps the crisis."""
+    from classifiers.rules import LexiconClassifier
+
+    text = "if i leave he'll kill himself and it'll be my fault. he says it every time i try to go"
+    rules = rules_view(LexiconClassifier().analyze(text), words=len(text.split()), text=text)
+    assert [(e.text, e.cue) for e in rules.coercion] == [
+        ("if i leave he'll kill himself", COERCION_CUE)
+    ]
+    model = _crisis_view(0.9)
+    base = FusionConfig(crisis_threshold=0.3)
+    assert fuse(rules, model, base, "v").risk.crisis  # without the rule
+    on = base.with_overrides(coercion_veto=True)
+    risk = fuse(rules, model, on, "v").risk
+    assert (risk.level, risk.crisis) == ("indicator", False)
+    assert risk.score <= OVERRULED_SCORE_CAP
+    assert [e.cue for e in risk.evidence][-1] == COERCION_CUE
+    assert "coercion_veto" not in FusionConfig().to_dict()  # older digests are kept
+    assert FusionConfig.from_dict(on.to_dict()) == on
+    own = "He says he'll kill himself if I leave. Honestly I want to kill myself too."
+    view = rules_view(LexiconClassifier().analyze(own), len(own.split()), own)
+    assert view.coercion and view.risk.level == "ideation"
+    assert fuse(view, model, on, "v").risk.crisis
+
+
 def test_an_overruled_crisis_call_keeps_no_crisis_score() -> None:
     """A score of 0.85 beside level "none" told a caller the opposite of the level: where a
     rule overrules the model's crisis call (here a denial), the score is capped."""
@@ -920,6 +949,26 @@ def test_shipped_hybrid_reads_suicide_bereavement_and_professional_questions(
     assert [r.risk.level for r in results[:3]] == ["indicator"] * 3
     assert results[0].risk.evidence[-1].text == "My dad killed himself"
     assert results[3].risk.level == "none" and results[3].risk.score <= OVERRULED_SCORE_CAP
+
+
+@pytest.mark.slow
+def test_shipped_hybrid_reads_a_partners_suicide_threat_as_pressure_not_the_writers_crisis(
+    shipped: HybridClassifier,
+) -> None:
+    assert shipped.fusion.coercion_veto
+    results = shipped.predict(
+        [
+            "if i leave he'll kill himself and it'll be my fault. he says it every time i try "
+            "to go",
+            "My boyfriend says he'll kill himself if I break up with him. I feel trapped.",
+            # a carer's report and the writer's own thoughts stay a crisis
+            "my son said he wants to kill himself last night. he's 15. what do i do",
+            "He says he'll kill himself if I leave. Honestly I want to kill myself too.",
+        ]
+    )
+    assert [r.risk.crisis for r in results] == [False, False, True, True]
+    assert [r.risk.level for r in results[:2]] == ["indicator"] * 2
+    assert results[0].risk.evidence[-1].text == "if i leave he'll kill himself"
 
 
 @pytest.mark.slow

@@ -1304,6 +1304,39 @@ def test_someone_elses_death_by_suicide_is_found(text: str, spans: list[str]) ->
 
 
 @pytest.mark.parametrize(
+    ("text", "spans"),
+    [
+        (
+            "if i leave he'll kill himself and it'll be my fault.",
+            ["if i leave he'll kill himself"],
+        ),
+        (
+            "My boyfriend says he'll kill himself if I break up with him.",
+            ["My boyfriend says he'll kill himself if I break up with him"],
+        ),
+        (
+            "He threatens suicide every time I try to leave.",
+            ["He threatens suicide every time I try to leave"],
+        ),
+        (
+            "she told me she’d kill herself if i ever left her",
+            ["she told me she’d kill herself if i ever left her"],
+        ),
+        # a carer's report with no condition on the writer, and everyday words
+        ("my son said he wants to kill himself last night.", []),
+        ("He'd kill himself if he knew what I did", []),
+        ("My mum will kill me if I fail.", []),
+    ],
+)
+def test_someone_elses_suicide_threat_used_as_pressure_is_found(
+    text: str, spans: list[str]
+) -> None:
+    from classifiers.rules.context import coercion_spans
+
+    assert [text[a:b] for a, b in coercion_spans(text)] == spans
+
+
+@pytest.mark.parametrize(
     "text",
     [
         "Nil SI.",
