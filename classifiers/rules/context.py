@@ -600,7 +600,14 @@ _BEREAVEMENT_RE = re.compile(
     r"shot\s+(?:himself|herself|themselves)|ended\s+(?:his|her|their)\s+(?:own\s+)?life)|"
     r"lost\s+(?:my|our|a)\s+(?:\w+\s+){0,2}" + _RELATIVE + r"\s+to\s+suicide|"
     r"(?:my|our)\s+(?:\w+\s+){0,2}" + _RELATIVE + r"(?:'s|s')\s+suicide|"
-    r"suicide\s+(?:loss\s+)?(?:survivors?|bereavement)|bereaved\s+by\s+suicide)\b",
+    r"suicide\s+(?:loss\s+)?(?:survivors?|bereavement)|bereaved\s+by\s+suicide|"
+    # a case note's family history: "FHx: father completed suicide 2010", "Family history of
+    # suicide (maternal uncle)", "Hx: brother suicide 2019"
+    r"(?:family\s+(?:history|hx)|f\s*hx|fh)\s*(?:of|:|-)?\s*(?:[\w()]+\s+){0,4}?suicide|"
+    r"(?:(?:maternal|paternal)\s+)?"
+    + _RELATIVE
+    + r"\s+(?:completed\s+suicide|died\s+(?:by|of|from)\s+"
+    r"suicide|suicide\s+(?:in\s+)?(?:19|20)\d\d|suicide\s+when))\b",
     re.IGNORECASE,
 )
 _BEREAVEMENT_WORDS = ("suicide", "himself", "herself", "themselves", "themself", " life")
@@ -1002,7 +1009,9 @@ def _is_negated(clause: str, hit: str = "") -> bool:
 #: mania or eating disorder"; "Nil suicidal ideation, self-harm, psychotic sx"), NegEx's
 #: pre-negations with a sentence-long scope.
 _LIST_NEGATOR_RE = re.compile(
-    r"\b(?:no\s+(?:evidence|signs?|features|symptoms|history|hx|indication)\s+of|"
+    r"\b(?:no\s+(?:(?:personal|past|previous|prior|known|current|psychiatric|forensic|significant|"
+    r"documented)\s+(?:or\s+family\s+)?)?(?:evidence|signs?|features|symptoms|history|hx|pmhx|"
+    r"indication)\s+of|"
     r"not\s+suggestive\s+of|negative\s+for|ruled\s+out)\b|"
     # a note's fragment opening on "Nil" ("Nil SI/SH.", "Nil SI or thoughts of self-harm")
     r"^\W*nil\b",

@@ -952,6 +952,23 @@ def test_shipped_hybrid_reads_suicide_bereavement_and_professional_questions(
 
 
 @pytest.mark.slow
+def test_shipped_hybrid_reads_a_notes_family_history_of_suicide_as_no_crisis(
+    shipped: HybridClassifier,
+) -> None:
+    """A family history of suicide in a case note was the client's behaviour (URGENT) or
+    ideation."""
+    results = shipped.predict(
+        [
+            "Pt 34F, low mood 3/12. FHx: father completed suicide 2010. Denies SI. Sleep poor.",
+            "Family history of suicide (maternal uncle). No personal hx of self-harm. Mood low, "
+            "anhedonia.",
+            "Hx: brother suicide 2019. Pt tearful, low mood, denies plans or intent.",
+        ]
+    )
+    assert [r.risk.level for r in results] == ["indicator"] * 3
+
+
+@pytest.mark.slow
 def test_shipped_hybrid_reads_a_partners_suicide_threat_as_pressure_not_the_writers_crisis(
     shipped: HybridClassifier,
 ) -> None:

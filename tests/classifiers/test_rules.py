@@ -1293,6 +1293,14 @@ def test_a_terse_veterans_note_reads_ptsd(clf: LexiconClassifier) -> None:
         ("I lost my brother to suicide in March.", ["lost my brother to suicide"]),
         ("It's the anniversary of my mum's suicide.", ["my mum's suicide"]),
         ("My best friend took her own life last year.", ["My best friend took her own life"]),
+        # a case note's family history
+        (
+            "Pt 34F. FHx: father completed suicide 2010. Denies SI.",
+            ["FHx: father completed suicide"],
+        ),
+        ("Family history of suicide (maternal uncle).", ["Family history of suicide"]),
+        ("Hx: brother suicide 2019.", ["brother suicide 2019"]),
+        ("Suicide prevention week starts Monday.", []),
         ("I want to kill myself.", []),
         ("He killed it at the gig last night.", []),
     ],
@@ -1495,3 +1503,20 @@ def test_a_sobriety_milestone_is_recovery_not_severity(clf: LexiconClassifier) -
 )
 def test_a_recovery_or_a_question_is_no_withdrawal_risk(clf: LexiconClassifier, text: str) -> None:
     assert clf.analyze(text).severity_features.screening == "minimal"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "No personal hx of self-harm.",
+        "No previous history of overdose or self-harm.",
+        "No known history of suicide attempts.",
+    ],
+)
+def test_a_notes_negated_history_with_a_qualifier_is_no_risk(text: str) -> None:
+    """ "Family history of suicide (maternal uncle). No personal hx of self-harm." was
+    behaviour, URGENT: "no" reached only two words, and the history negation did not allow
+    "personal" or "previous" before "history"."""
+    from classifiers.rules import LexiconClassifier
+
+    assert LexiconClassifier().analyze(text).risk.level == "none"
