@@ -10,7 +10,10 @@ hyphens and apostrophes (Mary-Jane, O'Connor). After most cues only a word that 
 in lower case counts as a name ("I'm tired" is kept); after an explicit naming cue ("my name
 is", "call me", "I'm called", "named") a lower-case name counts too ("my name is renée").
 Common words that follow such cues ("I'm Depressed", "I'm Self-Harming", "call me lazy") are
-never names. Each hit is replaced by a typed placeholder such as ``[NAME]``; the returned
+never names. Without a cue, a capitalised first name of the 1990 US census (the ``names``
+package's lists, less the names that are also common words: "Will", "Hope", "May") is a name
+too ("Sarah and I broke up"), with a capitalised surname after it. Each hit is replaced by a
+typed placeholder such as ``[NAME]``; the returned
 :class:`~assistant.draft.Redaction` records kind and offsets on the original text, never the value.
 
 Why no NER model: no official spaCy English model is published on PyPI (only unofficial
@@ -23,6 +26,8 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import cache
+from importlib import resources
 
 from assistant.draft import Redaction, RedactionKind
 
@@ -425,7 +430,7 @@ def _name_follows(words: list[str]) -> bool:
 
 
 def _name_spans(text: str) -> list[tuple[int, int]]:
-    spans: list[tuple[int, int]] = []
+    spans: list[tuple[int, int]] = _census_name_spans(text)
     for cue in _NAME_CUES:
         for match in cue.pattern.finditer(text):
             words = list(re.finditer(r"\S+", match.group(1)))
@@ -450,6 +455,69 @@ def _name_spans(text: str) -> list[tuple[int, int]]:
                 after = text[match.end() : match.end() + 1] or " "
                 if unicodedata.category(after)[0] != "M":
                     spans.append(match.span())
+    return spans
+
+
+#: First names of the 1990 US census (the ``names`` package's lists, 5,163 names) that are also
+#: common English words, months, places or words a risk pattern reads ("Will", "May", "Hope",
+#: "Grace", "Mark", "Jesus"): a capitalised one is no name without a cue. Found by counting each
+#: census name written in lower case in the construct-tracker Reddit corpus, then read by hand
+#: (names people write in lower case, "sarah", "ben", stay names).
+_CENSUS_WORDS_TEXT = """
+    ai aide alpha america an angel angle april art asia aura autumn bell bill bong brain buck bud
+    buddy candy carry chance charity chase cherish cherry chia chin china christian chuck cliff
+    conception curt dawn deja delta desire destiny dick don dong dot drew earnest echo else era eve
+    fairy faith florida forest foster frank gay gene german glory golden grace grant guy ha hang
+    harmony heath honey hope hue hung hunter ima in india ivory jack jan january joy june junior
+    karma king kip kit kitty lady lane lang le lean liberty lily loan long lore love ma mac major
+    man manual many mark marry max may melody mercy merry meta mi miles min miss moon my na nada
+    noble nu numbers ok pa page pat patience peg penny porter precious queen ray rich rocky rose
+    royal rusty sage sang santa scarlet season see september shin so son song soo soon sparkle
+    spring star sterling stormy su sue summer sun sunday sunny sunshine tad teddy temple tequila
+    thi tiny un van von walker wan ward will winter yee yen yer young august irish israel france
+    marine prince valentine hong jesus tory avis angeles carolina nevada
+    february march july october november december monday tuesday wednesday thursday friday
+    saturday mum mom dad nan nana gran granny papa pop mama sis bro doc nurse easter
+"""
+_CENSUS_WORDS = frozenset(_CENSUS_WORDS_TEXT.split())
+#: A capitalised word, with an inner hyphen or apostrophe ("Mary-Jane", "O'Neil").
+_TITLE_WORD = re.compile(
+    r"(?<![\w\['’-])(?:[A-Z]['’])?(?P<key>[A-Z][a-z]+)(?:-[A-Z]?[a-z]+)?(?![\w\]]|['’][a-z]{2})"
+)
+
+
+@cache
+def _census_first_names() -> frozenset[str]:
+    """The census first names (lower case) that are not also common words."""
+    files = resources.files("names")
+    found: set[str] = set()
+    for name in ("dist.female.first", "dist.male.first"):
+        for line in files.joinpath(name).read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                found.add(line.split()[0].lower())
+    return frozenset(found - _CENSUS_WORDS - _NOT_NAMES)
+
+
+def _census_name_spans(text: str) -> list[tuple[int, int]]:
+    """Capitalised census first names without a cue ("Sarah and I broke up", "told Kevin"),
+    with a capitalised surname after one ("Sarah Jones")."""
+    names = _census_first_names()
+    spans: list[tuple[int, int]] = []
+    words = list(_TITLE_WORD.finditer(text))
+    for i, word in enumerate(words):
+        key = word.group("key")
+        if len(key) < 3 or key.lower() not in names or _is_common_word(key):
+            continue
+        end = word.end()
+        nxt = words[i + 1] if i + 1 < len(words) else None
+        if (
+            nxt is not None
+            and text[end : nxt.start()] == " "
+            and not _is_common_word(nxt.group(0))
+            and nxt.group(0).lower() not in _CENSUS_WORDS
+        ):
+            end = nxt.end()
+        spans.append((word.start(), end))
     return spans
 
 

@@ -348,21 +348,32 @@ _PUTS_AFFAIRS_IN_ORDER = (
     r"\btitle\s+to\s+(?:his|her|my)\b|\bphoning\s+round\s+everyone\b|\b(?:to|just\s+to)\s+say\s+"
     r"(?:he|she|i)\s+loves?\s+(?:them|everyone|us)\b"
 )
+#: A name, or the placeholder redaction left for one (the gate reads the redacted text).
+_A_NAME = r"(?:\[NAME\]|\w+)"
 _RELATIVE_DEAD = (
     r"(?:him|her|them|mum|mom|dad|mam|jesus|god|(?:my|his|her|our)\s+(?:late\s+)?(?:\w+\s+)?"
     r"(?:husband|wife|partner|mum|mom|mam|dad|mother|father|son|daughter|brother|sister|"
-    r"nan|gran|grandad|grandma|grandpa|boy|girl)|uncle\s+\w+|aunt(?:ie)?\s+\w+)"
+    r"nan|gran|grandad|grandma|grandpa|boy|girl)|uncle\s+"
+    + _A_NAME
+    + r"|aunt(?:ie)?\s+"
+    + _A_NAME
+    + r"|"
+    r"\[NAME\])"
 )
 _READY_TO_DIE = (
     r"\bready\s+to\s+(?:go|die|leave\s+(?:this|the)\s+world)\b(?![ \t]+(?:on|to|out|home|back|"
     r"shopping|for|in|with|into|up|down|camping|abroad|again|now|tomorrow)\b)"
     r"|\b(?:i'?m|he'?s|she'?s|is|am)\s+(?:so\s+)?['\"‘“]?ready['\"’”]?(?=\s*[.!,;]|\s*$|\s+and\b)"
     r"|\bready\s+for\s+the\s+next\s+(?:bit|part|world|life)\b"
-    r"|\b(?:be(?:ing)?|wants?\s+to\s+be|want\s+to\s+be)\s+with\s+\w+(?:\s+\w+)?\s+(?:again|soon|"
+    r"|\b(?:be(?:ing)?|wants?\s+to\s+be|want\s+to\s+be)\s+with\s+"
+    + _A_NAME
+    + r"(?:\s+\w+)?\s+(?:again|soon|"
     r"now|before\s+long)\b|\b(?:wants?|want|wanting|wish\w*|long\w*|pray\w*)\s+to\s+(?:be\s+"
-    r"with|join|go\s+(?:home\s+)?to)\s+" + _RELATIVE_DEAD + r"\b"
+    r"with|join|go\s+(?:home\s+)?to)\s+" + _RELATIVE_DEAD + r"(?!\w)"
     r"|\bjoin(?:ing)?\s+" + _RELATIVE_DEAD + r"\s+(?:soon|now|there|again)\b"
-    r"|\bseeing\s+\w+\s+again\s+(?:before\s+long|soon)\b|\bgo\s+(?:home\s+)?to\s+(?:jesus|god|"
+    r"|\bseeing\s+"
+    + _A_NAME
+    + r"\s+again\s+(?:before\s+long|soon)\b|\bgo\s+(?:home\s+)?to\s+(?:jesus|god|"
     r"the\s+lord|heaven)\b"
     r"|\b(?:won'?t|wont|will\s+not|not|don'?t\s+(?:think|see)\s+(?:i'?ll|he'?ll|she'?ll|myself|"
     r"himself|herself))\s+(?:be\s+|being\s+)?(?:around|here)\s+(?:much\s+longer|for\s+(?:long|"

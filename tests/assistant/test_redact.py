@@ -85,6 +85,12 @@ def test_identifier_kinds(text: str, kind: str) -> None:
         "I took 20mg of sertraline at 10.30 and my PHQ-9 score was 17.",
         "I called Mom yesterday and she didn't answer.",
         "My therapist says CBT might help.",
+        # census first names that are also common words
+        "Hope this makes sense. Grace at work was kind. Mark my words.",
+        "Will you help? May is hard, June is worse.",
+        "Jesus, I am so tired of this.",
+        "Lithium 800mg. Li level 2.1 today. Sertraline 100mg.",
+        "Mum and Dad argue, and Nan sides with Dad.",
     ],
 )
 def test_ordinary_text_is_left_alone(text: str) -> None:
@@ -325,3 +331,42 @@ def test_cards_addresses_and_identifiers_after_their_name_are_redacted(
 )
 def test_words_and_dates_near_those_names_are_kept(text: str) -> None:
     assert "[" not in redact_text(text).text
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "Sarah and I broke up last week and Kevin keeps texting me.",
+            "[NAME] and I broke up last week and [NAME] keeps texting me.",
+        ),
+        ("I told Sarah Jones about it.", "I told [NAME] about it."),
+        ("I live in Austin and my sister visits.", "I live in [NAME] and my sister visits."),
+        ("Kevin's mum and O'Neil and Mary-Jane came.", "[NAME]'s mum and [NAME] and [NAME] came."),
+        # the same name later in lower case stays a name where it was found capitalised first
+        ("Kevin said no. I told kevin again.", "[NAME] said no. I told kevin again."),
+    ],
+)
+def test_common_first_names_are_redacted_without_a_cue(text: str, expected: str) -> None:
+    """A first name with no cue before it ("Sarah and I broke up") was kept: the census first
+    names (the ``names`` package) are names wherever they are capitalised."""
+    assert redact_text(text).text == expected
+
+
+def test_the_risk_patterns_read_a_redacted_name() -> None:
+    """The classifier and the gate read the redacted text: "I'll be joining Mary soon" and
+    "be with Harold again soon" must still read once the name is a placeholder."""
+    from assistant.safety import SafetyGate
+    from classifiers.rules import LexiconClassifier
+
+    text = redact_text('Pt states "I will be joining Mary soon".').text
+    assert "[NAME]" in text
+    assert LexiconClassifier().analyze(text).risk.level == "ideation"
+    text = redact_text(
+        "Dad has stopped taking his heart tablets and says he wants to be with Harold again soon."
+    ).text
+    assert "[NAME]" in text
+    decision = SafetyGate().decide(
+        {"relevant": False, "labels": [], "risk": {"level": "none", "evidence": []}}, text
+    )
+    assert decision.urgent
