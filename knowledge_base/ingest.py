@@ -144,6 +144,7 @@ def passage_record(passage: Passage, file: str, embedding_model: str = "") -> In
         embedding_model=embedding_model,
         situations="|".join(passage.situations) or None,
         after_treatment=passage.after_treatment or None,
+        long_standing=passage.long_standing or None,
         vector_recipe=VECTOR_RECIPE,
     )
     return IngestRecord(

@@ -12,6 +12,7 @@ Example file ``knowledge_base/passages/depression/dep-ba-001.md``::
     audience: person
     population: []            # optional: children_young_people, families_carers
     after_treatment: false    # optional: true when it presupposes treatment already started
+    long_standing: false      # optional: true when it presupposes difficulties of years
     evidence:
       guideline: NICE NG222
       section: Treatment for a new episode of less severe depression
@@ -123,6 +124,14 @@ class Passage(BaseModel):
             "recovery. The retriever holds it back unless the post mentions treatment."
         ),
     )
+    long_standing: bool = Field(
+        False,
+        description=(
+            "The passage presupposes difficulties that have lasted years (chronic depressive "
+            "symptoms, defined as two years or more). The retriever holds it back unless the "
+            "post says the difficulties have lasted that long."
+        ),
+    )
     situations: list[str] = Field(
         default_factory=list,
         max_length=8,
@@ -178,7 +187,11 @@ class Passage(BaseModel):
         """sha256 of the normalised front matter and text; changes exactly when the passage does."""
         front = self.model_dump(mode="json", exclude={"text"})
         # Fields added later: passages that leave them at their default keep their earlier hash.
-        for name, default in (("population", []), ("after_treatment", False)):
+        for name, default in (
+            ("population", []),
+            ("after_treatment", False),
+            ("long_standing", False),
+        ):
             if front[name] == default:
                 del front[name]
         # Whitespace-only edits (line endings, trailing spaces) must not trigger a re-embed.

@@ -21,6 +21,9 @@ class RetrievalQuery:
     #: Whether treatment has already started (``retrieval.post_context``); ``None``: read from
     #: the text.
     treated: bool | None = None
+    #: Whether the difficulties have lasted years (``retrieval.post_context``); ``None``: read
+    #: from the text.
+    long_standing: bool | None = None
 
 
 @dataclass(frozen=True)

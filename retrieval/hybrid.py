@@ -30,7 +30,9 @@ How one query is answered:
    and carers when the post is not about them (``retrieval.post_context``: a parent or partner
    writing about someone still gets them; an adult writing about themselves does not), and minus
    ``treatment_penalty`` for one that presupposes treatment (a review of treatment that is not
-   working, stopping a medication, relapse prevention) when the post mentions none. This replaced
+   working, stopping a medication, relapse prevention) when the post mentions none, and minus
+   ``duration_penalty`` for one that presupposes difficulties of years (chronic depressive
+   symptoms) when the post gives no such duration. This replaced
    reciprocal rank fusion (k = 60), which over the 30-50 passages a level admits flattened the
    scores so much that BM25 noise decided the order.
 4. **Diversity.** Maximal marginal relevance over the ``fetch_k`` best candidates (``mmr_lambda``;
@@ -77,7 +79,12 @@ from retrieval.chroma_store import (
     split_list,
 )
 from retrieval.lexical import BM25Index
-from retrieval.post_context import POPULATIONS, detect_population, mentions_treatment
+from retrieval.post_context import (
+    POPULATIONS,
+    detect_population,
+    mentions_long_duration,
+    mentions_treatment,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -102,6 +109,9 @@ REDUNDANCY_FLOOR = 0.8
 POPULATION_PENALTY = 1.0
 #: Subtracted from passages that presuppose treatment when the post mentions none.
 TREATMENT_PENALTY = 1.0
+#: The same for passages that presuppose difficulties of years when the post gives no such
+#: duration; the treatment penalty's value, not tuned.
+DURATION_PENALTY = 1.0
 #: MiniLM reads 256 word pieces; about 180 words of English fit.
 MAX_DENSE_WORDS = 180
 MAX_LEXICAL_CHARS = 6000
@@ -394,6 +404,8 @@ class HybridRetriever:
             when the post is not about them (0: off).
         treatment_penalty: Prior subtracted from passages that presuppose treatment already
             started when the post mentions none (0: off).
+        duration_penalty: Prior subtracted from passages that presuppose difficulties of years
+            when the post gives no such duration (0: off).
     """
 
     def __init__(
@@ -414,6 +426,7 @@ class HybridRetriever:
         redundancy_floor: float = REDUNDANCY_FLOOR,
         population_penalty: float = POPULATION_PENALTY,
         treatment_penalty: float = TREATMENT_PENALTY,
+        duration_penalty: float = DURATION_PENALTY,
     ) -> None:
         self.store = store
         self.fetch_k = fetch_k
@@ -430,6 +443,7 @@ class HybridRetriever:
         self.redundancy_floor = redundancy_floor
         self.population_penalty = population_penalty
         self.treatment_penalty = treatment_penalty
+        self.duration_penalty = duration_penalty
         self._index: _Index | None = None
         self._checked_at = 0.0
         self._seen_local_version = -1
@@ -572,7 +586,9 @@ class HybridRetriever:
           people or for families and carers (its ``population`` field) when the post is about
           none of its populations (:meth:`query_population`);
         * treatment: ``-treatment_penalty`` for a passage that presupposes treatment already
-          started (``after_treatment``) when the post mentions none (:meth:`query_treated`).
+          started (``after_treatment``) when the post mentions none (:meth:`query_treated`);
+        * duration: ``-duration_penalty`` for a passage that presupposes difficulties of years
+          (``long_standing``) when the post gives no such duration (:meth:`query_long_standing`).
         """
         n = len(index.docs)
         prior = np.zeros(n, dtype=np.float32)
@@ -599,6 +615,8 @@ class HybridRetriever:
             prior -= self.population_penalty * (tagged & ~matched)
         if self.treatment_penalty and not self.query_treated(query):
             prior -= self.treatment_penalty * index.flag("after_treatment")
+        if self.duration_penalty and not self.query_long_standing(query):
+            prior -= self.duration_penalty * index.flag("long_standing")
         return prior
 
     @staticmethod
@@ -608,6 +626,13 @@ class HybridRetriever:
         if query.population is not None:
             return frozenset(query.population)
         return detect_population(query.text[:MAX_LEXICAL_CHARS]) if query.text else frozenset()
+
+    @staticmethod
+    def query_long_standing(query: RetrievalQuery) -> bool:
+        """Whether the difficulties have lasted years: as given, else read from the text."""
+        if query.long_standing is not None:
+            return query.long_standing
+        return mentions_long_duration(query.text[:MAX_LEXICAL_CHARS]) if query.text else False
 
     @staticmethod
     def query_treated(query: RetrievalQuery) -> bool:

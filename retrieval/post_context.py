@@ -24,7 +24,12 @@ a clinician notices at once:
   finds medication (classes and common names), therapy, prescribers and services, detox and
   rehab, recovery and relapse.
 
-Passages declare these in their front matter (``population``, ``after_treatment``), and the
+* **Difficulties of years.** A passage on chronic depressive symptoms (two years or more) for a
+  post about two bad months is advice a clinician would not give. :func:`mentions_long_duration`
+  finds durations of years, "since I was a teenager", "most of my life", "chronic".
+
+Passages declare these in their front matter (``population``, ``after_treatment``,
+``long_standing``), and the
 retriever's metadata prior holds them back when the post does not match (``HybridRetriever``).
 The patterns lean towards finding: a false find only keeps the ranking the passage would have
 had anyway, while a miss would hold back what a worried parent or a person on medication needs.
@@ -112,6 +117,24 @@ _TREATMENT = re.compile(
     r"recover(?:ed|y|ing)|treatment|sober|clean for)\b",
     re.IGNORECASE,
 )
+
+
+_LONG_STANDING = re.compile(
+    r"\b(?:(?:[2-9]|[1-9]\d|two|three|four|five|six|seven|eight|nine|ten|twelve|fifteen|twenty|"
+    r"many|several|a\s+few|a\s+couple\s+(?:of\s+)?)\+?\s*(?:years?|yrs?)(?![\s-]*old)|(?:for|over|in)\s+(?:the\s+"
+    r"(?:last|past)\s+)?(?:years|decades?)|since\s+(?:i\s+was\s+(?:a\s+)?(?:kid|child|teen\w*|little|"
+    r"young|\d+)|childhood|(?:my\s+)?(?:teens|school|high\s+school|uni|university|college))|as\s+long\s+"
+    r"as\s+i\s+(?:can|could)\s+remember|(?:most|all)\s+of\s+my\s+(?:adult\s+)?life|(?:my\s+)?whole"
+    r"\s+(?:adult\s+)?life|all\s+my\s+life|chronic(?:ally)?|long[\s-]standing|long[\s-]term|"
+    r"persistent|dysthymi\w*|on\s+and\s+off\s+for)\b",
+    re.IGNORECASE,
+)
+
+
+def mentions_long_duration(text: str) -> bool:
+    """Whether the post says its difficulties have lasted years ("on and off for 6 years",
+    "since I was a teenager", "most of my adult life", "chronic")."""
+    return bool(_LONG_STANDING.search(text))
 
 
 def mentions_treatment(text: str) -> bool:

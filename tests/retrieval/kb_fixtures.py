@@ -26,6 +26,7 @@ class FixturePassage:
     audience: str = "person"
     population: tuple[str, ...] = ()
     after_treatment: bool = False
+    long_standing: bool = False
 
 
 _TAIL = (
@@ -308,6 +309,8 @@ def passage_markdown(p: FixturePassage, **overrides: object) -> str:
         fields["population"] = "[" + ", ".join(p.population) + "]"
     if p.after_treatment:
         fields["after_treatment"] = "true"
+    if p.long_standing:
+        fields["long_standing"] = "true"
     fields.update(overrides)
     lines = ["---", *(f"{k}: {v}" for k, v in fields.items())]
     lines += [

@@ -171,6 +171,47 @@ def test_passages_that_presuppose_treatment_wait_for_a_post_that_mentions_it(ret
     assert "dep-stopping-antidepressants" in ids(retriever, untreated, treated=True)
 
 
+def test_a_passage_for_difficulties_of_years_waits_for_a_post_that_gives_years(
+    tmp_path: Path, embeddings
+) -> None:
+    """ "For adults whose depressive symptoms have persisted for two years or more" was drafted for
+    a post about two months of low mood."""
+    from knowledge_base.ingest import ingest_knowledge_base
+    from tests.retrieval.kb_fixtures import PASSAGES, FixturePassage, kb_settings, write_corpus
+
+    chronic = FixturePassage(
+        "dep-chronic",
+        "Long-standing depressive symptoms",
+        ("depression",),
+        ("moderate", "severe"),
+        ("none", "indicator"),
+        "psychological_therapy",
+        "For adults whose low mood, tiredness and loss of interest have persisted for two years or"
+        " more, a combination of a psychological therapy such as CBT with an antidepressant tends"
+        " to work better than either alone. Review what has been tried before and what keeps the"
+        " low mood going, such as debt, isolation or poor housing, and set realistic goals."
+        " Living with low mood for years is exhausting; acknowledge it.",
+        audience="practitioner",
+        long_standing=True,
+    )
+    corpus = write_corpus(tmp_path / "passages", (*PASSAGES, chronic))
+    store = ChromaStore(path=tmp_path / "chroma", collection="interventions", embeddings=embeddings)
+    assert not ingest_knowledge_base(store, kb_settings(corpus)).errors
+    weeks = "I've felt low for two months and I'm tired all the time, nothing interests me."
+    years = weeks.replace("two months", "six years")
+
+    def top(r: HybridRetriever, text: str, **kw) -> str:
+        q = RetrievalQuery(text, ("depression",), "moderate", "none", k=1, **kw)
+        return r.retrieve(q)[0].id
+
+    held = HybridRetriever(store)
+    plain = HybridRetriever(store, duration_penalty=0.0)
+    assert top(plain, weeks) == "dep-chronic"  # the words alone put it first
+    assert top(held, weeks) == "dep-behavioural-activation"
+    assert top(held, years) == "dep-chronic"
+    assert top(held, weeks, long_standing=True) == "dep-chronic"
+
+
 def test_dense_and_lexical_modes_find_what_they_are_good_at(retriever) -> None:
     lexical = HybridRetriever(retriever.store, mode="lexical")
     dense = HybridRetriever(retriever.store, mode="dense")

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from retrieval.post_context import CARERS, CHILDREN, detect_population, mentions_treatment
+from retrieval.post_context import (
+    CARERS,
+    CHILDREN,
+    detect_population,
+    mentions_long_duration,
+    mentions_treatment,
+)
 
 
 @pytest.mark.parametrize(
@@ -90,3 +96,20 @@ def test_treatment_already_started(text: str) -> None:
 )
 def test_no_treatment_mentioned(text: str) -> None:
     assert not mentions_treatment(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "years"),
+    [
+        ("Been depressed on and off for like 6 years now.", True),
+        ("Everything has felt grey since I was a teenager.", True),
+        ("I've felt like this most of my adult life.", True),
+        ("Chronic low mood, nothing shifts it.", True),
+        ("I've been feeling low and not sleeping for a month now.", False),
+        ("Our 15 year old daughter has stopped eating.", False),
+        ("My 9-year-old won't go outside since the dog bit her.", False),
+        ("It's been months and I'm so tired of everything.", False),
+    ],
+)
+def test_difficulties_of_years(text: str, years: bool) -> None:
+    assert mentions_long_duration(text) is years
