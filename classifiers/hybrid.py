@@ -661,7 +661,9 @@ def _screening(analysis: Any) -> str:
 
 #: OCD cues of an intrusive thought of harm, and of what the writer does about it or feels.
 _HARM_INTRUSION_CUES = frozenset({"intrusive_thoughts", "harm_scrupulosity"})
-_OBSESSION_RESPONSE_CUES = frozenset({"neutralising", "ego_dystonic", "checking", "compulsion"})
+_OBSESSION_RESPONSE_CUES = frozenset(
+    {"neutralising", "ego_dystonic", "checking", "repeated_checking", "compulsion"}
+)
 
 
 def harm_obsession_spans(analysis: Any) -> tuple[Evidence, ...]:

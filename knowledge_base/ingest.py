@@ -145,6 +145,7 @@ def passage_record(passage: Passage, file: str, embedding_model: str = "") -> In
         situations="|".join(passage.situations) or None,
         after_treatment=passage.after_treatment or None,
         long_standing=passage.long_standing or None,
+        requires="|".join(passage.requires) or None,
         vector_recipe=VECTOR_RECIPE,
     )
     return IngestRecord(

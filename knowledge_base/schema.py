@@ -13,6 +13,7 @@ Example file ``knowledge_base/passages/depression/dep-ba-001.md``::
     population: []            # optional: children_young_people, families_carers
     after_treatment: false    # optional: true when it presupposes treatment already started
     long_standing: false      # optional: true when it presupposes difficulties of years
+    requires: []              # optional: situations the post must show (bereavement, perinatal ...)
     evidence:
       guideline: NICE NG222
       section: Treatment for a new episode of less severe depression
@@ -43,7 +44,7 @@ from pydantic import (
 )
 
 from classifiers.labels import CONDITIONS, RISK_LEVELS, SEVERITY_LEVELS
-from retrieval.post_context import POPULATIONS
+from retrieval.post_context import POPULATIONS, SITUATIONS
 
 #: Conditions a passage may target: the classifier's labels plus two cross-cutting topics.
 PASSAGE_CONDITIONS: tuple[str, ...] = (*CONDITIONS, "suicide_risk", "general_wellbeing")
@@ -67,6 +68,7 @@ _VOCABULARIES: dict[str, tuple[str, tuple[str, ...]]] = {
     "severity": ("severity level(s)", SEVERITY_LEVELS),
     "risk": ("risk level(s)", RISK_LEVELS),
     "population": ("population(s)", POPULATIONS),
+    "requires": ("situation(s)", SITUATIONS),
 }
 
 
@@ -124,6 +126,16 @@ class Passage(BaseModel):
             "recovery. The retriever holds it back unless the post mentions treatment."
         ),
     )
+    requires: list[str] = Field(
+        default_factory=list,
+        description=(
+            "Situations the passage is written for, any one of which the post must show for it "
+            "to fit: bereavement, suicide_bereavement, baby_loss, perinatal, older_adult, "
+            "alcohol, drugs, cannabis, confusion, veteran, lithium, serotonergic, antipsychotic, "
+            "abuse, elder_abuse (retrieval.post_context.detect_situations). Empty: any post. The retriever "
+            "holds such a passage back unless the post shows one of them."
+        ),
+    )
     long_standing: bool = Field(
         False,
         description=(
@@ -150,7 +162,7 @@ class Passage(BaseModel):
             raise ValueError("must be lowercase letters, digits and dashes (3-81 chars)")
         return v
 
-    @field_validator("conditions", "severity", "risk", "population")
+    @field_validator("conditions", "severity", "risk", "population", "requires")
     @classmethod
     def _check_vocabulary(cls, v: list[str], info: ValidationInfo) -> list[str]:
         problem = vocabulary_error(str(info.field_name), v)
@@ -191,6 +203,7 @@ class Passage(BaseModel):
             ("population", []),
             ("after_treatment", False),
             ("long_standing", False),
+            ("requires", []),
         ):
             if front[name] == default:
                 del front[name]

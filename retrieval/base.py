@@ -24,6 +24,9 @@ class RetrievalQuery:
     #: Whether the difficulties have lasted years (``retrieval.post_context``); ``None``: read
     #: from the text.
     long_standing: bool | None = None
+    #: The situations the post shows (``retrieval.post_context.SITUATIONS``); ``None``: read
+    #: from the text.
+    situations: frozenset[str] | None = None
 
 
 @dataclass(frozen=True)

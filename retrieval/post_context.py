@@ -141,3 +141,100 @@ def mentions_treatment(text: str) -> bool:
     """Whether the post mentions treatment already started: medication, therapy, services,
     detox or rehab, recovery or relapse."""
     return bool(_TREATMENT.search(text))
+
+
+#: Situations a passage can require (its ``requires`` front matter): a passage on grief after a
+#: death, baby loss, perinatal mental health, later life, a substance, a medicine's emergency or
+#: abuse fits only a post that shows that situation. Without it, it is noise a clinician notices
+#: at once (postpartum psychosis for a widower of 72, alcohol withdrawal for a cannabis user).
+_SITUATION_PATTERNS: dict[str, str] = {
+    "bereavement": (
+        r"\b(?:died|passed\s+away|(?:has|had|have|just|recently)\s+passed|passed\s+(?:last|in|on|"
+        r"recently|\d)|(?:wife|husband|mum|mom|dad|mother|father|partner|son|daughter|brother|sister|"
+        r"nan|gran|grandad|grandma|grandpa|friend)\s+passed|death\s+of|funeral|widow(?:ed|er)?|"
+        r"bereave\w*|grie(?:f|ving|ve)|lost\s+(?:my|our|his|her)\s+(?:\w+\s+)?(?:mum|mom|mother|dad|"
+        r"father|wife|husband|partner|son|daughter|child|baby|brother|sister|nan|gran|grandad|grandma|"
+        r"grandpa|friend)\b(?!\s+(?:'s\s+)?(?:job|keys|phone|number))|killed\s+(?:him|her|them)sel(?:f|ves)|"
+        r"took\s+(?:his|her|their)\s+(?:own\s+)?life|since\s+(?:\w+\s+){0,2}died|anniversary\s+of)"
+    ),
+    "baby_loss": (
+        r"\b(?:miscarr\w+|still\s?b(?:orn|irth)|lost\s+(?:the|our|my)\s+baby|neonatal\s+death|"
+        r"ectopic|pregnancy\s+loss|baby\s+(?:died|passed)|tfmr|termination\s+for\s+medical|chemical\s+"
+        r"pregnancy|born\s+sleeping|angel\s+baby)"
+    ),
+    "perinatal": (
+        r"\b(?:pregnan\w+|expecting\s+(?:a|our|my)|newborn|new\s+baby|(?:had|having)\s+(?:a|my|our)\s+"
+        r"baby|gave\s+birth|giving\s+birth|birth|postnatal|post-?natal|post-?partum|post\s+partum|"
+        r"breast\s?feed\w*|maternity|antenatal|ante-?natal|perinatal|my\s+baby|our\s+baby|the\s+baby|"
+        r"trying\s+(?:for\s+a\s+baby|to\s+conceive)|conceiv\w+|ivf|\d+\s*(?:weeks?|months?)\s+"
+        r"(?:pp|postpartum|post\s+partum))"
+    ),
+    "older_adult": (
+        r"\b(?:elderly|older\s+(?:adult|person|people|man|woman|relative|parent|mum|mom|dad|"
+        r"patient|client)s?|pensioner|care\s+home|nursing\s+home|residential\s+care|dementia|"
+        r"retired|retirement|in\s+(?:my|his|her|their)\s+(?:sixties|seventies|eighties|nineties|"
+        r"late\s+sixties)|(?:6[5-9]|[7-9]\d|10\d)\s*(?:y/?o|yrs?|years?\s+old|[mf]\b)|(?:i'?m|i\s+am|"
+        r"aged?|he'?s|she'?s|is)\s+(?:6[5-9]|[7-9]\d|10\d)\b|\(\s*(?:6[5-9]|[7-9]\d|10\d)\s*[mf]?\s*\)|"
+        r"widow(?:ed|er)|grand(?:mother|father|ma|pa|dad|children|kids|son|daughter)|nan\b|gran\b)"
+    ),
+    "alcohol": (
+        r"\b(?:alcohol\w*|drink(?:ing|s|er|ers)?|drank|drunk|booze|boozing|beers?|wine|vodka|"
+        r"whisk(?:e)?y|gin|rum|cider|lager|pints?|cans|spirits|hangovers?|sober|sobriety|aa|"
+        r"units|liquor|shots|blackout|dts|detox)"
+    ),
+    "drugs": (
+        r"\b(?:heroin|opioids?|opiates?|fentanyl|fent|methadone|buprenorphine|subutex|suboxone|"
+        r"codeine|tramadol|oxy\w*|morphine|painkillers?|smack|gear|naloxone|narcan|inject\w*|needles?|"
+        r"overdos\w*|od'?d|ketamine|ket|ghb|gbl|benzos?|xanax|xans|valium|diazepam|cocaine|coke|"
+        r"crack|meth|speed|amphetamines?|mdma|ecstasy|pills|drugs|(?:been|started|using)\s+using|using\s+"
+        r"again|detox|rehab)"
+    ),
+    "cannabis": (
+        r"\b(?:weed|cannabis|marijuana|pot|spliffs?|joints?|skunk|thc|edibles|stoned|bud|vape\s+pen|"
+        r"dab\w*|smok(?:e|ing)\s+up)"
+    ),
+    "confusion": (
+        r"\b(?:confus\w+|disorient\w+|memory\s+(?:problems|loss|is\s+getting)|forget(?:ful|ting)|"
+        r"dementia|delirium|not\s+making\s+sense|wander\w*|doesn'?t\s+(?:know|recogni[sz]e))"
+    ),
+    "veteran": (
+        r"\b(?:veterans?|army|military|armed\s+forces|forces|soldiers?|navy|raf|marines?|"
+        r"tours?\s+(?:of|in)|tours|deploy\w+|combat|ex-?forces|ex-?army|afghanistan|iraq|vet\b)"
+    ),
+    "lithium": r"\b(?:lithium|priadel|camcolit)",
+    "serotonergic": (
+        r"\b(?:ssris?|snris?|sertraline|fluoxetine|citalopram|escitalopram|paroxetine|venlafaxine|"
+        r"duloxetine|mirtazapine|clomipramine|tramadol|mdma|ecstasy|triptans?|sumatriptan|"
+        r"linezolid|st\.?\s+john'?s\s+wort|antidepressants?|prozac|zoloft|lexapro)"
+    ),
+    "antipsychotic": (
+        r"\b(?:antipsychotics?|clozapine|clozaril|olanzapine|risperidone|quetiapine|seroquel|"
+        r"aripiprazole|abilify|haloperidol|haldol|paliperidone|depot|neuroleptics?)"
+    ),
+    "abuse": (
+        r"\b(?:abus\w+|hits?\s+me|hit\s+me|beats?\s+me|beat\s+me|hurts?\s+me|violen\w+|"
+        r"controlling|coercive|threaten\w*|scared\s+of\s+(?:him|her|my)|afraid\s+of\s+(?:him|her|my)|"
+        r"strangl\w+|chok(?:ed|ing)\s+me|domestic|dv|marac|dash|grooming|touched\s+me|molest\w*|"
+        r"neglect\w*|exploit\w*|takes?\s+(?:my|his|her)\s+money|financial\s+abuse)"
+    ),
+}
+SITUATIONS: tuple[str, ...] = (*_SITUATION_PATTERNS, "suicide_bereavement", "elder_abuse")
+_SITUATION_RES = {
+    name: re.compile(pattern + r"\b", re.IGNORECASE)
+    for name, pattern in _SITUATION_PATTERNS.items()
+}
+
+
+def detect_situations(text: str) -> frozenset[str]:
+    """The situations of :data:`SITUATIONS` the post shows (see :data:`_SITUATION_PATTERNS`);
+    ``suicide_bereavement`` is someone else's death by suicide
+    (:func:`classifiers.rules.context.bereavement_spans`), ``elder_abuse`` later life and abuse
+    together."""
+    from classifiers.rules.context import bereavement_spans
+
+    found = {name for name, pattern in _SITUATION_RES.items() if pattern.search(text)}
+    if bereavement_spans(text):
+        found |= {"suicide_bereavement", "bereavement"}
+    if {"older_adult", "abuse"} <= found:
+        found.add("elder_abuse")
+    return frozenset(found)

@@ -27,6 +27,7 @@ class FixturePassage:
     population: tuple[str, ...] = ()
     after_treatment: bool = False
     long_standing: bool = False
+    requires: tuple[str, ...] = ()
 
 
 _TAIL = (
@@ -311,6 +312,8 @@ def passage_markdown(p: FixturePassage, **overrides: object) -> str:
         fields["after_treatment"] = "true"
     if p.long_standing:
         fields["long_standing"] = "true"
+    if p.requires:
+        fields["requires"] = "[" + ", ".join(p.requires) + "]"
     fields.update(overrides)
     lines = ["---", *(f"{k}: {v}" for k, v in fields.items())]
     lines += [

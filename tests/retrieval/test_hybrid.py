@@ -212,6 +212,50 @@ def test_a_passage_for_difficulties_of_years_waits_for_a_post_that_gives_years(
     assert top(held, weeks, long_standing=True) == "dep-chronic"
 
 
+def test_a_passage_for_a_situation_waits_for_a_post_that_shows_it(
+    tmp_path: Path, embeddings
+) -> None:
+    """Postpartum psychosis was drafted for a widower of 72 and alcohol withdrawal for a cannabis
+    user: a passage written for a situation (``requires``) waits for a post that shows it, and a
+    post with no condition detected reads general-wellbeing passages first."""
+    from knowledge_base.ingest import ingest_knowledge_base
+    from tests.retrieval.kb_fixtures import PASSAGES, FixturePassage, kb_settings, write_corpus
+
+    grief = FixturePassage(
+        "wb-grief",
+        "Grief after someone close has died",
+        ("general_wellbeing",),
+        ("mild", "moderate"),
+        ("none", "indicator"),
+        "psychoeducation",
+        "After someone close dies, waves of sadness, anger, guilt and numbness are normal, and"
+        " they can come back around anniversaries and ordinary days alike. Sleep and appetite"
+        " often change for a while. Keep some routine, eat regular meals, let people help with"
+        " practical things, and talk about the person who died when you want to. If low mood"
+        " stays heavy for months or stops you functioning, talk to your GP.",
+        requires=("bereavement",),
+    )
+    corpus = write_corpus(tmp_path / "passages", (*PASSAGES, grief))
+    store = ChromaStore(path=tmp_path / "chroma", collection="interventions", embeddings=embeddings)
+    assert not ingest_knowledge_base(store, kb_settings(corpus)).errors
+    held = HybridRetriever(store)
+    plain = HybridRetriever(store, situation_penalty=0.0)
+    low = "I feel sad and numb most days, I'm not sleeping or eating properly and I cry a lot."
+    died = "My dad died in March. " + low
+
+    def ids(r: HybridRetriever, text: str, **kw) -> list[str]:
+        q = RetrievalQuery(text, ("depression",), "mild", "none", k=3, **kw)
+        return [p.id for p in r.retrieve(q)]
+
+    assert "wb-grief" in ids(plain, low)  # the words alone pull it in
+    assert "wb-grief" not in ids(held, low)
+    assert "wb-grief" in ids(held, died)
+    assert "wb-grief" in ids(held, low, situations=frozenset({"bereavement"}))
+    # no condition detected: general-wellbeing passages first
+    q = RetrievalQuery("The days are long and quiet now and I sleep badly.", (), "mild", "none")
+    assert {_conds(p).pop() for p in held.retrieve(q)[:2]} == {"general_wellbeing"}
+
+
 def test_dense_and_lexical_modes_find_what_they_are_good_at(retriever) -> None:
     lexical = HybridRetriever(retriever.store, mode="lexical")
     dense = HybridRetriever(retriever.store, mode="dense")

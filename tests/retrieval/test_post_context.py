@@ -8,6 +8,7 @@ from retrieval.post_context import (
     CARERS,
     CHILDREN,
     detect_population,
+    detect_situations,
     mentions_long_duration,
     mentions_treatment,
 )
@@ -113,3 +114,24 @@ def test_no_treatment_mentioned(text: str) -> None:
 )
 def test_difficulties_of_years(text: str, years: bool) -> None:
     assert mentions_long_duration(text) is years
+
+
+@pytest.mark.parametrize(
+    ("text", "situations"),
+    [
+        (
+            "I'm 72, my wife passed last year, and the days are long.",
+            {"bereavement", "older_adult"},
+        ),
+        ("I had a baby 5 weeks ago and I feel nothing for her.", {"perinatal"}),
+        ("We lost the baby at 20 weeks.", {"baby_loss", "perinatal"}),
+        ("Smoking weed every day to sleep.", {"cannabis"}),
+        ("I drink about 8 cans every night.", {"alcohol"}),
+        ("I took my prescription painkillers with vodka.", {"drugs", "alcohol"}),
+        ("My dad killed himself when I was 12.", {"bereavement", "suicide_bereavement"}),
+        ("Mum is 84 and her carer takes her money.", {"older_adult", "abuse", "elder_abuse"}),
+        ("My heart races in shops and I think I'm dying.", set()),
+    ],
+)
+def test_situations_a_post_shows(text: str, situations: set[str]) -> None:
+    assert detect_situations(text) == frozenset(situations)
