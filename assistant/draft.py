@@ -184,6 +184,14 @@ class CareDraft(BaseModel):
     classification: dict[str, Any]
     gate: SafetyDecision
     passages: list[dict[str, Any]] = Field(default_factory=list)
+    others: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description=(
+            "Conditions the rules see in someone the writer describes, not in the writer "
+            "(label, score, sources, evidence), where the writer shows none of their own; the "
+            "case's passages are then for that person and the people around them."
+        ),
+    )
     recommendation: str = ""
     sentences: list[SentenceCheck] = Field(default_factory=list)
     unsupported_count: int = 0
@@ -242,6 +250,9 @@ class CareDraft(BaseModel):
             lines.append(f"Signals consistent with: {signals}")
         else:
             lines.append("Signals consistent with: no condition signal above threshold")
+        if self.others:
+            about = ", ".join(f"{o['label']} ({float(o['score']):.2f})" for o in self.others)
+            lines.append(f"Signals about someone the writer describes (not the writer): {about}")
         lines.append(f"Severity band: {self.severity}")
         unread = " (text not in English: not assessed)" if self.gate.language else ""
         lines.append(f"Suicide-risk level (C-SSRS aligned): {self.gate.level}{unread}")

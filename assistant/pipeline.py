@@ -58,6 +58,7 @@ from classifiers.base import Classification, Classifier, InvalidTextError
 from classifiers.labels import risk_rank
 from classifiers.text_checks import strip_hidden, validate_text
 from retrieval.base import RetrievalQuery, Retriever
+from retrieval.post_context import CARERS, detect_population
 
 if TYPE_CHECKING:
     from assistant.app import MindSignalApp
@@ -276,13 +277,17 @@ class CarePipeline:
         timings["gate"] = _ms(t)
 
         t = time.perf_counter()
-        no_draft = no_draft_reason(classification.relevant, gate)
+        others = self._about_others(redacted.text, classification)
+        no_draft = no_draft_reason(classification.relevant or bool(others), gate)
         passages: list[dict[str, Any]] = []
         retrieval_error = None
         if no_draft is None:
-            conditions = tuple(classification.label_names())
             passages, retrieval_error = self._retrieve(
-                redacted.text, conditions, classification.severity.level, gate
+                redacted.text,
+                tuple(classification.label_names()),
+                classification.severity.level,
+                gate,
+                others,
             )
         timings["retrieve"] = _ms(t)
         timings["total"] = _ms(t0)
@@ -296,6 +301,7 @@ class CarePipeline:
             classification=classification.to_dict(id=case_id),
             gate=gate,
             passages=passages,
+            others=others,
             recommendation=gate.block_markdown,
             degraded=retrieval_error is not None,
             degraded_reason=retrieval_error,
@@ -321,15 +327,45 @@ class CarePipeline:
         )
         return draft
 
+    def _about_others(self, text: str, classification: Classification) -> list[dict[str, Any]]:
+        """Conditions the classifier's rules see in someone the writer describes, when the
+        writer shows none of their own ("My flatmate thinks the neighbours are putting cameras
+        in the walls"); empty otherwise, or where the classifier cannot tell."""
+        if classification.labels:
+            return []
+        about = getattr(self._classifier.get(), "about_others", None)
+        if about is None:
+            return []
+        try:
+            found = about([text])[0]
+        except InvalidTextError:
+            return []
+        return [label.to_dict() for label in found]
+
     def _retrieve(
-        self, text: str, conditions: tuple[str, ...], severity: str, gate: SafetyDecision
+        self,
+        text: str,
+        conditions: tuple[str, ...],
+        severity: str,
+        gate: SafetyDecision,
+        others: Sequence[Mapping[str, Any]] = (),
     ) -> tuple[list[dict[str, Any]], str | None]:
+        """Passages for the case. Where the writer shows no condition of their own but describes
+        someone close who does (``others``), the passages are for that person's conditions and
+        for the people around them (population ``families_carers``), at no severity filter: the
+        writer's severity is not theirs."""
+        population = None
+        if not conditions and others:
+            conditions = tuple(str(o["label"]) for o in others)
+            population = detect_population(text) | {CARERS}
+            severity = ""
         query = RetrievalQuery(
             text=text,
             conditions=conditions,
-            severity=severity,
+            severity=severity or None,
             risk=gate.level,
             k=self.config.top_k,
+            population=population,
         )
         try:
             found = self._retriever.get().retrieve(query)
@@ -356,6 +392,7 @@ class CarePipeline:
             draft.passages,
             crisis=draft.gate.crisis,
             urgent=draft.gate.urgent,
+            others=draft.others,
             passage_chars=self.config.prompt_passage_chars,
             post_chars=self.config.prompt_post_chars,
         )
@@ -392,7 +429,8 @@ class CarePipeline:
         )
         timings["gate"] = _ms(t)
         t = time.perf_counter()
-        no_draft = no_draft_reason(bool(case.classification.get("relevant", True)), gate)
+        relevant = bool(case.classification.get("relevant", True)) or bool(case.others)
+        no_draft = no_draft_reason(relevant, gate)
         passages = case.passages
         retrieval_error = None
         # The follow-up raised the risk ("she's been saving up her pills"): the case's passages
@@ -407,6 +445,7 @@ class CarePipeline:
                 tuple(case.labels),
                 case.severity,
                 gate,
+                case.others,
             )
             if escalated and not passages and case.passages:
                 passages = case.passages  # a broken store: the case's passages beat none
@@ -438,6 +477,7 @@ class CarePipeline:
             passages,
             crisis=gate.crisis,
             urgent=gate.urgent,
+            others=case.others,
             history=session.messages(),
             follow_up=redacted.text,
             passage_chars=self.config.prompt_passage_chars,

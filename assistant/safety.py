@@ -259,6 +259,22 @@ _REPORTED_ACT = CrisisPattern(
     urgent=True,
     why="a suicide attempt or self-harm of the person",
 )
+#: Self-harm going on now in someone the writer describes ("My 16 year old daughter has been
+#: cutting her arms", "he's been burning himself"): counted like a recent act, without a word
+#: of when, since the form says it is still happening.
+_REPORTED_ONGOING = CrisisPattern(
+    "reported self-harm",
+    "behavior",
+    _rx(
+        r"\b(?:he|she|they|hes|shes|theyre|my\s+(?:[\w()-]+\s+){0,3}?\w+|the\s+(?:person|client|"
+        r"patient))\s*"
+        r"(?:'s|'re|\s+has|\s+have|\s+is|\s+are|\s+keeps|\s+started)?\s+(?:been\s+)?(?:cutting|"
+        r"burning|scratching|hurting|harming|hitting)\s+(?:himself|herself|themselves|(?:his|her|"
+        r"their)\s+(?:arms?|legs?|wrists?|thighs?|stomach|skin|body))\b"
+    ),
+    urgent=True,
+    why="self-harm going on now in the person described",
+)
 _THEIR_END = (
     r"(?:overdose|od|kill\s+(?:him|her|them)sel(?:f|ves)|(?:end|take)\s+(?:his|her|their)\s+"
     r"(?:own\s+)?life|hang\s+(?:him|her|them)sel(?:f|ves)|jump\s+(?:off|from|in\s+front\s+of)\s+"
@@ -607,7 +623,7 @@ class SafetyGate:
         or beside another cue that needs none.
         """
         hits: list[tuple[CrisisPattern, str]] = []
-        for pattern in (*self.patterns, _REPORTED_ACT, _REPORTED_PLAN):
+        for pattern in (*self.patterns, _REPORTED_ACT, _REPORTED_ONGOING, _REPORTED_PLAN):
             for match in pattern.pattern.finditer(text):
                 sentence = _sentence(text, match.start(), match.end())
                 if _JOKE_RE.search(sentence):
@@ -726,6 +742,7 @@ class SafetyGate:
             for pattern in (
                 *self.patterns,
                 _REPORTED_ACT,
+                _REPORTED_ONGOING,
                 _REPORTED_PLAN,
                 _OTHERS_AT_RISK,
                 _MEDICAL_DANGER,

@@ -260,6 +260,9 @@ def analysis_summary_markdown(draft: CareDraft | None) -> str:
         else "No condition signal above threshold"
     )
     lines = [signals + "."]
+    if draft.others:
+        about = ", ".join(str(o["label"]) for o in draft.others)
+        lines.append(f"About someone the writer describes (not the writer): {about}.")
     if draft.gate.reasons:
         lines.append("Safety gate: " + "; ".join(draft.gate.reasons) + ".")
     if draft.redactions:

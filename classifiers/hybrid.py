@@ -1339,6 +1339,16 @@ class HybridClassifier:
         indexed = [validate_text(t, limit) for t in texts]
         return explain(indexed, results, self.model_scores, self.window_words, in_context)
 
+    def about_others(self, texts: Sequence[str]) -> list[tuple[LabelScore, ...]]:
+        """Conditions the rules see in someone each text's writer describes, not in the writer
+        (:meth:`classifiers.rules.lexicon.RuleAnalysis.about_others`); not part of
+        :meth:`predict`'s labels.
+
+        Raises:
+            InvalidTextError: A text cannot be classified (empty, binary, too long).
+        """
+        return [self.rules.analyze(text).about_others() for text in texts]
+
     @property
     def window_words(self) -> int | None:
         """An upper bound, in words, of what the student reads (every word is a token or more)."""

@@ -14,7 +14,7 @@ import logging
 import math
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
@@ -66,6 +66,10 @@ CONTEXT_FACTORS = {
 # medium cues of different criteria (0.4 + 0.4) the same; a single weak cue stays below the
 # threshold. Further hits of an already-seen criterion add little.
 LABEL_SCALE = 1.5
+#: The least rule score of a condition seen in someone the writer describes
+#: (:meth:`RuleAnalysis.about_others`): one cue of weight 0.3 or more (a paranoid belief, a
+#: nightly quantity of drink, hopelessness), not a passing word.
+OTHERS_MIN_SCORE = 0.35
 LABEL_THRESHOLD = 0.5
 REPEAT_FACTOR = 0.25
 REPEAT_CAP = 0.3
@@ -207,6 +211,24 @@ class RuleAnalysis:
             decided_by=(SOURCE,),
         )
 
+    def about_others(self, min_score: float = OTHERS_MIN_SCORE) -> tuple[LabelScore, ...]:
+        """Conditions the rules see in someone the writer describes, not in the writer: hits
+        discounted only because they are about a third person ("my flatmate thinks the
+        neighbours are putting cameras in the walls", "my husband drinks a bottle of whisky a
+        night"), scored as the writer's own would be, at or above ``min_score``, strongest
+        first. They are not the writer's labels; a carer's case draws on them for its
+        passages (``assistant.pipeline``)."""
+        out: list[LabelScore] = []
+        for la in self.labels:
+            hits = [h for h in la.hits if h.reasons == ("third_person",)]
+            if not hits:
+                continue
+            strength = _evidence_strength([replace(h, factor=1.0) for h in hits])
+            score = 1.0 - math.exp(-LABEL_SCALE * strength)
+            if score >= min_score:
+                out.append(LabelScore(la.label, round(score, 4), (SOURCE,), _evidence(hits)))
+        return tuple(sorted(out, key=lambda lab: -lab.score))
+
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dump, for debugging and the fusion's audit trail."""
         return {
@@ -327,6 +349,14 @@ class LexiconClassifier:
         return counts
 
     # ---- classification ---------------------------------------------------------------------
+    def about_others(self, texts: Sequence[str]) -> list[tuple[LabelScore, ...]]:
+        """:meth:`RuleAnalysis.about_others` of each text.
+
+        Raises:
+            InvalidTextError: A text cannot be classified (empty, binary, too long).
+        """
+        return [self.analyze(text).about_others() for text in texts]
+
     def predict(self, texts: Sequence[str]) -> list[Classification]:
         """Classify texts in order.
 

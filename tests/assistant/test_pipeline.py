@@ -770,3 +770,30 @@ def test_input_loses_the_invisible_characters_that_hide_words() -> None:
 
     assert check_input("I\u200bwant to\u200bkill\u200bmyself", 1000) == "I want to kill myself"
     assert check_input(b"plain text", 1000) == "plain text"
+
+
+def test_a_carers_post_about_someone_else_gets_passages_for_that_person(
+    rules: Any, gate: SafetyGate, retriever: FakeRetriever
+) -> None:
+    """ "My flatmate thinks the neighbours are putting cameras in the walls" read no condition of
+    the writer's and got no draft at all: the person described is the one with the signals."""
+    chat = FakeChat(GOOD_REPLY)
+    text = (
+        "My flatmate thinks the neighbours are putting cameras in the walls and he hasn't left "
+        "his room for a week. What should I do?"
+    )
+    draft = _pipeline(rules, gate, retriever, chat).recommend(text)
+    assert draft.labels == [] and draft.no_draft_reason is None
+    assert [o["label"] for o in draft.others] == ["psychosis"]
+    assert draft.others[0]["evidence"][0]["text"] == "cameras in the walls"
+    query = retriever.queries[0]
+    assert query.conditions == ("psychosis",) and query.severity is None
+    assert query.population is not None and "families_carers" in query.population
+    assert any("someone the writer describes" in line for line in draft.analysis_lines())
+    prompt = chat.calls[0][-1][1]
+    assert "describes someone close to them, not themselves" in prompt
+    # the writer's own words are the writer's labels, not someone else's
+    own = _pipeline(rules, gate, retriever, chat).analyze(
+        "I drink a bottle of whisky a night and I can't stop."
+    )
+    assert own.others == [] and "substance_use" in own.labels

@@ -844,3 +844,31 @@ def test_the_preparation_and_pressure_probe_sets(probe: dict) -> None:
         assert fired is probe["known_false_alarm"], "a marked case changed: update the probe file"
     else:
         assert fired is probe["fires"], text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "My 16 year old daughter has been cutting her arms and I only found out yesterday.",
+        "hes been cutting himself again, i saw the marks",
+        "My son is hurting himself, I found blood on his sheets.",
+    ],
+)
+def test_self_harm_going_on_in_someone_described_is_urgent(gate: SafetyGate, text: str) -> None:
+    """A parent's "my daughter has been cutting her arms" read no risk and got no draft: the
+    person described is harming themselves now."""
+    decision = gate.decide(_with_labels(text, []), text)
+    assert decision.crisis and decision.urgent and decision.level == "behavior"
+    assert "self-harm going on now in the person described" in decision.block_markdown
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "My daughter is hitting her brother when she is angry.",
+        "He was cutting his arms when he was 14, he is 30 now and doing great.",
+        "The chef is cutting the onions.",
+    ],
+)
+def test_other_peoples_words_that_look_like_self_harm_are_not(gate: SafetyGate, text: str) -> None:
+    assert not gate.decide(_with_labels(text, []), text).crisis

@@ -1536,3 +1536,27 @@ def test_checking_a_stated_number_of_times_is_a_compulsion_strong_enough_alone(
     scored 0.49 alone, under the 0.6 a rule needs to add a label, and the post had no label."""
     ocd = next(la for la in clf.analyze(text).labels if la.label == "ocd")
     assert ocd.score >= 0.6
+
+
+@pytest.mark.parametrize(
+    ("text", "labels"),
+    [
+        (
+            "My flatmate thinks the neighbours are putting cameras in the walls and he hasn't "
+            "left his room for a week.",
+            ["psychosis"],
+        ),
+        ("My husband drinks a bottle of whisky a night and gets angry.", ["substance_use"]),
+        # the writer's own, a negation and a passing word are nobody else's signals
+        ("I drink a bottle of whisky a night.", []),
+        ("My brother doesn't drink at all.", []),
+        ("My sister is a nurse.", []),
+    ],
+)
+def test_conditions_seen_in_someone_the_writer_describes(
+    clf: LexiconClassifier, text: str, labels: list[str]
+) -> None:
+    found = clf.analyze(text).about_others()
+    assert [lab.label for lab in found] == labels
+    for lab in found:
+        assert lab.sources == ("rules",) and all(e.text in text for e in lab.evidence)
