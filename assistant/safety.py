@@ -250,14 +250,29 @@ _REPORTED_ACT = CrisisPattern(
     "attempt",
     _rx(
         _WHO
-        + r"(?:took|taken|swallowed)\s+(?:an?\s+)?(?:overdose|all\s+(?:of\s+)?(?:his|her|their)\s+"
-        r"(?:pills|tablets|meds))"
+        + r"(?:took|taken|swallowed)\s+(?:an?\s+)?(?:overdose|(?:all|a\s+load|loads|a\s+handful|a\s+"
+        r"bunch|a\s+lot)\s+(?:of\s+)?(?:his|her|their)\s+(?:\w+\s+)?(?:pills|tablets|meds|medication))"
         r"|" + _WHO + r"(?:attempted\s+suicide|tried\s+to\s+(?:kill|hang|end)\s+(?:himself|herself|"
         r"themselves|(?:his|her|their)\s+life)|overdosed|cut\s+(?:himself|herself|themselves)|"
         r"(?:hurt|harmed|burn(?:ed|t))\s+(?:himself|herself|themselves))"
     ),
     urgent=True,
     why="a suicide attempt or self-harm of the person",
+)
+#: Someone else's recent self-harm without a word of suicide, told by what they did or what the
+#: writer found ("she burnt her arm with a lighter last night", "he showed me cuts on his upper
+#: arm, some fresh from last night"): behaviour, counted in a post only when recent, like an act.
+_REPORTED_HARM = CrisisPattern(
+    "reported recent self-harm",
+    "behavior",
+    _rx(
+        _WHO + r"(?:cut|burnt|burned|scratched|punched|hit)\s+(?:his|her|their)\s+(?:own\s+)?"
+        r"(?:arms?|wrists?|legs?|thighs?|skin|face|head|stomach)\b"
+        r"|\b(?:cuts|burns|marks|scratches|wounds)\s+on\s+(?:his|her|their)\s+(?:upper\s+|lower\s+|"
+        r"inner\s+)?(?:arms?|wrists?|legs?|thighs?|stomach)\b"
+    ),
+    urgent=True,
+    why="self-harm of the person described",
 )
 #: Self-harm going on now in someone the writer describes ("My 16 year old daughter has been
 #: cutting her arms", "he's been burning himself"): counted like a recent act, without a word
@@ -267,10 +282,11 @@ _REPORTED_ONGOING = CrisisPattern(
     "behavior",
     _rx(
         r"\b(?:he|she|they|hes|shes|theyre|my\s+(?:[\w()-]+\s+){0,3}?\w+|the\s+(?:person|client|"
-        r"patient))\s*"
+        r"patient)|(?:walked\s+in\s+on|caught|found|saw|seen|heard)\s+(?:him|her|them))\s*"
         r"(?:'s|'re|\s+has|\s+have|\s+is|\s+are|\s+keeps|\s+started)?\s+(?:been\s+)?(?:cutting|"
-        r"burning|scratching|hurting|harming|hitting)\s+(?:himself|herself|themselves|(?:his|her|"
-        r"their)\s+(?:arms?|legs?|wrists?|thighs?|stomach|skin|body))\b"
+        r"burning|scratching|hurting|harming|punching|banging|bangs|punches)\s+(?:himself|"
+        r"herself|themselves|(?:his|her|their)\s+(?:own\s+)?(?:arms?|legs?|wrists?|thighs?|stomach|"
+        r"skin|body|head|face))\b"
     ),
     urgent=True,
     why="self-harm going on now in the person described",
@@ -554,7 +570,9 @@ _MEDICAL_DANGER_LABELS = frozenset({"substance_use"})
 #: A recent act: "last night", "this morning", "an hour ago", "just".
 _RECENT_RE = re.compile(
     r"\b(?:last\s+night|yesterday|today|tonight|this\s+(?:morning|afternoon|evening|week)|"
-    r"earlier|just|(?:an?|one|two|few|\d+)\s+(?:hours?|minutes?|days?)\s+ago|last\s+week)\b",
+    r"earlier|just|(?:an?|one|two|few|\d+)\s+(?:hours?|minutes?|days?)\s+ago|last\s+week|"
+    r"(?:on|last|this)\s+(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday)|"
+    r"(?:this|last|at\s+the)\s+weekend|fresh|new\s+(?:cuts|burns|marks)|still\s+bleeding)\b",
     re.IGNORECASE,
 )
 _IN_THE_PAST = "the attempt or self-harm is dated in the past: not urgent"
@@ -623,12 +641,19 @@ class SafetyGate:
         or beside another cue that needs none.
         """
         hits: list[tuple[CrisisPattern, str]] = []
-        for pattern in (*self.patterns, _REPORTED_ACT, _REPORTED_ONGOING, _REPORTED_PLAN):
+        for pattern in (
+            *self.patterns,
+            _REPORTED_ACT,
+            _REPORTED_HARM,
+            _REPORTED_ONGOING,
+            _REPORTED_PLAN,
+        ):
             for match in pattern.pattern.finditer(text):
                 sentence = _sentence(text, match.start(), match.end())
                 if _JOKE_RE.search(sentence):
                     continue  # "kill myself on Friday lol": the classifier decides
-                if pattern is _REPORTED_ACT and not (context or _RECENT_RE.search(sentence)):
+                recent = context or _RECENT_RE.search(sentence)
+                if pattern in (_REPORTED_ACT, _REPORTED_HARM) and not recent:
                     continue  # someone else's attempt in a post: only a recent one ("last night")
                 hits.append((pattern, " ".join(match.group(0).split())))
                 break
@@ -742,6 +767,7 @@ class SafetyGate:
             for pattern in (
                 *self.patterns,
                 _REPORTED_ACT,
+                _REPORTED_HARM,
                 _REPORTED_ONGOING,
                 _REPORTED_PLAN,
                 _OTHERS_AT_RISK,

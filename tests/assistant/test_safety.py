@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -872,3 +873,41 @@ def test_self_harm_going_on_in_someone_described_is_urgent(gate: SafetyGate, tex
 )
 def test_other_peoples_words_that_look_like_self_harm_are_not(gate: SafetyGate, text: str) -> None:
     assert not gate.decide(_with_labels(text, []), text).crisis
+
+
+def _carer_probes() -> list[dict]:
+    import json
+
+    path = Path(__file__).with_name("carer_probes.jsonl")
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+
+
+@pytest.fixture(scope="module")
+def lexicon() -> Any:
+    from classifiers.rules import LexiconClassifier
+
+    return LexiconClassifier()
+
+
+@pytest.mark.parametrize("probe", _carer_probes(), ids=lambda p: p["id"])
+def test_the_carer_probe_set(gate: SafetyGate, lexicon: Any, probe: dict) -> None:
+    """75 texts a QA helper wrote without seeing the code (2026-12-08): 40 posts about someone
+    close (8 of them harming themselves now), 20 about the writer's own difficulty with others
+    mentioned in passing, 15 with no difficulty for anyone. Held out, the rules found the
+    described person's conditions in 19 of the 40 (no wrong condition; the gate opened on 1 of
+    the 8 self-harm posts). The gate's patterns were widened against the 8 (all now urgent); the
+    conditions found (``others_found``, 20 of 40, two with depression beside the right one) are
+    pinned, misses included, so any change shows."""
+    from assistant.redact import redact_text
+
+    text = redact_text(probe["text"]).text
+    found = [lab.label for lab in lexicon.analyze(text).about_others()]
+    assert found == probe["others_found"]
+    if probe["group"] != "carer":
+        assert found == []
+    empty = {"relevant": False, "labels": [], "risk": {"level": "none", "evidence": []}}
+    decision = gate.decide(empty, text)
+    if probe["group"] == "carer":
+        assert decision.urgent is probe["self_harm_now"], text
+    else:
+        assert not decision.crisis or probe["self_harm_now"], text
