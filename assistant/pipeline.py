@@ -352,13 +352,14 @@ class CarePipeline:
     ) -> tuple[list[dict[str, Any]], str | None]:
         """Passages for the case. Where the writer shows no condition of their own but describes
         someone close who does (``others``), the passages are for that person's conditions and
-        for the people around them (population ``families_carers``), at no severity filter: the
-        writer's severity is not theirs."""
+        for the people around them (population ``families_carers``), at :data:`OTHERS_SEVERITY`:
+        the writer's severity is not theirs, and with no severity at all BM25 noise decided the
+        order (psychotic depression first for a father "down since he retired")."""
         population = None
         if not conditions and others:
             conditions = tuple(str(o["label"]) for o in others)
             population = detect_population(text) | {CARERS}
-            severity = ""
+            severity = OTHERS_SEVERITY
         query = RetrievalQuery(
             text=text,
             conditions=conditions,
@@ -662,6 +663,12 @@ NO_SIGNAL_REASON = (
     "No signals consistent with a mental-health difficulty were found in this text, so there is "
     "nothing to draft. If you have concerns about the person, assess them directly."
 )
+
+
+#: The severity a case's passages are chosen at when they are for someone the writer describes:
+#: people write about someone close when it has become a worry, and "moderate" admits most
+#: passages for support, referral and therapy.
+OTHERS_SEVERITY = "moderate"
 
 
 def no_draft_reason(relevant: bool, gate: SafetyDecision) -> str | None:

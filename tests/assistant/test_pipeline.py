@@ -787,7 +787,7 @@ def test_a_carers_post_about_someone_else_gets_passages_for_that_person(
     assert [o["label"] for o in draft.others] == ["psychosis"]
     assert draft.others[0]["evidence"][0]["text"] == "cameras in the walls"
     query = retriever.queries[0]
-    assert query.conditions == ("psychosis",) and query.severity is None
+    assert query.conditions == ("psychosis",) and query.severity == "moderate"
     assert query.population is not None and "families_carers" in query.population
     assert any("someone the writer describes" in line for line in draft.analysis_lines())
     prompt = chat.calls[0][-1][1]
