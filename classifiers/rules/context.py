@@ -745,7 +745,17 @@ _THIRD_PERSON_RE = re.compile(
     + _RELATION_NOUNS
     + r"|"
     r"he|she|they|him|them|his|her|hers|their|theirs|he'?s|she'?s|they'?re|"
-    r"someone|somebody|people|everyone|everybody|anyone|anybody)\b",
+    r"someone|somebody|people|everyone|everybody|anyone|anybody|"
+    # a parent or grandparent named by the kin word alone: "Dad's convinced the neighbours ...",
+    # "Mum keeps saying ..."
+    r"(?:mum|mom|dad|nan|nana|gran|grandad|granddad|grandma|grandpa)(?='s|\s+(?:is|has|was|keeps|"
+    r"kept|thinks|thought|says|said|believes|started|won't|doesn't|can't|hasn't|isn't|gets|"
+    r"goes|went)\b)|"
+    # a sentence that opens on a relation noun with no "my": "Girlfriend disappears to the
+    # bathroom after every meal", "daughter's 13 & has started ..."
+    r"(?:^|(?<=[.!?]\s)|(?<=\n))(?:girlfriend|boyfriend|husband|wife|partner|daughter|son|"
+    r"brother|sister|flatmate|housemate|roommate|mum|mom|dad|nan|gran|grandad|grandma|grandpa|"
+    r"stepdaughter|stepson|stepmum|stepmom|stepdad|friend|best\s+friend|mate|bf|gf)(?:'s)?)\b",
     re.IGNORECASE,
 )
 _FIRST_PERSON_RE = re.compile(

@@ -895,9 +895,10 @@ def test_the_carer_probe_set(gate: SafetyGate, lexicon: Any, probe: dict) -> Non
     close (8 of them harming themselves now), 20 about the writer's own difficulty with others
     mentioned in passing, 15 with no difficulty for anyone. Held out, the rules found the
     described person's conditions in 19 of the 40 (no wrong condition; the gate opened on 1 of
-    the 8 self-harm posts). The gate's patterns were widened against the 8 (all now urgent); the
-    conditions found (``others_found``, 20 of 40, two with depression beside the right one) are
-    pinned, misses included, so any change shows."""
+    the 8 self-harm posts). The gate's patterns and the rules' third-person forms were widened
+    against them (all 8 now urgent; conditions found in 33 of 40, two with depression beside the
+    right one, none in the 35 controls); ``others_found`` pins them, misses included, so any
+    change shows."""
     from assistant.redact import redact_text
 
     text = redact_text(probe["text"]).text

@@ -1560,3 +1560,20 @@ def test_conditions_seen_in_someone_the_writer_describes(
     assert [lab.label for lab in found] == labels
     for lab in found:
         assert lab.sources == ("rules",) and all(e.text in text for e in lab.evidence)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Dad's convinced the neighbours have put cameras in his light fittings.",
+        "Girlfriend disappears to the bathroom straight after every meal with the tap running.",
+        "Mum keeps saying she hears voices telling her to hide.",
+    ],
+)
+def test_a_relative_named_without_my_is_someone_else(clf: LexiconClassifier, text: str) -> None:
+    """ "Dad's convinced the neighbours have put cameras ..." counted as the writer's own
+    paranoia: a kin word alone, or a relation noun opening the sentence, names someone else."""
+    analysis = clf.analyze(text)
+    hits = [h for la in analysis.labels for h in la.hits]
+    assert hits and all(h.flags.third_person and not h.counted for h in hits)
+    assert analysis.about_others()
