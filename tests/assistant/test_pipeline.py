@@ -785,7 +785,7 @@ def test_a_carers_post_about_someone_else_gets_passages_for_that_person(
     draft = _pipeline(rules, gate, retriever, chat).recommend(text)
     assert draft.labels == [] and draft.no_draft_reason is None
     assert [o["label"] for o in draft.others] == ["psychosis"]
-    assert draft.others[0]["evidence"][0]["text"] == "cameras in the walls"
+    assert any("cameras" in e["text"] for e in draft.others[0]["evidence"])
     query = retriever.queries[0]
     assert query.conditions == ("psychosis",) and query.severity == "moderate"
     assert query.population is not None and "families_carers" in query.population
