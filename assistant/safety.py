@@ -287,6 +287,11 @@ _REPORTED_ONGOING = CrisisPattern(
         r"burning|scratching|hurting|harming|punching|banging|bangs|punches)\s+(?:himself|"
         r"herself|themselves|(?:his|her|their)\s+(?:own\s+)?(?:arms?|legs?|wrists?|thighs?|stomach|"
         r"skin|body|head|face))\b"
+        # a note's disclosure: "following disclosure of cutting on forearms for the past four
+        # months" (not "history of self-harm")
+        r"|\bdisclos(?:ed|es|ure|ing)\s+(?:of\s+)?(?:ongoing\s+|recent\s+|current\s+)?(?:cutting|burning|"
+        r"self[\s-]?harm\w*|scratching)\b(?![^.\n]{0,60}\b(?:in\s+(?:19|20)\d\d|years?\s+ago|none\s+since|"
+        r"no\s+(?:further|recent)|stopped))"
     ),
     urgent=True,
     why="self-harm going on now in the person described",

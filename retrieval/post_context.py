@@ -169,6 +169,21 @@ _SITUATION_PATTERNS: dict[str, str] = {
         r"trying\s+(?:for\s+a\s+baby|to\s+conceive)|conceiv\w+|ivf|\d+\s*(?:weeks?|months?)\s+"
         r"(?:pp|postpartum|post\s+partum))"
     ),
+    "postnatal": (
+        r"\b(?:newborn|new\s+baby|(?:had|having)\s+(?:a|my|our|the)\s+(?:baby|twins)|had\s+our\s+\w+|"
+        r"gave\s+birth|since\s+(?:the\s+)?(?:birth|delivery)|postnatal|post-?natal|post-?partum|post\s+"
+        r"partum|breast\s?feed\w*|\d+\s*(?:days?|weeks?|months?)\s+(?:old|postpartum|pp)\b|"
+        r"(?:days?|weeks?|months?)\s+(?:after|since)\s+(?:the\s+)?(?:birth|delivery|c-?section))"
+    ),
+    "self_harm": (
+        r"\b(?:self[\s-]?harm\w*|cut(?:s|ting)?\s+(?:myself|herself|himself|themselves|my|her|his|their|on)|"
+        r"cutting|cut\s+(?:deep|deeper|again|too|tonight|today|badly|last\s+night)|bleeding|plasters?|"
+        r"steri-?strips|burn(?:s|t|ed|ing)?\s+(?:myself|herself|himself|themselves|my|her|his)|"
+        r"overdos\w*|od'?d|took\s+(?:a\s+load\s+of|all|loads\s+of|too\s+many|\d+)\s+(?:\w+\s+){0,2}?"
+        r"(?:pills|tablets|painkillers|meds|medication|paracetamol)|(?:hurt|hurting|harm|harming|"
+        r"injur\w+|hit|hitting|scratch\w*)\s+"
+        r"(?:myself|herself|himself|themselves)|stitches|ligature|razors?|blades?|scars?|wounds?)"
+    ),
     "older_adult": (
         r"\b(?:elderly|older\s+(?:adult|person|people|man|woman|relative|parent|mum|mom|dad|"
         r"patient|client)s?|pensioner|care\s+home|nursing\s+home|residential\s+care|dementia|"
@@ -219,6 +234,8 @@ _SITUATION_PATTERNS: dict[str, str] = {
     ),
 }
 SITUATIONS: tuple[str, ...] = (*_SITUATION_PATTERNS, "suicide_bereavement", "elder_abuse")
+#: Situations that imply another: a post after a birth is in the perinatal period.
+_IMPLIED = {"postnatal": "perinatal"}
 _SITUATION_RES = {
     name: re.compile(pattern + r"\b", re.IGNORECASE)
     for name, pattern in _SITUATION_PATTERNS.items()
@@ -237,4 +254,5 @@ def detect_situations(text: str) -> frozenset[str]:
         found |= {"suicide_bereavement", "bereavement"}
     if {"older_adult", "abuse"} <= found:
         found.add("elder_abuse")
+    found |= {_IMPLIED[s] for s in found if s in _IMPLIED}
     return frozenset(found)

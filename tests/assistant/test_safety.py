@@ -853,6 +853,8 @@ def test_the_preparation_and_pressure_probe_sets(probe: dict) -> None:
         "My 16 year old daughter has been cutting her arms and I only found out yesterday.",
         "hes been cutting himself again, i saw the marks",
         "My son is hurting himself, I found blood on his sheets.",
+        "Session note: 14-year-old girl referred by school nurse following disclosure of cutting "
+        "on forearms for the past four months.",
     ],
 )
 def test_self_harm_going_on_in_someone_described_is_urgent(gate: SafetyGate, text: str) -> None:
@@ -869,6 +871,7 @@ def test_self_harm_going_on_in_someone_described_is_urgent(gate: SafetyGate, tex
         "My daughter is hitting her brother when she is angry.",
         "He was cutting his arms when he was 14, he is 30 now and doing great.",
         "The chef is cutting the onions.",
+        "Hx: disclosed self-harm in 2019, none since. Mood stable.",
     ],
 )
 def test_other_peoples_words_that_look_like_self_harm_are_not(gate: SafetyGate, text: str) -> None:
