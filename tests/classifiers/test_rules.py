@@ -1577,3 +1577,20 @@ def test_a_relative_named_without_my_is_someone_else(clf: LexiconClassifier, tex
     hits = [h for la in analysis.labels for h in la.hits]
     assert hits and all(h.flags.third_person and not h.counted for h in hits)
     assert analysis.about_others()
+
+
+@pytest.mark.parametrize(
+    ("text", "substance"),
+    [
+        ("Reports low mood, early morning waking and withdrawal from church activities.", False),
+        ("Social withdrawal from friends for months, stays in his room.", False),
+        ("The withdrawals from heroin are the worst part.", True),
+        ("I'm in withdrawal, day 3.", True),
+    ],
+)
+def test_social_withdrawal_is_not_a_substance_withdrawal(
+    clf: LexiconClassifier, text: str, substance: bool
+) -> None:
+    """A widow's "withdrawal from church activities" was substance withdrawal."""
+    hits = [h for la in clf.analyze(text).labels if la.label == "substance_use" for h in la.hits]
+    assert any(h.cue == "withdrawal" for h in hits) is substance
