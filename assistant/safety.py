@@ -244,7 +244,13 @@ CRISIS_PATTERNS: tuple[CrisisPattern, ...] = (
 #: Someone else's attempt or self-harm ("He took an overdose last night"): in a practitioner's
 #: follow-up on a case (``decide(context=True)``) whenever told, in a post only when recent (a
 #: carer writing the night after); the person described is the one at risk.
-_WHO = r"\b(?:he|she|they|my\s+\w+|the\s+(?:person|client|patient))\s+(?:has\s+|have\s+|had\s+|just\s+)?"
+#: Someone the writer describes: "he", "my son", "my 16 year old daughter", "the client" (never
+#: "my friend said I ...": the last word is not "I").
+_SOMEONE = (
+    r"(?:he|she|they|hes|shes|theyre|my\s+(?:[\w()-]+\s+){0,3}?(?!i\b)\w+|the\s+(?:person|client|"
+    r"patient))"
+)
+_WHO = r"\b" + _SOMEONE + r"\s+(?:has\s+|have\s+|had\s+|just\s+)?"
 _REPORTED_ACT = CrisisPattern(
     "reported act",
     "attempt",
@@ -281,8 +287,9 @@ _REPORTED_ONGOING = CrisisPattern(
     "reported self-harm",
     "behavior",
     _rx(
-        r"\b(?:he|she|they|hes|shes|theyre|my\s+(?:[\w()-]+\s+){0,3}?\w+|the\s+(?:person|client|"
-        r"patient)|(?:walked\s+in\s+on|caught|found|saw|seen|heard)\s+(?:him|her|them))\s*"
+        r"\b(?:"
+        + _SOMEONE
+        + r"|(?:walked\s+in\s+on|caught|found|saw|seen|heard)\s+(?:him|her|them))\s*"
         r"(?:'s|'re|\s+has|\s+have|\s+is|\s+are|\s+keeps|\s+started)?\s+(?:been\s+)?(?:cutting|"
         r"burning|scratching|hurting|harming|punching|banging|bangs|punches)\s+(?:himself|"
         r"herself|themselves|(?:his|her|their)\s+(?:own\s+)?(?:arms?|legs?|wrists?|thighs?|stomach|"
@@ -580,6 +587,13 @@ _RECENT_RE = re.compile(
     r"(?:this|last|at\s+the)\s+weekend|fresh|new\s+(?:cuts|burns|marks)|still\s+bleeding)\b",
     re.IGNORECASE,
 )
+#: A time that puts someone else's act in the past whatever else the sentence says ("My only
+#: friend attempted suicide last semester ... I just don't know what to do").
+_DATED_PAST_RE = re.compile(
+    r"\b(?:last\s+(?:semester|term|year|month|summer|winter|spring|autumn|fall|christmas)|"
+    r"(?:\d+|a|two|three|few|several|many)\s+(?:years?|months?)\s+ago|in\s+(?:19|20)\d\d)\b",
+    re.IGNORECASE,
+)
 _IN_THE_PAST = "the attempt or self-harm is dated in the past: not urgent"
 #: What an urgent classifier level describes, for the block.
 _LEVEL_WHY = {"behavior": "self-harm or preparations for suicide", "attempt": "a suicide attempt"}
@@ -657,7 +671,9 @@ class SafetyGate:
                 sentence = _sentence(text, match.start(), match.end())
                 if _JOKE_RE.search(sentence):
                     continue  # "kill myself on Friday lol": the classifier decides
-                recent = context or _RECENT_RE.search(sentence)
+                recent = context or (
+                    _RECENT_RE.search(sentence) and not _DATED_PAST_RE.search(sentence)
+                )
                 if pattern in (_REPORTED_ACT, _REPORTED_HARM) and not recent:
                     continue  # someone else's attempt in a post: only a recent one ("last night")
                 hits.append((pattern, " ".join(match.group(0).split())))

@@ -130,11 +130,8 @@ class Passage(BaseModel):
         default_factory=list,
         description=(
             "Situations the passage is written for, any one of which the post must show for it "
-            "to fit: bereavement, suicide_bereavement, baby_loss, perinatal, postnatal, self_harm, "
-            "older_adult, "
-            "alcohol, drugs, cannabis, confusion, veteran, lithium, serotonergic, antipsychotic, "
-            "abuse, elder_abuse (retrieval.post_context.detect_situations). Empty: any post. The retriever "
-            "holds such a passage back unless the post shows one of them."
+            f"to fit: {', '.join(SITUATIONS)} (retrieval.post_context.detect_situations). Empty: "
+            "any post. The retriever holds such a passage back unless the post shows one of them."
         ),
     )
     long_standing: bool = Field(

@@ -915,3 +915,19 @@ def test_the_carer_probe_set(gate: SafetyGate, lexicon: Any, probe: dict) -> Non
         assert decision.urgent is probe["self_harm_now"], text
     else:
         assert not decision.crisis or probe["self_harm_now"], text
+
+
+def test_someone_elses_act_dated_last_semester_is_not_recent(gate: SafetyGate) -> None:
+    """ "My only friend attempted suicide last semester ... I just don't know what to do" was a
+    recent act: "just" in the sentence counted as recent."""
+    text = (
+        "My only friend attempted suicide last semester and I can't put any stress on her and I "
+        "really just don't know what to do anymore."
+    )
+    assert not any(p.name == "reported act" for p, _ in gate.matches(text))
+    recent = "My 16 year old daughter took an overdose last night."
+    assert any(p.name == "reported act" for p, _ in gate.matches(recent))
+    # the writer's own act is never someone else's
+    assert not any(
+        p.name == "reported act" for p, _ in gate.matches("my friend said I took an overdose today")
+    )
